@@ -1,0 +1,173 @@
+"""The three profiles of the study as one typed structure.
+
+``smoke``   seconds per notebook: CI and nbval.
+``default`` the embedded study on a 2-core CPU with SynthIRMAS / SynthAudioSet.
+``full``    the paper's exact settings, for a GPU and the real IRMAS / AudioSet data.
+
+Every notebook reads the profile name from its papermill ``parameters`` cell (default: the
+``HARMONY_PROFILE`` environment variable, else ``default``) and calls :func:`get_profile`.
+Scale-downs relative to the paper are listed in :attr:`Profile.scale_downs` and printed on figures.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+
+PROFILE_NAMES = ("smoke", "default", "full")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data the profile uses and, for the synthetic stand-ins, how much of it (notebook 10)."""
+
+    source: str  # "synth" (SynthIRMAS + SynthAudioSet rendered here) or "real" (IRMAS + AudioSet on disk)
+    synth_train_clips: int  # SynthIRMAS training clips, spread over classes like IRMAS's 6705
+    synth_test_songs: int  # SynthIRMAS test "songs"; each gives several excerpts
+    synth_excerpts_per_song: tuple[int, int]  # inclusive range
+    synth_audioset_clips: int  # SynthAudioSet 10-s clips
+    val_fraction: float = 0.3  # of the IRMAS testing data, grouped by song (report 3.6.1)
+    audioset_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)  # report 3.6.2
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Feature parameters of report 2.2 / 3.1 (notebooks 11-13, 20)."""
+
+    sample_rate: int = 44100
+    n_fft: int = 2048
+    hop_length: int = 512
+    n_mfcc: int = 40
+    n_mels: int = 256
+    anova_alpha: float = 0.001  # fixed before looking at the data, as in report 2.5
+    anova_max_clips_per_class: int | None = None  # None: every training clip
+
+
+@dataclass(frozen=True)
+class LoaderConfig:
+    """DataLoader settings (issue: performance)."""
+
+    num_workers: int = 0
+    pin_memory: bool = False
+    prefetch_factor: int | None = None
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training scale (chapter 4). Per-model overrides live in ``harmonylib.models`` / the training notebooks."""
+
+    epochs: int = 35
+    batch_size: int = 16
+    max_train_windows: int | None = None  # None: every window of every training clip
+    image_size: int = 256  # mel/ResNet input side (paper: 256)
+    image_mels: int = 256  # mel bands for the ResNet input (paper: 256)
+    ast_layers: int = 12  # AST depth (paper: 12, the pretrained checkpoint)
+    ast_hidden: int = 768
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Evaluation (chapter 5)."""
+
+    threshold: float = 0.5
+    bootstrap_resamples: int = 1000
+    permutation_resamples: int = 2000
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    seed: int
+    device: str  # "auto" picks CUDA when available, else CPU
+    data: DataConfig
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    loader: LoaderConfig = field(default_factory=LoaderConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+    scale_downs: tuple[str, ...] = ()  # what differs from the paper's scale, printed on figures
+
+    @property
+    def dataset_name(self) -> str:
+        """The training/test data set's display name: 'SynthIRMAS' or 'IRMAS'."""
+        return "SynthIRMAS" if self.data.source == "synth" else "IRMAS"
+
+    @property
+    def audioset_name(self) -> str:
+        return "SynthAudioSet" if self.data.source == "synth" else "AudioSet"
+
+    def torch_device(self):
+        """The ``torch.device`` to run on."""
+        import torch
+
+        if self.device == "auto":
+            return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch.device(self.device)
+
+
+_PROFILES = {
+    "smoke": Profile(
+        name="smoke",
+        seed=1234,
+        device="auto",
+        data=DataConfig(
+            source="synth",
+            synth_train_clips=44,
+            synth_test_songs=6,
+            synth_excerpts_per_song=(1, 2),
+            synth_audioset_clips=22,
+        ),
+        features=FeatureConfig(anova_max_clips_per_class=4),
+        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=64, image_size=64, image_mels=64,
+                          ast_layers=1, ast_hidden=64),
+        evaluate=EvalConfig(bootstrap_resamples=50, permutation_resamples=50),
+        scale_downs=("smoke run: tiny data and 1 epoch; numbers are meaningless",),
+    ),
+    "default": Profile(
+        name="default",
+        seed=1234,
+        device="auto",
+        data=DataConfig(
+            source="synth",
+            synth_train_clips=1100,
+            synth_test_songs=60,
+            synth_excerpts_per_song=(3, 7),
+            synth_audioset_clips=600,
+        ),
+        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=None, image_size=128, image_mels=128,
+                          ast_layers=4, ast_hidden=768),
+        scale_downs=(
+            "SynthIRMAS (1100 training clips) instead of IRMAS",
+            "fewer epochs than the paper's 35",
+            "ResNet-50 input 3x128x128 instead of 3x256x256",
+            "AST with 4 of 12 layers",
+        ),
+    ),
+    "full": Profile(
+        name="full",
+        seed=1234,
+        device="auto",
+        data=DataConfig(
+            source="real",
+            synth_train_clips=0,
+            synth_test_songs=0,
+            synth_excerpts_per_song=(0, 0),
+            synth_audioset_clips=0,
+        ),
+        loader=LoaderConfig(num_workers=4, pin_memory=True, prefetch_factor=4),
+    ),
+}
+
+
+def get_profile(name: str | None = None, **overrides) -> Profile:
+    """The profile ``name`` (default: ``$HARMONY_PROFILE`` or 'default'), with top-level fields overridden.
+
+    >>> get_profile("smoke").train.epochs
+    1
+    """
+    name = name or os.environ.get("HARMONY_PROFILE", "default")
+    if name not in _PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}")
+    return dataclasses.replace(_PROFILES[name], **overrides)

@@ -1,0 +1,158 @@
+"""Atomic writes and the one helper that saves every figure and table of the report.
+
+A kill at any moment leaves either the old or the new file, never a torn one: everything is
+written to a temporary file in the same folder, flushed, and renamed over the target.
+
+Figures and tables are named by report number (``fig2.8_irmas_class_distribution.png``,
+``tab3.3_dynamic_epoch_size.csv`` + ``.md``) and recorded in ``figures/INDEX.md`` with their
+caption, notebook, data set, profile and weights. Used by every notebook.
+"""
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from . import paths
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8"):
+    """Open a temporary file beside ``path``; on success rename it over ``path``, on error remove it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    with atomic_write(path, "w") as handle:
+        handle.write(text)
+
+
+def write_json(path: str | Path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def write_csv(path: str | Path, frame, **kwargs) -> None:
+    """A pandas DataFrame as CSV, byte-identical for identical data (fixed float format, no index)."""
+    kwargs.setdefault("index", False)
+    kwargs.setdefault("float_format", "%.6g")
+    kwargs.setdefault("lineterminator", "\n")
+    write_text(path, frame.to_csv(**kwargs))
+
+
+def save_npy(path: str | Path, array) -> None:
+    import numpy as np
+
+    buffer = _io.BytesIO()
+    np.save(buffer, array)
+    write_bytes(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What produced a figure or table: shown on the figure and recorded in INDEX.md."""
+
+    dataset: str  # e.g. "SynthIRMAS", "IRMAS", "SynthIRMAS + SynthAudioSet"
+    profile: str  # smoke | default | full
+    weights: str = "n/a"  # e.g. "random init (ImageNet weights unavailable offline)", "ImageNet-1k"
+
+    def label(self) -> str:
+        return f"data: {self.dataset} | profile: {self.profile} | weights: {self.weights}"
+
+
+_NUMBER = re.compile(r"^\d+\.\d+[a-z]?$")
+_SLUG = re.compile(r"^[a-z0-9_]+$")
+
+
+def _check_name(number: str, slug: str) -> None:
+    if not _NUMBER.match(number):
+        raise ValueError(f"report number must look like '2.8' or '5.2a', got {number!r}")
+    if not _SLUG.match(slug):
+        raise ValueError(f"slug must be lower-case words joined by '_', got {slug!r}")
+
+
+def save_figure(fig, number: str, slug: str, caption: str, provenance: Provenance, notebook: str,
+                *, dpi: int = 150) -> Path:
+    """Save ``fig`` as ``figures/fig{number}_{slug}.png`` with its provenance printed in a corner."""
+    _check_name(number, slug)
+    fig.text(0.995, 0.003, provenance.label(), ha="right", va="bottom", fontsize=6, color="0.45")
+    target = paths.figures_dir() / f"fig{number}_{slug}.png"
+    buffer = _io.BytesIO()
+    # No timestamp or software version in the PNG, so identical figures are identical files.
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    write_bytes(target, buffer.getvalue())
+    _record("figure", number, target, caption, provenance, notebook)
+    return target
+
+
+def save_table(frame, number: str, slug: str, caption: str, provenance: Provenance, notebook: str,
+               *, float_format: str = "%.4g") -> Path:
+    """Save a DataFrame as ``figures/tab{number}_{slug}.csv`` plus a Markdown rendering beside it."""
+    _check_name(number, slug)
+    target = paths.figures_dir() / f"tab{number}_{slug}.csv"
+    write_csv(target, frame, float_format=float_format)
+    markdown = frame.to_markdown(index=False, floatfmt=float_format.lstrip("%"))
+    write_text(target.with_suffix(".md"),
+               f"**Table {number}.** {caption}\n\n{markdown}\n\n_{provenance.label()}_\n")
+    _record("table", number, target, caption, provenance, notebook)
+    return target
+
+
+def _number_key(number: str):
+    chapter, rest = number.split(".")
+    digits = re.match(r"\d+", rest).group()
+    return int(chapter), int(digits), rest[len(digits):]
+
+
+def _record(kind: str, number: str, target: Path, caption: str, provenance: Provenance, notebook: str) -> None:
+    """Add or replace one entry of figures/index.json and re-render figures/INDEX.md (under a lock)."""
+    folder = target.parent
+    registry = folder / "index.json"
+    with FileLock(str(folder / ".index.lock")):
+        entries = json.loads(registry.read_text()) if registry.exists() else {}
+        entries[target.name] = {"kind": kind, "number": number, "caption": caption, "notebook": notebook,
+                                **asdict(provenance)}
+        write_json(registry, entries)
+        write_text(folder / "INDEX.md", render_index(entries))
+
+
+def render_index(entries: dict) -> str:
+    """INDEX.md: one row per figure/table in report order."""
+    lines = [
+        "# Figures and tables",
+        "",
+        "Regenerated by `./run_all.sh`; each row says which notebook, data, profile and weights produced it.",
+        "Results on SynthIRMAS / SynthAudioSet are **not** IRMAS / AudioSet results.",
+        "",
+        "| # | file | caption | notebook | data | profile | weights |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    order = sorted(entries.items(), key=lambda item: (_number_key(item[1]["number"]), item[1]["kind"], item[0]))
+    for name, e in order:
+        tag = "Fig." if e["kind"] == "figure" else "Tab."
+        lines.append(f"| {tag} {e['number']} | [{name}]({name}) | {e['caption']} | {e['notebook']} | "
+                     f"{e['dataset']} | {e['profile']} | {e['weights']} |")
+    return "\n".join(lines) + "\n"
