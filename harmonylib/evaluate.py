@@ -131,3 +131,319 @@ def multilabel_metrics(y_true, y_pred) -> dict:
         "recall_per_class": dict(zip(CLASSES, map(float, recall))),
         "support_per_class": dict(zip(CLASSES, map(int, support))),
     }
+
+
+# ---------------------------------------------------------------- thresholds tuned on validation
+DEFAULT_GRID = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
+
+
+def tune_thresholds(val_scores, val_true, per_class: bool = True, grid: Sequence[float] = DEFAULT_GRID) -> np.ndarray:
+    """Thresholds that maximise F1 on the *validation* clips (never call this with test data).
+
+    ``per_class=True``: each class gets the grid value maximising its own F1; ``False``: one value
+    for all classes, maximising macro F1. Ties go to the value closest to the report's 0.5, so a
+    class that validation says nothing about keeps 0.5. Returns an array of 11 thresholds for
+    :func:`predict`.
+    """
+    scores = np.asarray(val_scores, dtype=np.float64)
+    y_true = np.asarray(val_true)
+    if scores.shape != y_true.shape or scores.ndim != 2 or scores.shape[1] != NUM_CLASSES:
+        raise ValueError(f"validation scores and labels must both have shape (n_clips, {NUM_CLASSES})")
+    grid = np.asarray(grid, dtype=np.float64)
+    # f1[g, c]: F1 of class c at grid value g
+    f1 = np.stack([skm.f1_score(y_true, predict(scores, t), average=None, labels=list(range(NUM_CLASSES)),
+                                zero_division=ZERO_DIVISION) for t in grid])
+    closeness = -np.abs(grid - 0.5)
+    if per_class:
+        best = [np.lexsort((closeness, f1[:, c]))[-1] for c in range(NUM_CLASSES)]
+        return grid[best]
+    return np.full(NUM_CLASSES, grid[np.lexsort((closeness, f1.mean(axis=1)))[-1]])
+
+
+# ---------------------------------------------------------------- song-level resampling
+# Every metric of METRICS is a function of sums over clips of the per-clip counts below, so a
+# resample of songs is a weighted sum of per-song counts: thousands of resamples cost one matrix
+# product. tests/test_evaluate.py checks the result against multilabel_metrics (scikit-learn).
+def _clip_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Per clip: tp (11), fp (11), fn (11), exact match, Jaccard, 1 (the clip count)."""
+    tp = y_true & y_pred
+    fp = (1 - y_true) & y_pred
+    fn = y_true & (1 - y_pred)
+    union = (y_true | y_pred).sum(axis=1)
+    jaccard = np.divide(tp.sum(axis=1), union, out=np.zeros(len(union)), where=union > 0)
+    exact = (y_true == y_pred).all(axis=1)
+    return np.column_stack([tp, fp, fn, exact, jaccard, np.ones(len(y_true))]).astype(np.float64)
+
+
+def _safe_ratio(num, den):
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, ZERO_DIVISION), where=den > 0)
+
+
+def _metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
+    """Metric values from summed counts of shape (..., 36)."""
+    k = NUM_CLASSES
+    tp, fp, fn = counts[..., :k], counts[..., k:2 * k], counts[..., 2 * k:3 * k]
+    exact, jaccard, n = counts[..., 3 * k], counts[..., 3 * k + 1], counts[..., 3 * k + 2]
+    TP, FP, FN = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    return {
+        "hamming_score": 1.0 - (FP + FN) / (n * k),
+        "exact_match": exact / n,
+        "macro_f1": _safe_ratio(2 * tp, 2 * tp + fp + fn).mean(-1),
+        "macro_precision": _safe_ratio(tp, tp + fp).mean(-1),
+        "macro_recall": _safe_ratio(tp, tp + fn).mean(-1),
+        "micro_f1": _safe_ratio(2 * TP, 2 * TP + FP + FN),
+        "jaccard_samples": jaccard / n,
+    }
+
+
+def _group_counts(y_true, y_pred, groups) -> np.ndarray:
+    """Counts summed per group: shape (n_groups, 36), groups in sorted order."""
+    y_true, y_pred = _binary_pair(y_true, y_pred)
+    groups = np.asarray(groups)
+    if groups.shape != (len(y_true),):
+        raise ValueError(f"groups must give one song per clip: {groups.shape} for {len(y_true)} clips")
+    _, inverse = np.unique(groups, return_inverse=True)
+    counts = _clip_counts(y_true, y_pred)
+    summed = np.zeros((inverse.max() + 1, counts.shape[1]))
+    np.add.at(summed, inverse, counts)
+    return summed
+
+
+def _resample_weights(n_groups: int, n_resamples: int, seed: int) -> np.ndarray:
+    """How often each song is drawn in each bootstrap resample (songs drawn with replacement)."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_resamples).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A metric value on all clips with its bootstrap percentile interval."""
+
+    metric: str
+    value: float
+    low: float
+    high: float
+    confidence: float
+
+
+def _metric_fn(metric) -> tuple[str, Callable]:
+    if callable(metric):
+        return getattr(metric, "__name__", "metric"), metric
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS} or pass a callable")
+    return metric, None
+
+
+def bootstrap_ci(y_true, y_pred, groups, metric="macro_f1", n_resamples: int = 1000, seed: int = 0,
+                 confidence: float = 0.95) -> Interval:
+    """Percentile bootstrap interval of ``metric``, resampling *groups* (songs) with replacement.
+
+    All clips of a drawn song enter the resample together (as often as the song is drawn).
+    ``metric`` is a name from :data:`METRICS` or a callable ``f(y_true, y_pred) -> float``.
+    """
+    name, fn = _metric_fn(metric)
+    alpha = (1 - confidence) / 2
+    if fn is None:
+        counts = _group_counts(y_true, y_pred, groups)
+        value = float(_metrics_from_counts(counts.sum(0))[name])
+        samples = _metrics_from_counts(_resample_weights(len(counts), n_resamples, seed) @ counts)[name]
+    else:
+        y_true, y_pred = _binary_pair(y_true, y_pred)
+        members = _members(groups, len(y_true))
+        rng = np.random.default_rng(seed)
+        value = float(fn(y_true, y_pred))
+        samples = []
+        for _ in range(n_resamples):
+            idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+            samples.append(fn(y_true[idx], y_pred[idx]))
+    low, high = np.quantile(samples, [alpha, 1 - alpha])
+    return Interval(name, value, float(low), float(high), confidence)
+
+
+def _members(groups, n: int) -> list[np.ndarray]:
+    groups = np.asarray(groups)
+    if groups.shape != (n,):
+        raise ValueError(f"groups must give one song per clip: {groups.shape} for {n} clips")
+    _, inverse = np.unique(groups, return_inverse=True)
+    return [np.flatnonzero(inverse == g) for g in range(inverse.max() + 1)]
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """System A minus system B on the same clips: the difference, its bootstrap CI and a p-value."""
+
+    metric: str
+    value_a: float
+    value_b: float
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    method: str
+    n_resamples: int
+
+
+def paired_test(y_true, pred_a, pred_b, groups, metric: str = "macro_f1", method: str = "permutation",
+                n_resamples: int = 2000, seed: int = 0, confidence: float = 0.95) -> PairedResult:
+    """Is system A's ``metric`` different from system B's on the same clips? (two-sided)
+
+    The interval of the difference always comes from a paired bootstrap over songs (both systems
+    see the same resampled songs). The p-value comes from ``method``:
+
+    * ``"permutation"``: under the null hypothesis that A and B are exchangeable, each song's
+      predictions are swapped between A and B with probability 1/2 (all clips of a song together);
+      p = (1 + #{|d*| >= |d|}) / (1 + n_resamples).
+    * ``"bootstrap"``: twice the smaller tail of the paired bootstrap distribution beyond 0.
+    """
+    if method not in ("permutation", "bootstrap"):
+        raise ValueError(f"unknown method {method!r}; choose 'permutation' or 'bootstrap'")
+    name, fn = _metric_fn(metric)
+    if fn is not None:
+        raise ValueError("paired_test takes a metric name from METRICS")
+    counts_a = _group_counts(y_true, pred_a, groups)
+    counts_b = _group_counts(y_true, pred_b, groups)
+    value_a = float(_metrics_from_counts(counts_a.sum(0))[name])
+    value_b = float(_metrics_from_counts(counts_b.sum(0))[name])
+    observed = value_a - value_b
+    weights = _resample_weights(len(counts_a), n_resamples, seed)
+    boot = _metrics_from_counts(weights @ counts_a)[name] - _metrics_from_counts(weights @ counts_b)[name]
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    if method == "permutation":
+        swap = np.random.default_rng(seed + 1).integers(0, 2, size=(n_resamples, len(counts_a))).astype(np.float64)
+        perm_a = (1 - swap) @ counts_a + swap @ counts_b
+        perm_b = swap @ counts_a + (1 - swap) @ counts_b
+        null = _metrics_from_counts(perm_a)[name] - _metrics_from_counts(perm_b)[name]
+        # a small tolerance so that floating-point noise in equal differences counts as "as extreme"
+        p_value = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + n_resamples)
+    else:
+        p_value = min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)))
+    return PairedResult(name, value_a, value_b, observed, float(low), float(high), float(p_value), method,
+                        n_resamples)
+
+
+# ---------------------------------------------------------------- ensembles and error analysis
+def ensemble_scores(*clip_scores, weights: Sequence[float] | None = None) -> np.ndarray:
+    """The ensemble of several systems: the (weighted) mean of their *aggregated* clip scores.
+
+    Averaging clip scores rather than window probabilities lets models with different windows
+    (the report's final candidates use 1-s and 3-s windows) be combined. Each input has shape
+    (n_clips, 11), rows aligned on the same clips; threshold the result with :func:`predict`.
+    """
+    if len(clip_scores) < 2:
+        raise ValueError("an ensemble needs at least two systems")
+    arrays = [np.asarray(s, dtype=np.float64) for s in clip_scores]
+    if len({a.shape for a in arrays}) != 1:
+        raise ValueError(f"systems must score the same clips: shapes {[a.shape for a in arrays]}")
+    return np.average(np.stack(arrays), axis=0, weights=weights)
+
+
+def cooccurrence_errors(y_true, y_pred) -> pd.DataFrame:
+    """Where a model errs because of what else plays: one row per ordered class pair (a, b).
+
+    ``fp_rate``: of the clips where b plays and a does not, the share in which a is predicted
+    (a false positive of a "caused" by b); ``fp_rate_without_b``: the same share where neither
+    plays, the baseline to compare with. ``fn_rate``: of the clips where both play, the share in
+    which a is missed. Rates over no clips are NaN (shown blank), counts say how many clips.
+    """
+    y_true, y_pred = _binary_pair(y_true, y_pred)
+    rows = []
+    for a, code_a in enumerate(CLASSES):
+        for b, code_b in enumerate(CLASSES):
+            if a == b:
+                continue
+            with_b = (y_true[:, b] == 1) & (y_true[:, a] == 0)
+            without_b = (y_true[:, b] == 0) & (y_true[:, a] == 0)
+            both = (y_true[:, b] == 1) & (y_true[:, a] == 1)
+            rows.append({
+                "class": code_a, "present": code_b,
+                "clips_b_not_a": int(with_b.sum()), "false_positives": int(y_pred[with_b, a].sum()),
+                "fp_rate": y_pred[with_b, a].mean() if with_b.any() else np.nan,
+                "fp_rate_without_b": y_pred[without_b, a].mean() if without_b.any() else np.nan,
+                "clips_both": int(both.sum()), "misses": int((1 - y_pred[both, a]).sum()),
+                "fn_rate": (1 - y_pred[both, a]).mean() if both.any() else np.nan,
+            })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- tables for the notebooks
+def metric_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], groups, metrics: Sequence[str] = METRICS,
+                 n_resamples: int = 1000, seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Long table (system, metric, value, ci_low, ci_high) for ``systems``: name -> (y_true, y_pred).
+
+    ``groups`` is one array of songs for all systems, or a dict name -> songs (cross-dataset runs).
+    Every system is resampled with the same seed, so the intervals are comparable.
+    """
+    rows = []
+    for system, (y_true, y_pred) in systems.items():
+        songs = groups[system] if isinstance(groups, dict) else groups
+        counts = _group_counts(y_true, y_pred, songs)
+        values = _metrics_from_counts(counts.sum(0))
+        samples = _metrics_from_counts(_resample_weights(len(counts), n_resamples, seed) @ counts)
+        alpha = (1 - confidence) / 2
+        for metric in metrics:
+            low, high = np.quantile(samples[metric], [alpha, 1 - alpha])
+            rows.append({"system": system, "metric": metric, "value": float(values[metric]),
+                         "ci_low": float(low), "ci_high": float(high)})
+    return pd.DataFrame(rows)
+
+
+def comparison_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], pairs: Sequence[tuple[str, str]], groups,
+                     metrics: Sequence[str] = ("macro_f1",), n_resamples: int = 2000, seed: int = 0,
+                     confidence: float = 0.95, method: str = "permutation") -> pd.DataFrame:
+    """Paired tests A vs B for each pair and metric, with Holm-adjusted p-values over the table.
+
+    Both systems of a pair must be evaluated on the same clips with the same labels.
+    """
+    from statsmodels.stats.multitest import multipletests
+
+    rows = []
+    for a, b in pairs:
+        y_true, pred_a = systems[a]
+        y_true_b, pred_b = systems[b]
+        if np.shape(y_true) != np.shape(y_true_b) or not np.array_equal(y_true, y_true_b):
+            raise ValueError(f"{a!r} and {b!r} are not evaluated on the same clips; a paired test needs them to be")
+        for metric in metrics:
+            r = paired_test(y_true, pred_a, pred_b, groups, metric, method, n_resamples, seed, confidence)
+            rows.append({"system_a": a, "system_b": b, "metric": metric, "value_a": r.value_a, "value_b": r.value_b,
+                         "difference": r.difference, "ci_low": r.low, "ci_high": r.high, "p_value": r.p_value})
+    table = pd.DataFrame(rows)
+    if len(table):
+        table["p_holm"] = multipletests(table["p_value"], method="holm")[1]
+    return table
+
+
+def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Per-class F1 of each system (rows: classes in CLASSES order plus 'macro'; a support column)."""
+    table = pd.DataFrame({"class": list(CLASSES) + ["macro"]})
+    for system, (y_true, y_pred) in systems.items():
+        m = multilabel_metrics(y_true, y_pred)
+        if "support" not in table:
+            table["support"] = [m["support_per_class"][c] for c in CLASSES] + [int(np.sum(y_true))]
+        table[system] = [m["f1_per_class"][c] for c in CLASSES] + [m["macro_f1"]]
+    return table
+
+
+def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=None, systems: Sequence[str] | None = None):
+    """Grouped bars of :func:`metric_table` output with the bootstrap intervals as error bars."""
+    systems = list(systems or dict.fromkeys(table["system"]))
+    palette = palette or dict(zip(systems, _default_colors(len(systems))))
+    width = 0.8 / len(systems)
+    x = np.arange(len(metrics))
+    for i, system in enumerate(systems):
+        rows = table[table["system"] == system].set_index("metric").loc[list(metrics)]
+        err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]])
+        bars = ax.bar(x + (i - (len(systems) - 1) / 2) * width, rows["value"], width, yerr=err, capsize=3,
+                      label=system, color=palette[system], edgecolor="black", linewidth=0.5)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2, label_type="center")
+    ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in metrics])
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("score (error bars: bootstrap CI over songs)")
+    ax.legend(fontsize=8, loc="lower right")
+    return ax
+
+
+def _default_colors(n: int):
+    import seaborn as sns
+
+    return sns.color_palette("colorblind", n)

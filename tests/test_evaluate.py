@@ -107,3 +107,194 @@ def test_metrics_reject_scores_and_shape_mismatch():
         ev.multilabel_metrics(y_true, np.full(y_true.shape, 0.7))
     with pytest.raises(ValueError, match="shape"):
         ev.multilabel_metrics(y_true, y_true[:, :5])
+
+
+# ---------------------------------------------------------------- thresholds
+def test_tune_thresholds_per_class_and_global():
+    rng = np.random.default_rng(5)
+    y_true = (rng.random((200, NUM_CLASSES)) < 0.3).astype(int)
+    # class 0's positives score around 0.3, negatives around 0.1: the best threshold is below 0.3
+    scores = np.where(y_true == 1, 0.8, 0.2)
+    scores[:, 0] = np.where(y_true[:, 0] == 1, 0.3, 0.1)
+    per_class = ev.tune_thresholds(scores, y_true, per_class=True)
+    assert per_class.shape == (NUM_CLASSES,)
+    assert 0.1 <= per_class[0] < 0.3
+    assert np.all((per_class[1:] >= 0.2) & (per_class[1:] < 0.8))
+    assert ev.multilabel_metrics(y_true, ev.predict(scores, per_class))["macro_f1"] == pytest.approx(1.0)
+    glob = ev.tune_thresholds(scores, y_true, per_class=False)
+    assert len(set(glob)) == 1
+
+
+def test_tune_thresholds_keeps_half_when_validation_is_uninformative():
+    y_true = np.zeros((10, NUM_CLASSES), int)  # no positives: every threshold gives F1 0
+    scores = np.full((10, NUM_CLASSES), 0.99)
+    assert np.allclose(ev.tune_thresholds(scores, y_true), 0.5)
+
+
+# ---------------------------------------------------------------- bootstrap by song
+def test_fast_counts_match_sklearn_on_resamples():
+    y_true, y_pred = _random_pair(50, seed=2, flip=0.2)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        idx = rng.integers(0, 50, 50)
+        fast = ev._metrics_from_counts(ev._clip_counts(y_true[idx], y_pred[idx]).sum(0))
+        slow = ev.multilabel_metrics(y_true[idx], y_pred[idx])
+        for metric in ev.METRICS:
+            assert fast[metric] == pytest.approx(slow[metric]), metric
+
+
+def test_bootstrap_interval_contains_value_and_is_deterministic():
+    y_true, y_pred = _random_pair(80, seed=3, flip=0.15)
+    groups = np.repeat(np.arange(20), 4)
+    a = ev.bootstrap_ci(y_true, y_pred, groups, "macro_f1", n_resamples=300, seed=7)
+    b = ev.bootstrap_ci(y_true, y_pred, groups, "macro_f1", n_resamples=300, seed=7)
+    assert a == b
+    assert a.low <= a.value <= a.high
+    assert a.value == pytest.approx(ev.multilabel_metrics(y_true, y_pred)["macro_f1"])
+
+
+def test_bootstrap_callable_metric_uses_same_resampling_as_counts():
+    y_true, y_pred = _random_pair(30, seed=4, flip=0.2)
+    groups = np.repeat(np.arange(10), 3)
+    def exact(t, p):
+        return float(np.mean((t == p).all(axis=1)))
+    slow = ev.bootstrap_ci(y_true, y_pred, groups, exact, n_resamples=400, seed=1)
+    fast = ev.bootstrap_ci(y_true, y_pred, groups, "exact_match", n_resamples=400, seed=1)
+    assert slow.value == pytest.approx(fast.value)
+    assert abs(slow.low - fast.low) < 0.1 and abs(slow.high - fast.high) < 0.1
+
+
+def test_songs_move_together_in_the_bootstrap():
+    """Songs of 10 identical clips each: all right or all wrong. Resampling clips as if independent
+    pretends there are 100 observations; resampling songs knows there are 10, so its interval is wider."""
+    n_songs, per_song = 10, 10
+    y_true = np.zeros((n_songs * per_song, NUM_CLASSES), int)
+    y_true[:, 0] = 1
+    y_pred = y_true.copy()
+    wrong_songs = [0, 1, 2, 3, 4]
+    for s in wrong_songs:
+        y_pred[s * per_song:(s + 1) * per_song, 0] = 0
+        y_pred[s * per_song:(s + 1) * per_song, 1] = 1
+    songs = np.repeat(np.arange(n_songs), per_song)
+    by_song = ev.bootstrap_ci(y_true, y_pred, songs, "exact_match", n_resamples=2000, seed=0)
+    by_clip = ev.bootstrap_ci(y_true, y_pred, np.arange(len(songs)), "exact_match", n_resamples=2000, seed=0)
+    assert by_song.value == by_clip.value == pytest.approx(0.5)
+    assert (by_song.high - by_song.low) > 2 * (by_clip.high - by_clip.low)
+    # a song-level resample can only contain whole songs: exact match is a multiple of 1/10
+    weights = ev._resample_weights(n_songs, 50, 0)
+    values = ev._metrics_from_counts(weights @ ev._group_counts(y_true, y_pred, songs))["exact_match"]
+    assert np.allclose(values * 10, np.round(values * 10))
+
+
+def test_group_length_mismatch_is_an_error():
+    y_true, y_pred = _random_pair(10)
+    with pytest.raises(ValueError, match="one song per clip"):
+        ev.bootstrap_ci(y_true, y_pred, np.arange(9), "macro_f1", n_resamples=10)
+    with pytest.raises(ValueError, match="unknown metric"):
+        ev.bootstrap_ci(y_true, y_pred, np.arange(10), "f2", n_resamples=10)
+
+
+# ---------------------------------------------------------------- paired tests
+@pytest.mark.parametrize("method", ["permutation", "bootstrap"])
+def test_paired_test_identical_systems_is_not_significant(method):
+    y_true, y_pred = _random_pair(60, seed=6, flip=0.2)
+    groups = np.repeat(np.arange(20), 3)
+    r = ev.paired_test(y_true, y_pred, y_pred, groups, "macro_f1", method, n_resamples=500, seed=0)
+    assert r.difference == 0 and r.low == 0 and r.high == 0
+    assert r.p_value == 1.0
+
+
+@pytest.mark.parametrize("method", ["permutation", "bootstrap"])
+def test_paired_test_detects_a_clearly_better_system(method):
+    y_true, good = _random_pair(120, seed=7, flip=0.02)
+    _, bad = _random_pair(120, seed=7, flip=0.3)
+    groups = np.repeat(np.arange(40), 3)
+    r = ev.paired_test(y_true, good, bad, groups, "macro_f1", method, n_resamples=1000, seed=0)
+    assert r.difference > 0.2
+    assert r.low > 0
+    assert r.p_value < 0.01
+
+
+def test_permutation_p_values_are_roughly_uniform_for_equally_good_systems():
+    """Two systems with the same error rate (independent errors): p should rarely be small."""
+    y_true, _ = _random_pair(90, seed=8)
+    groups = np.repeat(np.arange(30), 3)
+    p_values = []
+    for seed in range(20):
+        rng = np.random.default_rng(100 + seed)
+        a = np.where(rng.random(y_true.shape) < 0.15, 1 - y_true, y_true)
+        b = np.where(rng.random(y_true.shape) < 0.15, 1 - y_true, y_true)
+        p_values.append(ev.paired_test(y_true, a, b, groups, "macro_f1", n_resamples=200, seed=seed).p_value)
+    p_values = np.array(p_values)
+    assert np.mean(p_values < 0.05) <= 0.2
+    assert 0.25 < np.median(p_values) < 0.75
+
+
+def test_comparison_table_holm_and_same_clip_check():
+    y_true, a = _random_pair(60, seed=9, flip=0.05)
+    _, b = _random_pair(60, seed=9, flip=0.3)
+    groups = np.repeat(np.arange(20), 3)
+    systems = {"A": (y_true, a), "B": (y_true, b), "C": (y_true, a)}
+    table = ev.comparison_table(systems, [("A", "B"), ("A", "C")], groups, metrics=("macro_f1", "hamming_score"),
+                                n_resamples=200)
+    assert list(table.columns) == ["system_a", "system_b", "metric", "value_a", "value_b", "difference", "ci_low",
+                                   "ci_high", "p_value", "p_holm"]
+    assert (table["p_holm"] >= table["p_value"]).all()
+    assert table.loc[(table.system_b == "C"), "p_value"].eq(1.0).all()
+    other = _random_pair(60, seed=10)[0]
+    with pytest.raises(ValueError, match="same clips"):
+        ev.comparison_table({"A": (y_true, a), "D": (other, a)}, [("A", "D")], groups)
+
+
+# ---------------------------------------------------------------- ensemble, error analysis, tables
+def test_ensemble_is_mean_of_clip_scores():
+    s1 = np.zeros((2, NUM_CLASSES))
+    s2 = np.ones((2, NUM_CLASSES))
+    assert np.allclose(ev.ensemble_scores(s1, s2), 0.5)
+    assert np.allclose(ev.ensemble_scores(s1, s2, weights=[3, 1]), 0.25)
+    with pytest.raises(ValueError):
+        ev.ensemble_scores(s1)
+    with pytest.raises(ValueError, match="same clips"):
+        ev.ensemble_scores(s1, np.ones((3, NUM_CLASSES)))
+
+
+def test_cooccurrence_errors_counts_false_positives_given_present_class():
+    y_true = np.zeros((4, NUM_CLASSES), int)
+    y_pred = np.zeros((4, NUM_CLASSES), int)
+    y_true[:2, 0] = 1          # clips 0, 1: cello plays
+    y_pred[:2, 0] = 1
+    y_pred[0, 9] = 1           # violin wrongly predicted beside the cello in clip 0
+    y_true[2:, 1] = 1          # clips 2, 3: clarinet
+    y_pred[2:, 1] = 1
+    table = ev.cooccurrence_errors(y_true, y_pred).set_index(["class", "present"])
+    row = table.loc[("vio", "cel")]
+    assert row["clips_b_not_a"] == 2 and row["false_positives"] == 1 and row["fp_rate"] == 0.5
+    assert table.loc[("vio", "cla"), "fp_rate"] == 0.0
+    assert table.loc[("vio", "cla"), "fp_rate_without_b"] == 0.5  # the cello clips
+    assert np.isnan(table.loc[("cla", "cel"), "fn_rate"])  # never together
+    assert len(table) == NUM_CLASSES * (NUM_CLASSES - 1)
+
+
+def test_metric_table_and_per_class_f1():
+    y_true, y_pred = _random_pair(40, seed=11)
+    groups = np.repeat(np.arange(10), 4)
+    table = ev.metric_table({"m": (y_true, y_pred)}, groups, n_resamples=100)
+    assert set(table["metric"]) == set(ev.METRICS)
+    assert (table["ci_low"] <= table["value"]).all() and (table["value"] <= table["ci_high"]).all()
+    m = ev.multilabel_metrics(y_true, y_pred)
+    assert table.set_index("metric").loc["macro_f1", "value"] == pytest.approx(m["macro_f1"])
+    pc = ev.per_class_f1({"m": (y_true, y_pred)})
+    assert list(pc["class"]) == list(CLASSES) + ["macro"]
+    assert pc["m"].iloc[-1] == pytest.approx(m["macro_f1"])
+
+
+def test_plot_metric_bars_draws_error_bars():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    y_true, y_pred = _random_pair(40, seed=12)
+    table = ev.metric_table({"a": (y_true, y_pred), "b": (y_true, 1 - y_pred)}, np.arange(40), n_resamples=50)
+    fig, ax = plt.subplots()
+    ev.plot_metric_bars(table, ["hamming_score", "macro_f1"], ax)
+    assert len(ax.containers) >= 4  # two bar containers, two error-bar containers
+    plt.close(fig)
