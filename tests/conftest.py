@@ -1,0 +1,1 @@
+collect_ignore = ["nbval"]  # reference outputs for nbval, not tests themselves

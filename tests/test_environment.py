@@ -1,0 +1,36 @@
+"""The environment files agree, and the pins are exact (issue: foundation)."""
+import re
+import tomllib
+
+import yaml
+
+from harmonylib.paths import REPO_ROOT
+
+
+def _pyproject():
+    return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+
+
+def test_every_dependency_is_pinned_exactly():
+    for spec in _pyproject()["project"]["dependencies"] + _pyproject()["tool"]["harmony"]["no-deps"]:
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][A-Za-z0-9.+\-]*", spec), spec
+
+
+def test_environment_yml_names_the_same_dependencies_as_pyproject():
+    env = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert "python=3.11" in conda
+    assert pip[0] == "-e ."
+    assert sorted(pip[1:]) == sorted(_pyproject()["project"]["dependencies"])
+
+
+def test_environment_yml_tells_how_to_install_the_no_deps_packages():
+    text = (REPO_ROOT / "environment.yml").read_text()
+    for spec in _pyproject()["tool"]["harmony"]["no-deps"]:
+        assert f"--no-deps {spec}" in text
+
+
+def test_torch_pair_is_the_one_that_works_on_cpu_and_cuda_here():
+    deps = _pyproject()["project"]["dependencies"]
+    assert "torch==2.14.1" in deps and "torchaudio==2.11.0" in deps
