@@ -1,0 +1,63 @@
+"""harmonylib.plotting draws classes in the fixed order and colours, with labelled axes."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_hex
+
+from harmonylib import plotting
+from harmonylib.labels import CLASS_COLORS, CLASSES
+from harmonylib.stats import label_cooccurrence
+
+
+@pytest.fixture
+def ax():
+    fig, ax = plt.subplots()
+    yield ax
+    plt.close(fig)
+
+
+def test_class_bars_use_class_order_and_colours(ax):
+    counts = pd.Series({"voi": 5, "cel": 2})  # unordered, incomplete
+    plotting.class_bars(ax, counts, title="t")
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights[0] == 2 and heights[-1] == 5 and sum(heights) == 7
+    assert [to_hex(p.get_facecolor()) for p in ax.patches] == [CLASS_COLORS[c] for c in CLASSES]
+    assert ax.get_xlabel() == "class" and ax.get_ylabel() == "clips"
+
+
+def test_bar_with_ci_draws_error_bars_and_checks_intervals(ax):
+    plotting.bar_with_ci(ax, ["cel", "gel"], [0.5, 0.7], [0.4, 0.6], [0.6, 0.9], ylabel="F1")
+    assert len(ax.patches) == 2 and ax.get_ylabel() == "F1"
+    assert to_hex(ax.patches[1].get_facecolor()) == CLASS_COLORS["gel"]
+    with pytest.raises(ValueError):
+        plotting.bar_with_ci(ax, ["cel"], [0.5], [0.6], [0.7])
+
+
+def test_cooccurrence_heatmap_orders_classes(ax):
+    plotting.cooccurrence_heatmap(ax, label_cooccurrence([("voi", "gel")]))
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(CLASSES)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(CLASSES)
+
+
+def test_spectrogram_and_waveform_panels_label_units(ax):
+    sr = 22050
+    y = np.sin(2 * np.pi * 440 * np.arange(sr) / sr).astype(np.float32)
+    plotting.waveform_panel(ax, y, sr, title="sine")
+    assert ax.get_xlabel() == "time (s)" and "amplitude" in ax.get_ylabel()
+    fig, ax2 = plt.subplots()
+    plotting.spectrogram_panel(ax2, np.zeros((1025, 44)), sr, 512, y_axis="log")
+    assert ax2.get_ylabel() == "frequency (Hz)" and ax2.get_xlabel() == "time (s)"
+    assert fig.axes[-1].get_ylabel() == "power (dB re max)"
+    plt.close(fig)
+
+
+def test_class_distributions_keep_class_order(ax):
+    frame = pd.DataFrame({"class": ["voi", "cel", "voi", "cel", "gel"], "duration": [5, 20, 20, 10, 7.5]})
+    plotting.class_distributions(ax, frame, "duration", ylabel="duration (s)")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cel", "gel", "voi"]
+    assert ax.get_ylabel() == "duration (s)"
