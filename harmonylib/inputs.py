@@ -1,0 +1,360 @@
+"""The five model inputs of report 3.1 and 4.5, computed batched on the batch's device (notebook 20).
+
+Every input is a :class:`torch.nn.Module` mapping a waveform batch ``(B, N)`` (float, any device) to
+what its model eats; filter banks are buffers, so ``module.to(device)`` moves them with the model:
+
+=======================  ==========================  ===============================================
+class                    output                      definition (librosa = the reference, report 3.1)
+=======================  ==========================  ===============================================
+:class:`RawInput`        (B, 1, N)                   waveform normalised with the training mean/std
+:class:`MFCCInput`       (B, 1, 40, 256)             ``librosa.feature.mfcc(n_mfcc=40)`` resized
+:class:`MelImageInput`   (B, 3, 256, 256)            256-band mel power in dB re. the clip maximum
+                                                     (floor -80 dB), resized, repeated to 3 channels
+:class:`GeneralFeatures` (B, 40, 1 + N // 512)       :func:`harmonylib.features.general_features`,
+                                                     rows standardised with training statistics
+:class:`ASTInput`        (B, max_length, 128)        Kaldi fbank at 16 kHz, AST normalisation
+=======================  ==========================  ===============================================
+
+Raw, MFCC, mel and general features are computed from the *normalised* waveform (report 3.3: only
+the audio is normalised, the features of it are not rescaled). AST instead takes the waveform as
+loaded, because its pretrained normalisation constants were measured on unnormalised AudioSet audio.
+
+Agreement with librosa (tests/test_inputs.py, float32, N = 1 s at 44.1 kHz): MFCC within 0.05 (in dB
+units of the cepstrum) and mel within 0.01 dB wherever the value is above the -80 dB floor; the
+general features within a relative 1e-3 per row group, except rolloff, which may differ by one FFT
+bin (21.5 Hz) in a frame where float32 rounding moves the 85 % energy point across a bin edge, and
+chroma, which is exact whenever the estimated tuning agrees (librosa's 0.01-semitone histogram).
+The AST input matches ``transformers.ASTFeatureExtractor`` within 1e-4.
+"""
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchaudio
+from torchaudio.compliance import kaldi
+
+from .errors import ConfigError
+
+AST_SAMPLE_RATE = 16000
+AST_MEAN = -4.2677393  # MIT/ast-finetuned-audioset-10-10-0.4593 (AudioSet fbank statistics)
+AST_STD = 4.5689974
+INPUT_KINDS = ("raw", "mfcc", "mel", "features", "ast")
+
+
+def _check_batch(x: torch.Tensor) -> torch.Tensor:
+    if x.ndim != 2:
+        raise ValueError(f"expected a waveform batch of shape (batch, samples), got {tuple(x.shape)}")
+    return x.float()
+
+
+def power_to_db(power: torch.Tensor, ref_max: bool = False, top_db: float = 80.0, amin: float = 1e-10):
+    """``librosa.power_to_db`` per item of the batch (dimension 0): ref 1.0 (or the item's maximum)."""
+    db = 10.0 * torch.log10(power.clamp_min(amin))
+    peak = db.flatten(1).amax(dim=1).view(-1, *([1] * (db.ndim - 1)))
+    if ref_max:
+        db = db - peak
+        peak = torch.zeros_like(peak)
+    return torch.maximum(db, peak - top_db)
+
+
+class _Spectral(torch.nn.Module):
+    """Shared STFT (librosa's defaults: periodic Hann window, centred frames, zero padding)."""
+
+    def __init__(self, sample_rate: int, n_fft: int, hop_length: int, mean: float = 0.0, std: float = 1.0):
+        super().__init__()
+        self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
+        self.mean, self.std = float(mean), float(std)
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (_check_batch(x) - self.mean) / self.std
+
+    def magnitude(self, x: torch.Tensor) -> torch.Tensor:
+        """|STFT| of a (B, N) batch: (B, 1 + n_fft // 2, 1 + N // hop_length)."""
+        spec = torch.stft(x, self.n_fft, self.hop_length, window=self.window, center=True, pad_mode="constant",
+                          return_complex=True)
+        return spec.abs()
+
+    def mel_filters(self, n_mels: int) -> torch.Tensor:
+        """librosa's Slaney mel filter bank (torchaudio's equal one), shape (n_freqs, n_mels)."""
+        return torchaudio.functional.melscale_fbanks(self.n_fft // 2 + 1, 0.0, self.sample_rate / 2, n_mels,
+                                                     self.sample_rate, norm="slaney", mel_scale="slaney")
+
+    def mfcc(self, power: torch.Tensor, mel_fb: torch.Tensor, dct: torch.Tensor) -> torch.Tensor:
+        """``librosa.feature.mfcc`` from a power spectrogram (B, F, T) -> (B, n_mfcc, T)."""
+        mel_db = power_to_db(torch.matmul(power.transpose(1, 2), mel_fb))  # (B, T, n_mels)
+        return torch.matmul(mel_db, dct).transpose(1, 2)
+
+
+class RawInput(torch.nn.Module):
+    """The raw-audio CNN's input: (B, N) -> (B, 1, N) normalised with the training mean/std (report 3.3)."""
+
+    def __init__(self, mean: float, std: float):
+        super().__init__()
+        self.mean, self.std = float(mean), float(std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return ((_check_batch(x) - self.mean) / self.std).unsqueeze(1)
+
+
+class MFCCInput(_Spectral):
+    """40 MFCCs (librosa defaults otherwise: 128 Slaney mels, ortho DCT) resized to 40 x 256 (report 3.1.1).
+
+    (B, N) -> (B, 1, n_mfcc, width); bilinear resizing, as an image library would.
+    """
+
+    def __init__(self, mean: float, std: float, sample_rate: int = 44100, n_fft: int = 2048,
+                 hop_length: int = 512, n_mfcc: int = 40, width: int = 256, n_mels: int = 128):
+        super().__init__(sample_rate, n_fft, hop_length, mean, std)
+        self.size = (n_mfcc, width)
+        self.register_buffer("mel_fb", self.mel_filters(n_mels), persistent=False)
+        self.register_buffer("dct", torchaudio.functional.create_dct(n_mfcc, n_mels, "ortho"), persistent=False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The MFCC matrix before resizing: (B, n_mfcc, frames)."""
+        return self.mfcc(self.magnitude(self.normalise(x)) ** 2, self.mel_fb, self.dct)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(self.features(x).unsqueeze(1), size=self.size, mode="bilinear", align_corners=False)
+
+
+class MelImageInput(_Spectral):
+    """The ResNet's image: mel power in dB re. each clip's maximum, resized, 3 channels (report 3.1.2).
+
+    ``spectrogram(x)`` gives the (B, n_mels, frames) dB matrix (where spectrogram augmentations act,
+    see :class:`harmonylib.augment.SpecAugment`); ``image(S)`` resizes it to (B, 3, size, size).
+    The paper's 256 bands / 256 pixels are ``profile.train.image_mels`` / ``image_size``.
+    """
+
+    def __init__(self, mean: float, std: float, sample_rate: int = 44100, n_fft: int = 2048,
+                 hop_length: int = 512, n_mels: int = 256, size: int = 256):
+        super().__init__(sample_rate, n_fft, hop_length, mean, std)
+        self.size = size
+        self.register_buffer("mel_fb", self.mel_filters(n_mels), persistent=False)
+
+    def spectrogram(self, x: torch.Tensor) -> torch.Tensor:
+        power = self.magnitude(self.normalise(x)) ** 2
+        return power_to_db(torch.matmul(power.transpose(1, 2), self.mel_fb).transpose(1, 2), ref_max=True)
+
+    def image(self, spec: torch.Tensor) -> torch.Tensor:
+        resized = F.interpolate(spec.unsqueeze(1), size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return resized.expand(-1, 3, -1, -1).contiguous()
+
+    def forward(self, x: torch.Tensor, spec_augment=None, generator: torch.Generator | None = None) -> torch.Tensor:
+        spec = self.spectrogram(x)
+        if spec_augment is not None:
+            spec = spec_augment(spec, generator)
+        return self.image(spec)
+
+
+def _chroma_banks(sample_rate: int, n_fft: int, grid: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.stack([librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=t)
+                                      for t in grid]).astype(np.float32))
+
+
+class GeneralFeatures(_Spectral):
+    """The 40 general audio features of report 3.1.3 as a batch: (B, N) -> (B, 40, 1 + N // hop_length).
+
+    Rows as :data:`harmonylib.features.GENERAL_FEATURE_NAMES` (13 MFCC, 12 chroma, ZCR, centroid, RMS,
+    7 contrast, bandwidth, rolloff, flatness, 2 polynomial), each re-implemented in torch after
+    librosa 0.11's definition, chroma including librosa's per-clip tuning estimate (``piptrack`` peaks,
+    0.01-semitone histogram) and its filter bank for that tuning.
+
+    ``standardise`` (on by default): the rows mix units, e.g. centroid and rolloff in Hz (thousands),
+    ZCR and flatness in [0, 1]; the original stacked them unscaled, so the first convolution saw a few
+    rows dominate. Each row is therefore standardised with training statistics from :meth:`fit`.
+    """
+
+    def __init__(self, mean: float, std: float, sample_rate: int = 44100, n_fft: int = 2048,
+                 hop_length: int = 512, standardise: bool = True):
+        super().__init__(sample_rate, n_fft, hop_length, mean, std)
+        self.standardise = standardise
+        freqs = torch.from_numpy(librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft).astype(np.float32))
+        self.register_buffer("freqs", freqs, persistent=False)
+        self.register_buffer("mel_fb", self.mel_filters(128), persistent=False)
+        self.register_buffer("dct", torchaudio.functional.create_dct(13, 128, "ortho"), persistent=False)
+        self.tuning_grid = np.linspace(-0.5, 0.5, 101)  # librosa.pitch_tuning's histogram edges
+        self.register_buffer("tuning_edges", torch.from_numpy(self.tuning_grid), persistent=False)
+        self.register_buffer("chroma_fb", _chroma_banks(sample_rate, n_fft, self.tuning_grid[:-1]), persistent=False)
+        vander = np.stack([librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft), np.ones(n_fft // 2 + 1)], 1)
+        self.register_buffer("poly_pinv", torch.from_numpy(np.linalg.pinv(vander).astype(np.float32)),
+                             persistent=False)
+        self._contrast_bands = self._bands(librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft))
+        self.register_buffer("row_mean", torch.zeros(40), persistent=True)
+        self.register_buffer("row_std", torch.ones(40), persistent=True)
+        self.register_buffer("fitted", torch.tensor(False), persistent=True)
+
+    @staticmethod
+    def _bands(freq: np.ndarray, fmin: float = 200.0, n_bands: int = 6, quantile: float = 0.02):
+        """librosa.feature.spectral_contrast's octave bands: (bin indices, quantile count) per band."""
+        octa = np.zeros(n_bands + 2)
+        octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
+        bands = []
+        for k, (low, high) in enumerate(zip(octa[:-1], octa[1:])):
+            current = (freq >= low) & (freq <= high)
+            idx = np.flatnonzero(current)
+            if k > 0:
+                current[idx[0] - 1] = True
+            if k == n_bands:
+                current[idx[-1] + 1:] = True
+            count = max(int(np.rint(quantile * current.sum())), 1)
+            rows = np.flatnonzero(current)
+            bands.append((torch.from_numpy(rows[:-1] if k < n_bands else rows), count))
+        return bands
+
+    def _tuning_index(self, power: torch.Tensor) -> torch.Tensor:
+        """librosa.estimate_tuning(S=power) per item, as an index into ``tuning_grid``: (B,) long."""
+        B, nf, _ = power.shape
+        ref = 0.1 * power.amax(dim=1, keepdim=True)
+        masked = power * (power > ref)
+        lmax = torch.zeros_like(masked, dtype=torch.bool)
+        lmax[:, 1:-1] = (masked[:, 1:-1] > masked[:, :-2]) & (masked[:, 1:-1] >= masked[:, 2:])
+        lmax[:, -1] = masked[:, -1] > masked[:, -2]
+        a = power[:, 2:] + power[:, :-2] - 2 * power[:, 1:-1]
+        b = (power[:, 2:] - power[:, :-2]) / 2
+        shift = torch.zeros_like(power)
+        shift[:, 1:-1] = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / a)
+        grad = torch.gradient(power, dim=1)[0]
+        freq_ok = ((self.freqs >= 150.0) & (self.freqs < 4000.0)).view(1, -1, 1)
+        peaks = lmax & freq_ok
+        bins = torch.arange(nf, device=power.device, dtype=power.dtype).view(1, -1, 1)
+        pitch = torch.where(peaks, (bins + shift) * float(self.sample_rate) / self.n_fft, torch.zeros_like(power))
+        mag = torch.where(peaks, power + 0.5 * grad * shift, torch.zeros_like(power))
+        valid = (pitch > 0).flatten(1)
+        flat_mag = mag.flatten(1)
+        # numpy's median over each item's valid peaks (mean of the two middle values when even)
+        count = valid.sum(dim=1)
+        ordered = torch.where(valid, flat_mag, torch.full_like(flat_mag, float("inf"))).sort(dim=1).values
+        lo = ordered.gather(1, ((count - 1).clamp_min(0) // 2).view(-1, 1))
+        hi = ordered.gather(1, (count // 2).clamp_max(ordered.shape[1] - 1).view(-1, 1))
+        threshold = torch.where(count.view(-1, 1) > 0, (lo + hi) / 2, torch.zeros_like(lo))
+        chosen = valid & (flat_mag >= threshold)
+        freq = pitch.flatten(1).clamp_min(1e-6)
+        residual = torch.remainder(12 * torch.log2(freq / (440.0 / 16)), 1.0)
+        residual = torch.where(residual >= 0.5, residual - 1.0, residual).double()
+        which = (torch.bucketize(residual, self.tuning_edges, right=True) - 1).clamp(0, len(self.tuning_grid) - 2)
+        counts = torch.zeros(B, len(self.tuning_grid) - 1, device=power.device)
+        counts.scatter_add_(1, which, chosen.float())
+        zero = int(np.argmin(np.abs(self.tuning_grid[:-1])))
+        return torch.where(chosen.any(dim=1), counts.argmax(dim=1), torch.full_like(count, zero))
+
+    def raw(self, x: torch.Tensor) -> torch.Tensor:
+        """The 40 unscaled rows (librosa's units), (B, 40, frames)."""
+        y = self.normalise(x)
+        S = self.magnitude(y)
+        power = S**2
+        tiny = torch.finfo(S.dtype).tiny
+        mfcc = self.mfcc(power, self.mel_fb, self.dct)
+        raw_chroma = torch.bmm(self.chroma_fb[self._tuning_index(power)], power)
+        chroma_norm = raw_chroma.abs().amax(dim=1, keepdim=True)
+        chroma = raw_chroma / torch.where(chroma_norm < tiny, torch.ones_like(chroma_norm), chroma_norm)
+        half = self.n_fft // 2
+        edge = F.pad(y.unsqueeze(1), (half, half), mode="replicate").squeeze(1)
+        negative = edge < -1e-10  # np.signbit after values within 1e-10 of zero are set to 0
+        crossings = (negative[:, 1:] != negative[:, :-1]).float()
+        zcr = crossings.unfold(1, self.n_fft - 1, self.hop_length).sum(dim=-1, keepdim=True).transpose(1, 2)
+        zcr = zcr / self.n_fft
+        padded = F.pad(y, (half, half))
+        rms = padded.unfold(1, self.n_fft, self.hop_length).pow(2).mean(dim=-1).sqrt().unsqueeze(1)
+        total = S.sum(dim=1, keepdim=True)
+        S_norm = S / torch.where(total < tiny, torch.ones_like(total), total)
+        freqs = self.freqs.view(1, -1, 1)
+        centroid = (S_norm * freqs).sum(dim=1, keepdim=True)
+        bandwidth = (S_norm * (freqs - centroid) ** 2).sum(dim=1, keepdim=True).sqrt()
+        peaks, valleys = [], []
+        for rows, count in self._contrast_bands:
+            ordered = S[:, rows.to(S.device)].sort(dim=1).values
+            valleys.append(ordered[:, :count].mean(dim=1))
+            peaks.append(ordered[:, -count:].mean(dim=1))
+        contrast = power_to_db(torch.stack(peaks, 1)) - power_to_db(torch.stack(valleys, 1))
+        cumulative = S.cumsum(dim=1)
+        reached = cumulative >= 0.85 * cumulative[:, -1:]
+        rolloff = self.freqs[reached.int().argmax(dim=1)].unsqueeze(1)
+        floored = power.clamp_min(1e-10)
+        flatness = (floored.log().mean(dim=1, keepdim=True).exp() / floored.mean(dim=1, keepdim=True))
+        poly = torch.matmul(self.poly_pinv, S)
+        return torch.cat([mfcc, chroma, zcr, centroid, rms, contrast, bandwidth, rolloff, flatness, poly], dim=1)
+
+    @torch.no_grad()
+    def fit(self, batches) -> GeneralFeatures:
+        """Set the row statistics from an iterable of training waveform batches (mean/std over all frames)."""
+        total = sq = None
+        frames = 0
+        for x in batches:
+            rows = self.raw(x.to(self.window.device)).double()
+            s, s2 = rows.sum(dim=(0, 2)), (rows**2).sum(dim=(0, 2))
+            total, sq = (s, s2) if total is None else (total + s, sq + s2)
+            frames += rows.shape[0] * rows.shape[2]
+        if not frames:
+            raise ConfigError("GeneralFeatures.fit needs at least one training batch")
+        mean = total / frames
+        std = (sq / frames - mean**2).clamp_min(0).sqrt()
+        self.row_mean.copy_(mean.float())
+        self.row_std.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)).float())
+        self.fitted.fill_(True)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = self.raw(x)
+        if not self.standardise:
+            return rows
+        if not self.fitted:
+            raise ConfigError("GeneralFeatures(standardise=True) needs row statistics: call fit(training batches) "
+                              "first, or pass standardise=False for the original's unscaled rows")
+        return (rows - self.row_mean.view(1, -1, 1)) / self.row_std.view(1, -1, 1)
+
+
+class ASTInput(torch.nn.Module):
+    """The AST's input (report 4.5): 16 kHz, 128 Kaldi fbank bins, 25 ms frames every 10 ms.
+
+    (B, N) at ``sample_rate`` -> (B, max_length, 128): resampled to 16 kHz, ``kaldi.fbank`` per item,
+    zero-padded or cut to ``max_length`` frames (100 for 1-s windows, 1024 for 10 s), then
+    ``(x - AST_MEAN) / (2 * AST_STD)``, exactly what ``transformers.ASTFeatureExtractor`` does.
+    The window is Hann (``window_type="hanning"``): the report says Hamming, but the pretrained
+    checkpoint's extractor and the AST authors' code both use Hann, and the weights expect that.
+    Takes the waveform as loaded (not normalised with the data set's mean/std).
+    """
+
+    def __init__(self, sample_rate: int = 44100, max_length: int = 100, num_mel_bins: int = 128,
+                 window_type: str = "hanning"):
+        super().__init__()
+        self.sample_rate, self.max_length, self.num_mel_bins, self.window_type = (sample_rate, max_length,
+                                                                                  num_mel_bins, window_type)
+        self.resample = (torchaudio.transforms.Resample(sample_rate, AST_SAMPLE_RATE)
+                         if sample_rate != AST_SAMPLE_RATE else torch.nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        waves = self.resample(_check_batch(x))
+        out = []
+        for wave in waves:
+            fbank = kaldi.fbank(wave.unsqueeze(0), sample_frequency=AST_SAMPLE_RATE, window_type=self.window_type,
+                                num_mel_bins=self.num_mel_bins)
+            fbank = F.pad(fbank[: self.max_length], (0, 0, 0, max(0, self.max_length - fbank.shape[0])))
+            out.append(fbank)
+        return (torch.stack(out) - AST_MEAN) / (2 * AST_STD)
+
+
+def make_input(kind: str, profile, mean: float, std: float, max_length: int = 100) -> torch.nn.Module:
+    """The input module of ``kind`` (one of :data:`INPUT_KINDS`) with the profile's sizes, on its device.
+
+    Sizes: ``profile.features`` (sample rate, FFT, hop, MFCC count) and ``profile.train.image_mels`` /
+    ``image_size`` for the mel image. General features still need :meth:`GeneralFeatures.fit`.
+    Used by the training notebooks.
+    """
+    f = profile.features
+    if kind == "raw":
+        module = RawInput(mean, std)
+    elif kind == "mfcc":
+        module = MFCCInput(mean, std, f.sample_rate, f.n_fft, f.hop_length, f.n_mfcc)
+    elif kind == "mel":
+        module = MelImageInput(mean, std, f.sample_rate, f.n_fft, f.hop_length, profile.train.image_mels,
+                               profile.train.image_size)
+    elif kind == "features":
+        module = GeneralFeatures(mean, std, f.sample_rate, f.n_fft, f.hop_length)
+    elif kind == "ast":
+        module = ASTInput(f.sample_rate, max_length)
+    else:
+        raise ConfigError(f"unknown input kind {kind!r}; choose one of {', '.join(INPUT_KINDS)}")
+    return module.to(profile.torch_device())
