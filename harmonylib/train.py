@@ -1,0 +1,542 @@
+"""The training engine of report chapter 4 (notebooks 30-34; the experiment grid of chapter 5 reruns them).
+
+:func:`fit` trains any model of :mod:`harmonylib.models` with the recipe of Tables 4.3-4.5:
+binary cross-entropy on logits, Adam with L2 weight decay, polynomial decay (power 0.7) after a
+5 % linear warm-up, stepped once per optimiser step (``transformers``' scheduler). AST's classifier
+has its own optimiser and scheduler (report 4.5): transformers' scheduler computes every group's
+end learning rate from ``optimizer.defaults['lr']``, so one optimiser with two groups would not
+end each group at its own final rate.
+
+What the original lacked, done here:
+
+* gradient accumulation divides each micro-batch loss by the number of micro-batches in the step
+  (the original summed them), and clipping acts on the averaged gradient;
+* every epoch is seeded from ``(seed, epoch)``, so a run resumed after ``kill -9`` retraces the
+  uninterrupted run and its ``metrics.csv`` holds each epoch once;
+* checkpoints are chosen by a sound criterion (default: validation macro F1 of S2-aggregated clips
+  at 0.5, ties broken by the clip-level BCE of the mean window probability); the original's BCE on
+  S2 scores, degenerate because S2 divides by the maximum, is available as ``select="s2_bce"``;
+* evaluation never drops the last batch.
+
+The model input is computed *on the device, batched*: the engine moves the raw waveform batch to
+the device, applies ``augment`` (training only) and ``model_input`` under ``no_grad``, then runs
+the model under autocast on CUDA. Both are plain callables, so the engine does not depend on how
+features are computed (``harmonylib.inputs``).
+
+Scale-out: under ``torchrun`` (or any initialised ``torch.distributed`` process group) the same
+:func:`fit` wraps the model in ``DistributedDataParallel`` and shards every epoch's sample
+order across ranks; ``batch_size`` is the *global* batch, so one process and N processes take the
+same optimiser steps.
+
+Run folder (``paths.runs_dir() / run_name``)::
+
+    config.json            settings, model name/config, weights provenance, world size
+    metrics.csv            one row per finished epoch (losses, validation metrics, lr, time)
+    run.json               status, best epoch, timing, throughput, peak memory, provenance
+    best/model.safetensors best checkpoint's weights (+ best/info.json)
+    last/epoch_NNN/        model.safetensors + state.pt (optimisers, schedulers, scaler, epoch)
+    last.json              points at the newest complete last/epoch_NNN (written last: atomic resume)
+    test_predictions.npz   written by the notebooks, see :func:`save_predictions`
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io as _io
+import json
+import math
+import random
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from . import io
+from .errors import ConfigError, HarmonyError
+from .evaluate import aggregate, multilabel_metrics, predict
+
+
+@dataclass(frozen=True)
+class OptimGroup:
+    """One optimiser with its scheduler: initial and final learning rate, L2 weight decay."""
+
+    name: str  # "all", or AST's "base" / "classifier" (harmonylib.models.parameter_groups)
+    lr: float
+    lr_end: float
+    weight_decay: float
+
+
+# Tables 4.3 (the three CNNs), 4.4 (ResNet-50) and 4.5 (AST) of the report.
+PAPER_GROUPS: dict[str, tuple[OptimGroup, ...]] = {
+    "cnn": (OptimGroup("all", 1e-3, 1e-5, 5e-4),),
+    "resnet50": (OptimGroup("all", 2e-4, 1e-6, 1e-5),),
+    "ast": (OptimGroup("base", 2e-5, 2e-6, 1e-4), OptimGroup("classifier", 1e-3, 1e-4, 1e-3)),
+}
+
+SELECTIONS = {  # name -> (metric column, "max" or "min")
+    "macro_f1": ("val_macro_f1", "max"),
+    "clip_bce": ("val_clip_bce", "min"),
+    "s2_bce": ("val_s2_bce", "min"),
+}
+
+
+def paper_groups(model_name: str, weight_decay: float | dict | None = None) -> tuple[OptimGroup, ...]:
+    """The optimiser groups of Tables 4.3-4.5 for a model, optionally with other weight decays.
+
+    ``weight_decay`` is one value for every group or a dict group name -> value (AST: base, classifier).
+    """
+    groups = PAPER_GROUPS.get(model_name, PAPER_GROUPS["cnn"] if model_name.endswith("_cnn") else None)
+    if groups is None:
+        raise ConfigError(f"no hyper-parameters for model {model_name!r}")
+    if weight_decay is None:
+        return groups
+    decay = weight_decay if isinstance(weight_decay, dict) else {g.name: weight_decay for g in groups}
+    unknown = set(decay) - {g.name for g in groups}
+    if unknown:
+        raise ConfigError(f"weight decay for unknown group(s) {sorted(unknown)} of {model_name!r}")
+    return tuple(dataclasses.replace(g, weight_decay=float(decay.get(g.name, g.weight_decay))) for g in groups)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that determines a run (written to config.json; a resumed run must match it)."""
+
+    model: str
+    epochs: int
+    batch_size: int  # global batch per micro-step (all ranks together)
+    groups: tuple[OptimGroup, ...]
+    seed: int
+    accumulation_steps: int = 1
+    warmup: float = 0.05
+    power: float = 0.7
+    clip_norm: float | None = None
+    samples_per_epoch: int | None = None  # None: every training sample each epoch
+    select: str = "macro_f1"
+    threshold: float = 0.5
+    amp: bool = True  # mixed precision, used on CUDA only
+    eval_batch_size: int = 64
+    num_workers: int = 0
+    pin_memory: bool = False
+    prefetch_factor: int | None = None
+    extra: dict = field(default_factory=dict)  # notebook parameters recorded with the run (window, sampling ...)
+
+    def __post_init__(self):
+        if self.select not in SELECTIONS:
+            raise ConfigError(f"unknown checkpoint selection {self.select!r}; choose one of {sorted(SELECTIONS)}")
+        if self.epochs < 1 or self.batch_size < 1 or self.accumulation_steps < 1:
+            raise ConfigError("epochs, batch_size and accumulation_steps must be positive")
+        for g in self.groups:
+            if not g.lr > g.lr_end >= 0:
+                raise ConfigError(f"group {g.name!r}: the final learning rate must be below the initial one")
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+
+
+@dataclass
+class RunResult:
+    """What :func:`fit` returns: the run folder, its per-epoch metrics and its summary (run.json)."""
+
+    run_dir: Path
+    metrics: pd.DataFrame
+    summary: dict
+
+
+# ------------------------------------------------------------------------------- seeds and sampling
+def seed_everything(seed: int, epoch: int = 0) -> int:
+    """Seed Python, NumPy and torch (CPU and CUDA) from ``(seed, epoch)``; returns the derived seed."""
+    derived = int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+    random.seed(derived)
+    np.random.seed(derived)
+    torch.manual_seed(derived)
+    return derived
+
+
+def _seed_worker(worker_id: int) -> None:
+    worker_seed = torch.initial_seed() % 2**32
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+
+class EpochSampler(Sampler[int]):
+    """A seeded permutation per epoch, optionally cut to ``num_samples``, sharded over ranks.
+
+    Rank r takes positions r, r+W, r+2W ... of the permutation, so global batch b (all ranks'
+    b-th batches together) is the same set of samples as batch b of a single process.
+    """
+
+    def __init__(self, size: int, seed: int, num_samples: int | None = None, rank: int = 0, world_size: int = 1):
+        self.size, self.seed, self.rank, self.world_size = size, seed, rank, world_size
+        self.num_samples = size if num_samples is None else min(num_samples, size)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.world_size)
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        order = torch.randperm(self.size, generator=generator)[: self.num_samples].tolist()
+        order += order[: len(self) * self.world_size - len(order)]  # pad so every rank gets as many
+        return iter(order[self.rank:: self.world_size])
+
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size) of the initialised torch.distributed process group, else (0, 1)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return torch.distributed.get_rank(), torch.distributed.get_world_size()
+    return 0, 1
+
+
+# ------------------------------------------------------------------------------- schedules
+def make_optimizers(model: nn.Module, groups: tuple[OptimGroup, ...], total_steps: int, warmup: float, power: float):
+    """One Adam (L2 weight decay) and one polynomial-decay scheduler per group."""
+    from transformers import get_polynomial_decay_schedule_with_warmup
+
+    from .models import parameter_groups
+
+    params = parameter_groups(model)
+    if set(params) != {g.name for g in groups}:
+        raise ConfigError(f"model parameter groups {sorted(params)} do not match {[g.name for g in groups]}")
+    optimizers, schedulers = [], []
+    for g in groups:
+        optimizer = torch.optim.Adam(params[g.name], lr=g.lr, weight_decay=g.weight_decay)
+        optimizers.append(optimizer)
+        schedulers.append(get_polynomial_decay_schedule_with_warmup(
+            optimizer, num_warmup_steps=math.ceil(warmup * total_steps), num_training_steps=total_steps,
+            lr_end=g.lr_end, power=power))
+    return optimizers, schedulers
+
+
+def lr_schedule(group: OptimGroup, total_steps: int, warmup: float = 0.05, power: float = 0.7) -> np.ndarray:
+    """The learning rate at each optimiser step, from the very scheduler :func:`fit` uses (Figure 4.1)."""
+    parameter = nn.Parameter(torch.zeros(1))
+    from transformers import get_polynomial_decay_schedule_with_warmup
+
+    optimizer = torch.optim.Adam([parameter], lr=group.lr)
+    scheduler = get_polynomial_decay_schedule_with_warmup(
+        optimizer, math.ceil(warmup * total_steps), total_steps, lr_end=group.lr_end, power=power)
+    rates = []
+    for _ in range(total_steps):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+def steps_per_epoch(settings: TrainSettings, train_size: int, world_size: int = 1) -> tuple[int, int]:
+    """(micro-batches per rank, optimiser steps) per epoch."""
+    samples = train_size if settings.samples_per_epoch is None else min(settings.samples_per_epoch, train_size)
+    batches = math.ceil(math.ceil(samples / world_size) / (settings.batch_size // world_size))
+    return batches, math.ceil(batches / settings.accumulation_steps)
+
+
+# ------------------------------------------------------------------------------- prediction
+@torch.no_grad()
+def predict_windows(model: nn.Module, dataset: Dataset, model_input: Callable, device, batch_size: int = 64,
+                    num_workers: int = 0) -> dict[str, np.ndarray]:
+    """Sigmoid outputs for every window of an evaluation data set (items: waveform, target, clip index).
+
+    Returns ``probs`` (windows, 11), ``targets`` (windows, 11) and ``clip_index`` (windows,), in
+    data-set order; no batch is dropped.
+    """
+    model = getattr(model, "module", model)
+    was_training = model.training
+    model.eval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
+    probs, targets, clips = [], [], []
+    for wave, target, clip in loader:
+        wave = wave.to(device, non_blocking=True)
+        with _autocast(device, True):
+            logits = model(model_input(wave))
+        probs.append(torch.sigmoid(logits.float()).cpu())
+        targets.append(target)
+        clips.append(clip)
+    model.train(was_training)
+    if not probs:
+        raise HarmonyError("evaluation data set is empty")
+    return {"probs": torch.cat(probs).numpy(), "targets": torch.cat(targets).numpy(),
+            "clip_index": torch.cat(clips).numpy()}
+
+
+def group_windows(clip_index: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, list[list[np.ndarray]]]:
+    """Split window rows by clip: (sorted clip ids, per array a list of per-clip row blocks)."""
+    order = np.argsort(clip_index, kind="stable")
+    ids, starts = np.unique(clip_index[order], return_index=True)
+    return ids, [np.split(a[order], starts[1:]) for a in arrays]
+
+
+def clip_metrics(window: dict[str, np.ndarray], threshold: float = 0.5) -> dict[str, float]:
+    """Validation numbers from window predictions: window BCE, clip BCE (S1 mean), the original's S2 BCE,
+    and the metrics of S2 at ``threshold``."""
+    _, (probs, targets) = group_windows(window["clip_index"], window["probs"], window["targets"])
+    y_true = np.stack([t[0] for t in targets]).astype(np.int8)
+    s1 = aggregate(probs, "S1")
+    s2 = aggregate(probs, "S2")
+    bce = torch.nn.functional.binary_cross_entropy  # clamps log at -100, like the original's BCELoss
+    metrics = multilabel_metrics(y_true, predict(s2, threshold))
+    as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float64))  # noqa: E731
+    return {
+        "val_loss": float(bce(as_tensor(window["probs"]), as_tensor(window["targets"]))),
+        "val_clip_bce": float(bce(as_tensor(s1), as_tensor(y_true))),
+        "val_s2_bce": float(bce(as_tensor(s2), as_tensor(y_true))),
+        **{f"val_{k}": metrics[k] for k in ("hamming_score", "exact_match", "macro_f1", "macro_precision",
+                                              "macro_recall")},
+    }
+
+
+def save_predictions(path: str | Path, window: dict[str, np.ndarray], clip_ids) -> Path:
+    """Test-set window probabilities as an npz for chapter 5 (atomic).
+
+    Keys: ``probs`` (windows, 11) float32 sigmoid outputs, ``clip_index`` (windows,) row of the clip
+    in ``clip_ids``, ``clip_ids`` (clips,) str, ``labels`` (clips, 11) int8 multi-hot, ``classes``.
+    Read it back with :func:`load_predictions`.
+    """
+    from .labels import CLASSES
+
+    clip_ids = np.asarray([str(c) for c in clip_ids])
+    n_clips = len(clip_ids)
+    index = np.asarray(window["clip_index"], dtype=np.int64)
+    if index.min() < 0 or index.max() >= n_clips:
+        raise HarmonyError(f"clip_index out of range for {n_clips} clip ids", path)
+    labels = np.zeros((n_clips, len(CLASSES)), dtype=np.int8)
+    labels[index] = np.asarray(window["targets"]).astype(np.int8)
+    if len(np.unique(index)) != n_clips:
+        raise HarmonyError("some clips have no window", path)
+    buffer = _io.BytesIO()
+    np.savez_compressed(buffer, probs=np.asarray(window["probs"], dtype=np.float32), clip_index=index,
+                        clip_ids=clip_ids, labels=labels, classes=np.asarray(CLASSES))
+    io.write_bytes(path, buffer.getvalue())
+    return Path(path)
+
+
+def load_predictions(path: str | Path) -> dict:
+    """An npz of :func:`save_predictions` as ``clip_ids``, ``labels`` and ``window_probs`` (list per clip)."""
+    with np.load(path, allow_pickle=False) as data:
+        content = {k: data[k] for k in data.files}
+    ids, (blocks,) = group_windows(content["clip_index"], content["probs"])
+    if not np.array_equal(ids, np.arange(len(content["clip_ids"]))):
+        raise HarmonyError("some clips have no window", path)
+    return {"clip_ids": content["clip_ids"], "labels": content["labels"], "window_probs": blocks,
+            "probs": content["probs"], "clip_index": content["clip_index"]}
+
+
+# ------------------------------------------------------------------------------- checkpoints
+def _save_weights(path: Path, model: nn.Module, metadata: dict) -> None:
+    from safetensors.torch import save
+
+    state = {k: v.detach().cpu().contiguous() for k, v in getattr(model, "module", model).state_dict().items()}
+    io.write_bytes(path, save(state, metadata={k: str(v) for k, v in metadata.items()}))
+
+
+def load_checkpoint(model: nn.Module, run_dir: str | Path, which: str = "best") -> dict:
+    """Load the run's ``best`` or ``last`` weights into ``model``; returns the checkpoint's info."""
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    if which == "best":
+        folder, info_file = run_dir / "best", run_dir / "best" / "info.json"
+    elif which == "last":
+        info_file = run_dir / "last.json"
+        folder = run_dir / json.loads(info_file.read_text())["folder"] if info_file.exists() else None
+    else:
+        raise ConfigError(f"checkpoint must be 'best' or 'last', not {which!r}")
+    if folder is None or not (folder / "model.safetensors").exists():
+        raise HarmonyError(f"no {which} checkpoint", run_dir)
+    getattr(model, "module", model).load_state_dict(load_file(str(folder / "model.safetensors")))
+    return json.loads(info_file.read_text())
+
+
+def _save_state(path: Path, optimizers, schedulers, scaler, info: dict) -> None:
+    buffer = _io.BytesIO()
+    torch.save({"optimizers": [o.state_dict() for o in optimizers], "schedulers": [s.state_dict() for s in schedulers],
+                "scaler": scaler.state_dict(), "info": info}, buffer)
+    io.write_bytes(path, buffer.getvalue())
+
+
+def _autocast(device, enabled: bool):
+    device = torch.device(device)
+    return torch.autocast(device_type="cuda", dtype=torch.float16, enabled=enabled and device.type == "cuda")
+
+
+def peak_memory_bytes(device) -> tuple[int, str]:
+    """Peak memory: CUDA's max allocated on a GPU, else the process's maximum resident set size."""
+    if torch.device(device).type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device)), "torch.cuda.max_memory_allocated"
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale), "process max RSS (CPU)"
+
+
+# ------------------------------------------------------------------------------- the loop
+def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainSettings, run_dir: str | Path,
+        model_input: Callable[[torch.Tensor], torch.Tensor], augment: Callable | None = None, device=None,
+        stop_after_epoch: int | None = None, log: Callable[[str], None] = print) -> RunResult:
+    """Train ``model`` (from :func:`harmonylib.models.build_model`) and write its run folder.
+
+    ``train_set`` items are ``(waveform, multi-hot target)``; ``val_set`` items are
+    ``(waveform, multi-hot target, clip index)``. A data set with ``set_epoch(epoch)`` (dynamic
+    sampling) is told the epoch before each one. ``augment(waves)`` and ``model_input(waves)``
+    receive the waveform batch on ``device``. A run folder holding a finished run with the same
+    settings is returned as it is; an unfinished one is resumed from ``last.json``.
+    ``stop_after_epoch`` ends the call after that epoch as an interruption would (used by the tests).
+    """
+    rank, world = dist_info()
+    if settings.batch_size % world:
+        raise ConfigError(f"batch size {settings.batch_size} does not divide over {world} processes")
+    device = torch.device(device or "cpu")
+    run_dir = Path(run_dir)
+    config = {"settings": settings.to_json(), "model": getattr(model, "harmony_name", type(model).__name__),
+              "model_config": getattr(model, "harmony_config", {}),
+              "weights": getattr(model, "harmony_weights", "unknown"), "world_size": world}
+    previous = run_dir / "config.json"
+    if previous.exists() and json.loads(previous.read_text())["settings"] != config["settings"]:
+        raise ConfigError("run folder holds a run with other settings; choose another run_name or delete it", run_dir)
+    summary_file = run_dir / "run.json"
+    if summary_file.exists() and json.loads(summary_file.read_text()).get("status") == "finished":
+        load_checkpoint(model, run_dir, "best")
+        return RunResult(run_dir, pd.read_csv(run_dir / "metrics.csv"), json.loads(summary_file.read_text()))
+    if rank == 0:
+        io.write_json(previous, config)
+
+    model.to(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    module = model
+    if world > 1:
+        model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    local_batch = settings.batch_size // world
+    batches, optimizer_steps = steps_per_epoch(settings, len(train_set), world)
+    total_steps = settings.epochs * optimizer_steps
+    optimizers, schedulers = make_optimizers(module, settings.groups, total_steps, settings.warmup, settings.power)
+    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
+    criterion = nn.BCEWithLogitsLoss()
+    sampler = EpochSampler(len(train_set), settings.seed, settings.samples_per_epoch, rank, world)
+
+    start_epoch, best, history = 0, None, []
+    pointer = run_dir / "last.json"
+    if pointer.exists():
+        last = json.loads(pointer.read_text())
+        load_checkpoint(module, run_dir, "last")
+        state = torch.load(run_dir / last["folder"] / "state.pt", map_location=device, weights_only=True)
+        for obj, saved in zip(optimizers + schedulers, state["optimizers"] + state["schedulers"]):
+            obj.load_state_dict(saved)
+        scaler.load_state_dict(state["scaler"])
+        start_epoch, best = last["epoch"] + 1, last["best"]
+        done = pd.read_csv(run_dir / "metrics.csv")
+        history = done[done["epoch"] <= last["epoch"]].to_dict("records")
+        log(f"resuming {run_dir.name} after epoch {last['epoch'] + 1} of {settings.epochs}")
+
+    column, direction = SELECTIONS[settings.select]
+    for epoch in range(start_epoch, settings.epochs):
+        epoch_seed = seed_everything(settings.seed, epoch)
+        sampler.set_epoch(epoch)
+        if hasattr(train_set, "set_epoch"):
+            train_set.set_epoch(epoch)
+        loader = DataLoader(
+            train_set, batch_size=local_batch, sampler=sampler, drop_last=False, num_workers=settings.num_workers,
+            pin_memory=settings.pin_memory, worker_init_fn=_seed_worker,
+            generator=torch.Generator().manual_seed(epoch_seed),
+            prefetch_factor=settings.prefetch_factor if settings.num_workers else None,
+            persistent_workers=False)
+        model.train()
+        started = time.perf_counter()
+        loss_sum, seen = torch.zeros((), dtype=torch.float64, device=device), 0
+        for i, (wave, target) in enumerate(loader):
+            window_start = i - i % settings.accumulation_steps
+            in_window = min(settings.accumulation_steps, batches - window_start)
+            step_now = i - window_start == in_window - 1
+            wave = wave.to(device, non_blocking=True)
+            target = target.to(device, non_blocking=True).float()
+            with torch.no_grad():
+                if augment is not None:
+                    wave = augment(wave)
+                inputs = model_input(wave)
+            # DDP: all-reduce gradients only on the micro-batch that completes an optimiser step
+            with model.no_sync() if world > 1 and not step_now else contextlib.nullcontext():
+                with _autocast(device, settings.amp):
+                    loss = criterion(model(inputs).float(), target)
+                scaler.scale(loss / in_window).backward()
+            loss_sum += loss.detach().double() * len(target)
+            seen += len(target)
+            if step_now:
+                for optimizer in optimizers:
+                    scaler.unscale_(optimizer)
+                if settings.clip_norm is not None:
+                    nn.utils.clip_grad_norm_(module.parameters(), settings.clip_norm)
+                for optimizer in optimizers:
+                    scaler.step(optimizer)
+                scaler.update()
+                for optimizer, scheduler in zip(optimizers, schedulers):
+                    optimizer.zero_grad(set_to_none=True)
+                    scheduler.step()
+        if not math.isfinite(loss_sum.item()):
+            raise HarmonyError(f"training loss became non-finite in epoch {epoch + 1}", run_dir)
+        if world > 1:
+            totals = torch.stack([loss_sum, torch.tensor(float(seen), dtype=torch.float64, device=device)])
+            torch.distributed.all_reduce(totals)
+            loss_sum, seen = totals[0], int(totals[1].item())
+        train_seconds = time.perf_counter() - started
+
+        row = {"epoch": epoch, "train_loss": loss_sum.item() / max(seen, 1)}
+        if rank == 0:
+            started = time.perf_counter()
+            window = predict_windows(module, val_set, model_input, device, settings.eval_batch_size,
+                                     settings.num_workers)
+            row.update(clip_metrics(window, settings.threshold))
+            row.update({f"lr_{o.name}": opt.param_groups[0]["lr"] for o, opt in zip(settings.groups, optimizers)})
+            row.update(train_seconds=train_seconds, val_seconds=time.perf_counter() - started,
+                       samples_per_second=seen / train_seconds)
+            history.append(row)
+            score = row[column] if direction == "min" else -row[column]
+            key = [score, row["val_clip_bce"]]
+            improved = best is None or key < best["key"]
+            if improved:
+                best = {"key": key, "epoch": epoch, column: row[column]}
+                _save_weights(run_dir / "best" / "model.safetensors", module, {"epoch": epoch})
+                io.write_json(run_dir / "best" / "info.json", {"epoch": epoch, "select": settings.select, **row})
+            folder = f"last/epoch_{epoch:03d}"
+            _save_weights(run_dir / folder / "model.safetensors", module, {"epoch": epoch})
+            _save_state(run_dir / folder / "state.pt", optimizers, schedulers, scaler, {"epoch": epoch})
+            io.write_csv(run_dir / "metrics.csv", pd.DataFrame(history), float_format="%.8g")
+            io.write_json(pointer, {"epoch": epoch, "folder": folder, "best": best})
+            for old in (run_dir / "last").iterdir():
+                if old.name != Path(folder).name:
+                    shutil.rmtree(old, ignore_errors=True)
+            log(f"epoch {epoch + 1}/{settings.epochs}: train loss {row['train_loss']:.4f}, val loss "
+                f"{row['val_loss']:.4f}, val macro F1 {row['val_macro_f1']:.3f}"
+                f"{' (best)' if improved else ''}, {train_seconds:.1f} s")
+        if world > 1:
+            torch.distributed.barrier()
+        if stop_after_epoch is not None and epoch >= stop_after_epoch:
+            return RunResult(run_dir, pd.DataFrame(history), {"status": "interrupted", "epoch": epoch})
+
+    metrics = pd.DataFrame(history)
+    summary = {}
+    if rank == 0:
+        peak, how = peak_memory_bytes(device)
+        summary = {
+            "status": "finished", "model": config["model"], "weights": config["weights"],
+            "parameters": sum(p.numel() for p in module.parameters()), "device": str(device), "world_size": world,
+            "best_epoch": int(best["epoch"]), "select": settings.select, f"best_{column}": best[column],
+            "seconds_per_epoch": float(metrics["train_seconds"].mean()),
+            "val_seconds_per_epoch": float(metrics["val_seconds"].mean()),
+            "samples_per_second": float(metrics["samples_per_second"].mean()),
+            "peak_memory_bytes": peak, "peak_memory_measure": how,
+        }
+        io.write_json(summary_file, summary)
+    if world > 1:
+        torch.distributed.barrier()
+    load_checkpoint(module, run_dir, "best")
+    return RunResult(run_dir, metrics, summary)
+
