@@ -96,7 +96,10 @@ def _check_name(number: str, slug: str) -> None:
 
 def save_figure(fig, number: str, slug: str, caption: str, provenance: Provenance, notebook: str,
                 *, dpi: int = 150) -> Path:
-    """Save ``fig`` as ``figures/fig{number}_{slug}.png`` with its provenance printed in a corner."""
+    """Save ``fig`` as ``figures/fig{number}_{slug}.png`` with its provenance printed in a corner.
+
+    In a notebook the figure is then displayed with its numbered caption and closed.
+    """
     _check_name(number, slug)
     fig.text(0.995, 0.003, provenance.label(), ha="right", va="bottom", fontsize=6, color="0.45")
     target = paths.figures_dir() / f"fig{number}_{slug}.png"
@@ -105,7 +108,24 @@ def save_figure(fig, number: str, slug: str, caption: str, provenance: Provenanc
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     write_bytes(target, buffer.getvalue())
     _record("figure", number, target, caption, provenance, notebook)
+    _show_in_notebook(fig, f"**Figure {number}.** {caption}  \n<small>{provenance.label()} | `{target.name}`</small>")
     return target
+
+
+def _show_in_notebook(fig, caption_markdown: str) -> None:
+    """In a notebook: show the figure once, with its numbered caption underneath, then close it."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    import matplotlib.pyplot as plt
+
+    display(fig)
+    display(Markdown(caption_markdown))
+    plt.close(fig)
 
 
 def save_table(frame, number: str, slug: str, caption: str, provenance: Provenance, notebook: str,
