@@ -393,18 +393,20 @@ def comparison_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], pairs: S
                      confidence: float = 0.95, method: str = "permutation") -> pd.DataFrame:
     """Paired tests A vs B for each pair and metric, with Holm-adjusted p-values over the table.
 
-    Both systems of a pair must be evaluated on the same clips with the same labels.
+    Both systems of a pair must be evaluated on the same clips with the same labels; ``groups`` is
+    one array of songs or a dict system name -> songs, as for :func:`metric_table`.
     """
     from statsmodels.stats.multitest import multipletests
 
     rows = []
     for a, b in pairs:
+        songs = groups[a] if isinstance(groups, dict) else groups
         y_true, pred_a = systems[a]
         y_true_b, pred_b = systems[b]
         if np.shape(y_true) != np.shape(y_true_b) or not np.array_equal(y_true, y_true_b):
             raise ValueError(f"{a!r} and {b!r} are not evaluated on the same clips; a paired test needs them to be")
         for metric in metrics:
-            r = paired_test(y_true, pred_a, pred_b, groups, metric, method, n_resamples, seed, confidence)
+            r = paired_test(y_true, pred_a, pred_b, songs, metric, method, n_resamples, seed, confidence)
             rows.append({"system_a": a, "system_b": b, "metric": metric, "value_a": r.value_a, "value_b": r.value_b,
                          "difference": r.difference, "ci_low": r.low, "ci_high": r.high, "p_value": r.p_value})
     table = pd.DataFrame(rows)

@@ -1,0 +1,393 @@
+"""The experiment grid of report chapter 5, declared once, and the reader of its run folders.
+
+``./run_all.sh`` (``harmonylib.pipeline``) executes every :class:`Experiment` of
+:func:`experiments_for` through papermill: the training notebook ``notebook`` with ``parameters``
+(plus ``profile`` and ``data_dir``), keeping the executed notebook and the run folder. The
+evaluation notebooks 50-57 never train: they read the run folders with :func:`load_run` and
+compare the systems that :data:`COMPARISONS` names for each report figure.
+
+Run folder ``runs_dir()/<profile>-<name>/`` (the training notebooks write it):
+
+* ``config.json``: the parameters and profile of the run, plus ``model``, ``weights`` (where the
+  initial weights came from), ``n_parameters``, ``device``, ``seconds_per_epoch``,
+  ``throughput_windows_per_s`` (training windows per second), ``peak_memory_mb`` (peak resident
+  memory on CPU, peak allocated on CUDA) -- the last four are Figure 5.7's.
+* ``metrics.csv``: one row per epoch with at least ``epoch``, ``train_loss``, ``val_loss``.
+* ``predictions_<dataset>_<split>.npz`` (dataset ``irmas`` | ``audioset``, split ``test`` | ``val``)
+  with the selected checkpoint's sigmoid outputs, written for the training data set's ``val`` and
+  ``test`` splits and for every data set in the ``eval_datasets`` parameter (``test``):
+
+  ============  ===========================  ==================================================
+  key           shape, dtype                 meaning
+  ============  ===========================  ==================================================
+  clip_ids      (n_clips,) str               clip identifier (file name; ytid for AudioSet)
+  groups        (n_clips,) str               song (IRMAS: file name minus ``-N``; AudioSet: ytid)
+  labels        (n_clips, 11) uint8          multi-hot labels in ``CLASSES`` order
+  window_probs  (n_windows_total, 11) float  sigmoid outputs of every window, clip after clip
+  offsets       (n_clips + 1,) int64         clip i's windows: window_probs[offsets[i]:offsets[i+1]]
+  ============  ===========================  ==================================================
+
+Run folders are named by profile so that a smoke run never overwrites a default one.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import paths
+from .config import Profile, get_profile
+from .errors import HarmonyError
+from .evaluate import aggregate, predict
+from .labels import NUM_CLASSES
+
+NOTEBOOKS = {
+    "raw_cnn": "30_train_raw_cnn.py",
+    "mfcc_cnn": "31_train_mfcc_cnn.py",
+    "features_cnn": "32_train_features_cnn.py",
+    "resnet50": "33_train_resnet50.py",
+    "ast": "34_train_ast.py",
+}
+# AST weight decay (report 5.6): "lower" is Adam's 1e-5 for classifier and backbone, "higher" 1e-3 / 1e-4.
+AST_L2_LOW = {"weight_decay": 1e-5, "head_weight_decay": 1e-5}
+AST_L2_HIGH = {"weight_decay": 1e-4, "head_weight_decay": 1e-3}
+
+
+class MissingRunError(HarmonyError):
+    """A run folder or prediction file an evaluation notebook needs does not exist (yet)."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One training run: ``notebook`` executed with ``parameters``; ``group`` is the report figure
+    that introduces it, ``used_in`` every figure that reads it, ``label`` its name in figures."""
+
+    name: str
+    notebook: str
+    parameters: dict = field(default_factory=dict)
+    group: str = ""
+    used_in: tuple[str, ...] = ()
+    label: str = ""
+
+    @property
+    def model(self) -> str:
+        return next(model for model, notebook in NOTEBOOKS.items() if notebook == self.notebook)
+
+
+def _experiment(name: str, model: str, label: str, used_in: tuple[str, ...], *, dataset: str = "irmas",
+                window: int = 1, sampling: str = "static", max_sampled: int | None = None,
+                eval_datasets: tuple[str, ...] = ("irmas",), **extra) -> Experiment:
+    parameters = {"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
+                  "eval_datasets": list(eval_datasets), **extra}
+    return Experiment(name, NOTEBOOKS[model], parameters, used_in[0], used_in, label)
+
+
+EXPERIMENTS: list[Experiment] = [
+    # 5.1 window sizes (static ResNet-50 on IRMAS); the 1-s run is also the static baseline of
+    # 5.3, the IRMAS row of the 5.4 2x2 (hence also tested on AudioSet), a 5.7 model and a 5.8 candidate.
+    _experiment("resnet50_w1", "resnet50", "ResNet-50, window 1 s", ("5.1", "5.3", "5.4", "5.7", "5.8"),
+                eval_datasets=("irmas", "audioset")),
+    _experiment("resnet50_w2", "resnet50", "ResNet-50, window 2 s", ("5.1",), window=2),
+    _experiment("resnet50_w3", "resnet50", "ResNet-50, window 3 s", ("5.1", "5.3"), window=3),
+    # 5.2 the non-pretrained CNNs, window 1 s
+    _experiment("raw_cnn_w1", "raw_cnn", "1-D CNN raw audio", ("5.2", "5.7")),
+    _experiment("mfcc_cnn_w1", "mfcc_cnn", "2-D CNN MFCC", ("5.2", "5.7")),
+    _experiment("features_cnn_w1", "features_cnn", "1-D CNN audio features", ("5.2", "5.7")),
+    # 5.3 dynamic sampling (report 3.5): true dynamic (TDS) and base-sample-persistent (BSPDS)
+    _experiment("resnet50_w1_tds4", "resnet50", "ResNet-50 TDS-4, window 1 s", ("5.3",), sampling="tds", max_sampled=4),
+    _experiment("resnet50_w1_tds5", "resnet50", "ResNet-50 TDS-5, window 1 s", ("5.3",), sampling="tds", max_sampled=5),
+    _experiment("resnet50_w1_bspds5", "resnet50", "ResNet-50 BSPDS-5, window 1 s", ("5.3",), sampling="bspds",
+                max_sampled=5),
+    _experiment("resnet50_w3_bspds5", "resnet50", "ResNet-50 BSPDS-5, window 3 s", ("5.3", "5.8"), window=3,
+                sampling="bspds", max_sampled=5),
+    # 5.4 / 5.5a trained on AudioSet, tested on AudioSet and IRMAS
+    _experiment("resnet50_audioset_w1", "resnet50", "ResNet-50 trained on AudioSet", ("5.4", "5.5"),
+                dataset="audioset", eval_datasets=("audioset", "irmas")),
+    _experiment("ast_audioset_w1", "ast", "AST trained on AudioSet", ("5.5",), dataset="audioset",
+                eval_datasets=("audioset", "irmas"), **AST_L2_LOW),
+    # 5.5b / 5.6 AST on IRMAS with lower and higher L2 regularisation
+    _experiment("ast_w1_l2low", "ast", "AST, lower L2", ("5.5", "5.6"), **AST_L2_LOW),
+    _experiment("ast_w1_l2high", "ast", "AST, higher L2", ("5.5", "5.6", "5.7", "5.8"), **AST_L2_HIGH),
+]
+BY_NAME = {e.name: e for e in EXPERIMENTS}
+
+
+def _profile(profile: Profile | str | None) -> Profile:
+    return profile if isinstance(profile, Profile) else get_profile(profile)
+
+
+def run_name(name: str, profile: Profile | str | None = None) -> str:
+    """The run folder's name of experiment ``name`` at ``profile``: ``<profile>-<name>``."""
+    return f"{_profile(profile).name}-{name}"
+
+
+def experiments_for(profile: Profile | str | None = None) -> list[Experiment]:
+    """The experiments ``./run_all.sh`` runs at ``profile``, each with its ``run_name`` parameter.
+
+    A profile may leave out experiments (``EvalConfig.skip_experiments``) to fit its budget; the
+    evaluation notebooks then skip the bars of those runs and say so, never a whole comparison.
+    """
+    profile = _profile(profile)
+    unknown = set(profile.evaluate.skip_experiments) - set(BY_NAME)
+    if unknown:
+        raise HarmonyError(f"profile {profile.name!r} skips unknown experiments {sorted(unknown)}")
+    return [replace(e, parameters={**e.parameters, "run_name": run_name(e.name, profile)})
+            for e in EXPERIMENTS if e.name not in profile.evaluate.skip_experiments]
+
+
+def command_for(name: str, profile: Profile | str | None = None) -> str:
+    """The shell command that produces experiment ``name``'s run folder at ``profile`` on its own."""
+    profile = _profile(profile)
+    experiment = BY_NAME[name]
+    parameters = {"profile": profile.name, **experiment.parameters, "run_name": run_name(name, profile)}
+    out = paths.build_dir() / "notebooks" / profile.name / "experiments" / f"{name}.ipynb"
+    return (f".venv/bin/jupytext --to ipynb --set-kernel python3 -o /tmp/{name}.ipynb notebooks/{experiment.notebook}"
+            f" && .venv/bin/papermill /tmp/{name}.ipynb {out} -y {shlex.quote(json.dumps(parameters))}"
+            f"   (or the whole grid: ./run_all.sh --profile {profile.name})")
+
+
+# ---------------------------------------------------------------- reading run folders
+@dataclass(frozen=True)
+class Predictions:
+    """One run's predictions on one split of one data set, clips sorted by ``clip_ids``."""
+
+    clip_ids: np.ndarray
+    groups: np.ndarray
+    labels: np.ndarray
+    window_probs: list[np.ndarray]
+    path: Path
+
+    def scores(self, strategy: str = "S2") -> np.ndarray:
+        """Aggregated clip scores (n_clips, 11)."""
+        return aggregate(self.window_probs, strategy)
+
+    def predict(self, strategy: str = "S2", threshold=0.5) -> np.ndarray:
+        return predict(self.scores(strategy), threshold)
+
+
+def read_predictions(path: Path) -> Predictions:
+    """Read and check one ``predictions_<dataset>_<split>.npz`` (format: module docstring)."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingRunError("prediction file does not exist", path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {key: npz[key] for key in ("clip_ids", "groups", "labels", "window_probs", "offsets")}
+    except KeyError as error:
+        raise HarmonyError(f"prediction file lacks the array {error}", path) from None
+    except (ValueError, OSError) as error:
+        raise HarmonyError(f"unreadable prediction file ({error})", path) from None
+    n = len(data["clip_ids"])
+    offsets = data["offsets"].astype(np.int64)
+    probs = data["window_probs"].astype(np.float64)
+    problems = []
+    if data["groups"].shape != (n,) or data["labels"].shape != (n, NUM_CLASSES):
+        problems.append(f"groups {data['groups'].shape} / labels {data['labels'].shape} do not match {n} clips")
+    if offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != len(probs) or np.any(np.diff(offsets) < 1):
+        problems.append("offsets must rise from 0 to the number of windows, at least one window per clip")
+    if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES or not np.all(np.isfinite(probs)) \
+            or probs.min(initial=0) < 0 or probs.max(initial=0) > 1:
+        problems.append(f"window_probs must be finite sigmoid outputs of shape (n_windows, {NUM_CLASSES})")
+    if not np.isin(data["labels"], (0, 1)).all():
+        problems.append("labels must be multi-hot (0/1)")
+    if len(set(data["clip_ids"].tolist())) != n:
+        problems.append("clip_ids repeat")
+    if problems:
+        raise HarmonyError("; ".join(problems), path)
+    order = np.argsort(data["clip_ids"], kind="stable")
+    windows = [probs[offsets[i]:offsets[i + 1]] for i in order]
+    return Predictions(data["clip_ids"][order].astype(str), data["groups"][order].astype(str),
+                       data["labels"][order].astype(np.int8), windows, path)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run folder: its configuration, per-epoch metrics and predictions."""
+
+    name: str
+    path: Path
+    config: dict
+    label: str
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        path = self.path / "metrics.csv"
+        if not path.exists():
+            raise MissingRunError("run folder has no metrics.csv", path)
+        return pd.read_csv(path)
+
+    def predictions(self, dataset: str = "irmas", split: str = "test") -> Predictions:
+        path = self.path / f"predictions_{dataset}_{split}.npz"
+        if not path.exists():
+            raise MissingRunError(f"run {self.name!r} has no {dataset} {split} predictions; was it run with "
+                                  f"eval_datasets including {dataset!r}?", path)
+        return read_predictions(path)
+
+    @property
+    def train_dataset(self) -> str:
+        return self.config.get("dataset", self.config.get("parameters", {}).get("dataset", "irmas"))
+
+
+def load_run(name: str, profile: Profile | str | None = None) -> Run:
+    """The run folder of experiment ``name`` at ``profile``; a missing one raises
+    :class:`MissingRunError` naming the run and the command that produces it."""
+    profile = _profile(profile)
+    if name not in BY_NAME:
+        raise HarmonyError(f"unknown experiment {name!r}; the grid has {sorted(BY_NAME)}")
+    folder = paths.runs_dir() / run_name(name, profile)
+    config_path = folder / "config.json"
+    if name in profile.evaluate.skip_experiments:
+        raise MissingRunError(f"experiment {name!r} is skipped at profile {profile.name!r} "
+                              "(EvalConfig.skip_experiments)", folder)
+    if not config_path.exists():
+        raise MissingRunError(f"run {run_name(name, profile)!r} has not been run (no config.json). "
+                              f"Produce it with:\n  {command_for(name, profile)}", folder)
+    try:
+        config = json.loads(config_path.read_text())
+    except json.JSONDecodeError as error:
+        raise HarmonyError(f"config.json is not valid JSON ({error})", config_path) from None
+    return Run(run_name(name, profile), folder, config, BY_NAME[name].label)
+
+
+def available_runs(names, profile: Profile | str | None = None) -> tuple[dict[str, Run], list[str]]:
+    """Load the runs ``names`` that exist at ``profile``: (runs, names skipped by the profile).
+
+    A run the profile skips is reported, not raised; a run the profile should have but lacks raises.
+    """
+    profile = _profile(profile)
+    skipped = [n for n in names if n in profile.evaluate.skip_experiments]
+    return {n: load_run(n, profile) for n in names if n not in skipped}, skipped
+
+
+# ---------------------------------------------------------------- what each report figure compares
+@dataclass(frozen=True)
+class System:
+    """A bar in a figure: experiment ``run`` evaluated on ``test`` (``irmas`` | ``audioset``)."""
+
+    label: str
+    run: str
+    test: str = "irmas"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One report figure: its systems (bars), metrics and the paired tests its text needs."""
+
+    title: str
+    systems: tuple[System, ...]
+    metrics: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]  # system labels (A, B): A minus B
+
+
+_CORE = ("hamming_score", "exact_match", "macro_f1")
+_PR = ("macro_precision", "macro_recall")
+_W1 = System("static, window 1 s", "resnet50_w1")
+_W3 = System("static, window 3 s", "resnet50_w3")
+_TDS4, _TDS5 = System("TDS-4, window 1 s", "resnet50_w1_tds4"), System("TDS-5, window 1 s", "resnet50_w1_tds5")
+_BSP1, _BSP3 = System("BSPDS-5, window 1 s", "resnet50_w1_bspds5"), System("BSPDS-5, window 3 s", "resnet50_w3_bspds5")
+
+COMPARISONS: dict[str, Comparison] = {
+    "5.1": Comparison("ResNet-50 with different window sizes",
+                      (System("window 1 s", "resnet50_w1"), System("window 2 s", "resnet50_w2"),
+                       System("window 3 s", "resnet50_w3")),
+                      _CORE, (("window 1 s", "window 2 s"), ("window 1 s", "window 3 s"), ("window 2 s", "window 3 s"))),
+    "5.2a": Comparison("Non-pretrained CNNs, window 1 s",
+                       (System("1-D CNN raw audio", "raw_cnn_w1"), System("2-D CNN MFCC", "mfcc_cnn_w1"),
+                        System("1-D CNN audio features", "features_cnn_w1"), System("ResNet-50", "resnet50_w1")),
+                       _CORE, (("1-D CNN raw audio", "2-D CNN MFCC"), ("1-D CNN raw audio", "1-D CNN audio features"),
+                               ("2-D CNN MFCC", "1-D CNN audio features"), ("ResNet-50", "1-D CNN raw audio"),
+                               ("ResNet-50", "2-D CNN MFCC"), ("ResNet-50", "1-D CNN audio features"))),
+    "5.2b": Comparison("Macro precision and recall: raw audio vs audio features",
+                       (System("1-D CNN raw audio", "raw_cnn_w1"), System("1-D CNN audio features", "features_cnn_w1")),
+                       _PR, (("1-D CNN raw audio", "1-D CNN audio features"),)),
+    "5.3a": Comparison("Dynamic sampling vs static (ResNet-50)",
+                       (_W1, _TDS4, _TDS5, _BSP1, _W3, _BSP3), _CORE,
+                       ((_TDS4.label, _W1.label), (_TDS5.label, _W1.label), (_BSP1.label, _W1.label),
+                        (_BSP3.label, _W3.label), (_TDS4.label, _TDS5.label), (_TDS4.label, _BSP1.label),
+                        (_TDS5.label, _BSP1.label), (_BSP3.label, _BSP1.label), (_BSP3.label, _TDS4.label),
+                        (_BSP3.label, _TDS5.label))),
+    "5.3b": Comparison("Macro precision and recall: dynamic vs static",
+                       (_W1, _TDS5, _W3, _BSP3), _PR, ((_TDS5.label, _W1.label), (_BSP3.label, _W3.label))),
+    "5.4": Comparison("ResNet-50 trained and tested on AudioSet / IRMAS",
+                      (System("AudioSet -> IRMAS", "resnet50_audioset_w1", "irmas"),
+                       System("AudioSet -> AudioSet", "resnet50_audioset_w1", "audioset"),
+                       System("IRMAS -> AudioSet", "resnet50_w1", "audioset"),
+                       System("IRMAS -> IRMAS", "resnet50_w1", "irmas")),
+                      _CORE, (("IRMAS -> IRMAS", "AudioSet -> IRMAS"), ("AudioSet -> AudioSet", "IRMAS -> AudioSet"))),
+    "5.5a": Comparison("AST vs ResNet-50, trained on AudioSet, tested on IRMAS",
+                       (System("ResNet-50", "resnet50_audioset_w1"), System("AST", "ast_audioset_w1")),
+                       _CORE, (("AST", "ResNet-50"),)),
+    "5.5b": Comparison("AST on IRMAS with lower and higher L2 regularisation",
+                       (System("AST, lower L2", "ast_w1_l2low"), System("AST, higher L2", "ast_w1_l2high")),
+                       _CORE, (("AST, higher L2", "AST, lower L2"),)),
+    "5.8": Comparison("Final candidates",
+                      (System("ResNet-50 static, w1", "resnet50_w1"), System("ResNet-50 BSPDS-5, w3", "resnet50_w3_bspds5"),
+                       System("AST higher L2, w1", "ast_w1_l2high")),
+                      _CORE + _PR + ("micro_f1",),
+                      (("ResNet-50 BSPDS-5, w3", "ResNet-50 static, w1"), ("ResNet-50 BSPDS-5, w3", "AST higher L2, w1"),
+                       ("ResNet-50 static, w1", "AST higher L2, w1"))),
+}
+LOSS_CURVES = {"5.6": ("ast_w1_l2low", "ast_w1_l2high")}
+COST_MODELS = {"5.7": ("raw_cnn_w1", "mfcc_cnn_w1", "features_cnn_w1", "resnet50_w1", "ast_w1_l2high")}
+
+
+@dataclass
+class Collected:
+    """The systems of one :class:`Comparison`, ready for ``harmonylib.evaluate``'s tables.
+
+    ``systems``: label -> (y_true, y_pred); ``scores``: label -> clip scores; ``groups``: label ->
+    songs; ``skipped``: labels left out because the profile skips their run; ``pairs``: the tests
+    whose two systems both exist.
+    """
+
+    comparison: Comparison
+    systems: dict[str, tuple[np.ndarray, np.ndarray]]
+    scores: dict[str, np.ndarray]
+    groups: dict[str, np.ndarray]
+    runs: dict[str, Run]
+    skipped: list[str]
+    pairs: list[tuple[str, str]]
+    thresholds: dict[str, np.ndarray]
+
+
+def tuned_thresholds(run: Run, strategy: str = "S2", per_class: bool = True) -> np.ndarray:
+    """Thresholds tuned on the validation split of the data set ``run`` was trained on (never on test)."""
+    from .evaluate import tune_thresholds
+
+    val = run.predictions(run.train_dataset, "val")
+    return tune_thresholds(val.scores(strategy), val.labels, per_class=per_class)
+
+
+def collect(key: str, profile: Profile | str | None = None, strategy: str = "S2", threshold="fixed") -> Collected:
+    """Load the runs of ``COMPARISONS[key]`` and predict with ``strategy`` and ``threshold``.
+
+    ``threshold``: ``"fixed"`` (the profile's, 0.5 as in the report), ``"tuned"`` (per class on
+    each run's validation split) or a number.
+    """
+    profile = _profile(profile)
+    comparison = COMPARISONS[key]
+    runs, skipped_runs = available_runs(dict.fromkeys(s.run for s in comparison.systems), profile)
+    systems, scores, groups, thresholds = {}, {}, {}, {}
+    for system in comparison.systems:
+        if system.run in skipped_runs:
+            continue
+        run = runs[system.run]
+        predictions = run.predictions(system.test, "test")
+        if threshold == "fixed":
+            cut = np.full(NUM_CLASSES, profile.evaluate.threshold)
+        elif threshold == "tuned":
+            cut = tuned_thresholds(run, strategy)
+        else:
+            cut = np.full(NUM_CLASSES, float(threshold))
+        scores[system.label] = predictions.scores(strategy)
+        systems[system.label] = (predictions.labels, predict(scores[system.label], cut))
+        groups[system.label] = predictions.groups
+        thresholds[system.label] = cut
+    skipped = [s.label for s in comparison.systems if s.run in skipped_runs]
+    pairs = [(a, b) for a, b in comparison.pairs if a in systems and b in systems]
+    return Collected(comparison, systems, scores, groups, runs, skipped, pairs, thresholds)
