@@ -1,0 +1,103 @@
+"""Fake run folders in the format of ``harmonylib.experiments`` (synthetic predictions, no training).
+
+They let the evaluation notebooks 50-57 and their tests run before (or without) the training grid:
+
+    HARMONY_BUILD_DIR=/tmp/x-build .venv/bin/python tests/fake_runs.py --profile smoke
+
+Each run's window probabilities are drawn around the true labels with a run-specific amount of
+noise, so some systems are clearly better than others. Nothing here is a result.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harmonylib import paths  # noqa: E402
+from harmonylib.experiments import BY_NAME, experiments_for, run_name  # noqa: E402
+from harmonylib.io import write_bytes, write_csv, write_json  # noqa: E402
+from harmonylib.labels import NUM_CLASSES  # noqa: E402
+
+# How well each fake model separates present from absent classes (higher: better).
+QUALITY = {"raw_cnn": 0.8, "mfcc_cnn": 0.7, "features_cnn": 0.5, "resnet50": 1.6, "ast": 1.4}
+
+
+def _clips(dataset: str, split: str, n_songs: int, rng: np.random.Generator):
+    """Clip ids, songs, labels and durations of a fake test/val split (the same for every run)."""
+    ids, songs, labels, durations = [], [], [], []
+    for s in range(n_songs):
+        present = rng.choice(NUM_CLASSES, size=int(rng.integers(1, 4)), replace=False)
+        excerpts = 1 if dataset == "audioset" else int(rng.integers(1, 4))
+        for k in range(excerpts):
+            song = f"{dataset}_{split}_song{s:03d}"
+            ids.append(song if dataset == "audioset" else f"{song}-{k + 1}")
+            songs.append(song)
+            y = np.zeros(NUM_CLASSES, np.uint8)
+            y[present] = 1
+            labels.append(y)
+            durations.append(10.0 if dataset == "audioset" else float(rng.uniform(5, 20)))
+    return np.array(ids), np.array(songs), np.stack(labels), np.array(durations)
+
+
+def fake_predictions(dataset: str, split: str, window: int, quality: float, seed: int, n_songs: int = 12) -> bytes:
+    """The bytes of one ``predictions_<dataset>_<split>.npz``."""
+    import io
+
+    ids, songs, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
+        f"{dataset}/{split}".encode())))
+    rng = np.random.default_rng(seed)
+    windows, offsets = [], [0]
+    for y, duration in zip(labels, durations):
+        n = max(1, int(duration // window))
+        clip = rng.normal(np.where(y == 1, quality, -quality), 1.5)  # the clip's difficulty, shared by its windows
+        logits = clip + rng.normal(0, 1.5, size=(n, NUM_CLASSES))
+        windows.append(1 / (1 + np.exp(-logits)))
+        offsets.append(offsets[-1] + n)
+    buffer = io.BytesIO()
+    np.savez(buffer, clip_ids=ids, groups=songs, labels=labels, window_probs=np.concatenate(windows).astype(np.float32),
+             offsets=np.array(offsets, np.int64))
+    return buffer.getvalue()
+
+
+def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
+    """One fake run folder of experiment ``name`` at ``profile``."""
+    experiment = BY_NAME[name]
+    p = experiment.parameters
+    folder = paths.runs_dir() / run_name(name, profile)
+    seed = zlib.crc32(name.encode())
+    rng = np.random.default_rng(seed)
+    quality = QUALITY[experiment.model] + (0.3 if p["sampling"] != "static" else 0.0)
+    write_json(folder / "config.json", {
+        "run_name": run_name(name, profile), "profile": profile, "model": experiment.model, **p,
+        "weights": "fake run (tests/fake_runs.py)", "n_parameters": int(rng.integers(10**5, 10**8)), "device": "cpu",
+        "epochs": 3, "seconds_per_epoch": float(rng.uniform(1, 100)),
+        "throughput_windows_per_s": float(rng.uniform(5, 500)), "peak_memory_mb": float(rng.uniform(200, 4000)),
+    })
+    epochs = np.arange(1, 4)
+    write_csv(folder / "metrics.csv", pd.DataFrame({
+        "epoch": epochs, "train_loss": 0.5 / epochs, "val_loss": 0.4 + 0.05 * rng.random(3)}))
+    splits = [(p["dataset"], "val"), (p["dataset"], "test")] + [(d, "test") for d in p["eval_datasets"]]
+    for i, (dataset, split) in enumerate(dict.fromkeys(splits)):
+        write_bytes(folder / f"predictions_{dataset}_{split}.npz",
+                    fake_predictions(dataset, split, p["window"], quality, seed + i, n_songs))
+    return folder
+
+
+def write_fake_runs(profile: str, n_songs: int = 12) -> list[Path]:
+    """Fake run folders for every experiment the profile runs."""
+    return [write_fake_run(e.name, profile, n_songs) for e in experiments_for(profile)]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--songs", type=int, default=12)
+    args = parser.parse_args()
+    for folder in write_fake_runs(args.profile, args.songs):
+        print(folder)
