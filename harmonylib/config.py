@@ -28,6 +28,7 @@ class DataConfig:
     synth_test_songs: int  # SynthIRMAS test "songs"; each gives several excerpts
     synth_excerpts_per_song: tuple[int, int]  # inclusive range
     synth_audioset_clips: int  # SynthAudioSet 10-s clips
+    synth_test_seconds: float = 20.0  # length of most SynthIRMAS test excerpts (IRMAS: mostly 20 s)
     val_fraction: float = 0.3  # of the IRMAS testing data, grouped by song (report 3.6.1)
     audioset_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)  # report 3.6.2
 
@@ -122,6 +123,7 @@ _PROFILES = {
             synth_test_songs=6,
             synth_excerpts_per_song=(1, 2),
             synth_audioset_clips=22,
+            synth_test_seconds=8.0,
         ),
         features=FeatureConfig(anova_max_clips_per_class=4),
         train=TrainConfig(epochs=1, batch_size=8, max_train_windows=64, image_size=64, image_mels=64,

@@ -1,0 +1,98 @@
+"""The study's data: SynthIRMAS / SynthAudioSet rendered here, or the real IRMAS / AudioSet (notebook 10).
+
+``prepare(profile)`` is the one entry point the notebooks use: it renders the synthetic data sets if
+the profile is synthetic and they are missing, reads the clips, applies the persisted song-grouped
+splits and returns the waveform normalisation statistics. ``waveforms(frame, sr)`` gives decoded
+waveforms from an on-disk cache.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .. import paths
+from ..config import Profile
+from ..errors import ConfigError
+from .audioset import read_audioset
+from .irmas import read_irmas
+from .normalization import waveform_stats
+from .splits import audioset_split, irmas_split
+from .store import WaveformStore, waveforms
+from .synth import render_synth_audioset, render_synth_irmas
+
+__all__ = ["StudyData", "prepare", "waveforms", "WaveformStore", "read_irmas", "read_audioset"]
+
+CLIP_COLUMNS = ["path", "split", "labels", "instrument", "genre", "drums", "song", "duration"]
+
+
+@dataclass
+class StudyData:
+    """The clips of one profile: IRMAS-like train/val/test, AudioSet-like train/val/test, normalisation stats."""
+
+    irmas_name: str
+    audioset_name: str
+    root: Path
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    audioset_train: pd.DataFrame
+    audioset_val: pd.DataFrame
+    audioset_test: pd.DataFrame
+    mean: float
+    std: float
+    audioset_mean: float | None
+    audioset_std: float | None
+    irmas_root: Path | None = None
+    audioset_root: Path | None = None
+
+
+def locations(profile: Profile, data_dir: str | Path | None = None) -> tuple[Path, Path, Path]:
+    """(base, IRMAS root, AudioSet root) of a profile.
+
+    Synthetic profiles: ``<data_dir or data/<profile>>/SynthIRMAS`` and ``.../SynthAudioSet``. Real data
+    (``full``): ``<data_dir or data/>`` holding the IRMAS folders directly or under ``IRMAS/``, and the
+    AudioSet collection under ``AudioSet/``.
+    """
+    if profile.data.source == "synth":
+        base = Path(data_dir) if data_dir else paths.data_root() / profile.name
+        return base, base / "SynthIRMAS", base / "SynthAudioSet"
+    base = Path(data_dir) if data_dir else paths.data_root()
+    irmas = base / "IRMAS" if (base / "IRMAS").is_dir() else base
+    return base, irmas, base / "AudioSet"
+
+
+def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int | None = None) -> StudyData:
+    """Render (synthetic profiles, once), read, split and summarise the profile's data."""
+    base, irmas_root, audioset_root = locations(profile, data_dir)
+    cfg = profile.data
+    if cfg.source == "synth":
+        render_synth_irmas(irmas_root, profile.seed, cfg.synth_train_clips, cfg.synth_test_songs,
+                           tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds, workers=workers)
+        render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, workers=workers)
+    elif not (irmas_root / "IRMAS-TrainingData").is_dir():
+        raise ConfigError(f"no IRMAS data under {base}: expected IRMAS-TrainingData/ and IRMAS-TestingData-Part*/ "
+                          "there or in IRMAS/ (download: harmonylib.data.irmas.download_irmas, or from "
+                          "https://zenodo.org/record/1290750); pass --data-dir to run_all.sh", base)
+    clips = read_irmas(irmas_root)
+    train = clips[clips["split"] == "train"].reset_index(drop=True)
+    testing = clips[clips["split"] == "test"].reset_index(drop=True)
+    testing["split"] = irmas_split(testing, irmas_root, cfg.val_fraction, profile.seed).to_numpy()
+    val = testing[testing["split"] == "val"].reset_index(drop=True)
+    test = testing[testing["split"] == "test"].reset_index(drop=True)
+    mean, std = waveform_stats(train["path"], f"{profile.dataset_name}-train")
+
+    empty = pd.DataFrame(columns=["path", "labels", "duration", "ytid", "split"])
+    as_parts, as_mean, as_std = {"train": empty, "val": empty, "test": empty}, None, None
+    if (audioset_root / "clips.csv").exists():
+        audioset = read_audioset(audioset_root)
+        audioset["split"] = audioset_split(audioset, audioset_root, cfg.audioset_fractions, profile.seed).to_numpy()
+        as_parts = {s: audioset[audioset["split"] == s].reset_index(drop=True) for s in ("train", "val", "test")}
+        if len(as_parts["train"]):
+            as_mean, as_std = waveform_stats(as_parts["train"]["path"], f"{profile.audioset_name}-train")
+    return StudyData(irmas_name=profile.dataset_name, audioset_name=profile.audioset_name, root=base,
+                     train=train, val=val, test=test, audioset_train=as_parts["train"],
+                     audioset_val=as_parts["val"], audioset_test=as_parts["test"], mean=mean, std=std,
+                     audioset_mean=as_mean, audioset_std=as_std, irmas_root=irmas_root,
+                     audioset_root=audioset_root)

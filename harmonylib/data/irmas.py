@@ -1,0 +1,178 @@
+"""Reading IRMAS (and SynthIRMAS, written in the same layout) into one table (notebooks 10, 12).
+
+Layout (Zenodo record 1290750; REFERENCE.md section 4)::
+
+    IRMAS-TrainingData/<cls>/[cls][genre]NNNN__k.wav
+    IRMAS-TrainingData/<cls>/PPP__[cls][dru|nod][genre]NNNN__k.wav
+    IRMAS-TestingData-Part1/Part1/<name>.wav + <name>.txt
+    IRMAS-TestingData-Part2/IRTestingData-Part2/<name>.wav + <name>.txt
+    IRMAS-TestingData-Part3/Part3/<name>.wav + <name>.txt
+
+A test label file holds one label per line, tab-terminated (``"gel\\t"``); the label is the first
+three characters. Handling of imperfect files (all problems are collected and raised together as
+one :class:`~harmonylib.errors.DatasetError`, so every bad file is fixed in one go):
+
+* unreadable/empty/truncated wav, training name that matches neither pattern, class in the name
+  different from its folder, unknown class folder, unknown genre, a test wav without its ``.txt``,
+  an empty label file, an unknown label code, the same test name in two parts: errors.
+* Windows line endings, blank lines, trailing tabs/spaces, upper case: accepted.
+* a label listed twice in one file: kept once (labels are a set).
+* other sample rates or channel counts than 44.1 kHz stereo: accepted (``sample_rate`` and
+  ``channels`` columns); :func:`harmonylib.audio.load` resamples and mixes down on request.
+
+Downloading the real data (not run here: no network) is optional through mirdata, which checks
+every file's checksum: ``pip install mirdata`` then :func:`download_irmas`.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .. import audio
+from ..errors import AudioError, DatasetError, HarmonyError, LabelError
+from ..labels import CLASSES
+
+GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
+TRAIN_FOLDER = "IRMAS-TrainingData"
+TEST_FOLDERS = (
+    "IRMAS-TestingData-Part1/Part1",
+    "IRMAS-TestingData-Part2/IRTestingData-Part2",
+    "IRMAS-TestingData-Part3/Part3",
+)
+COLUMNS = ["path", "split", "labels", "instrument", "genre", "drums", "song", "duration", "sample_rate",
+           "channels", "part"]
+
+_SHORT = re.compile(r"^\[(?P<cls>[a-z]{3})\]\[(?P<genre>[a-z_]+)\](?P<source>\d+)__(?P<k>\d+)$")
+_LONG = re.compile(r"^(?P<prefix>\d+)__\[(?P<cls>[a-z]{3})\]\[(?P<drums>dru|nod)\]\[(?P<genre>[a-z_]+)\]"
+                   r"(?P<source>\d+)__(?P<k>\d+)$")
+_EXCERPT = re.compile(r"-\d+$")
+
+
+def parse_train_name(stem: str) -> dict | None:
+    """Class, genre, drums (True/False/None) and source of a training file name, or None if it matches neither."""
+    match = _LONG.match(stem) or _SHORT.match(stem)
+    if match is None:
+        return None
+    fields = match.groupdict()
+    drums = {"dru": True, "nod": False}.get(fields.get("drums"))
+    return dict(instrument=fields["cls"], genre=fields["genre"], drums=drums,
+                song=f"[{fields['cls']}][{fields['genre']}]{fields['source']}")
+
+
+def song_of(stem: str) -> str:
+    """The song of a test excerpt: its file name without the trailing ``-N``."""
+    return _EXCERPT.sub("", stem)
+
+
+def read_labels(path: str | Path) -> tuple[str, ...]:
+    """Class codes of a test label file, in CLASSES order (see the module docstring for the rules)."""
+    path = Path(path)
+    if not path.is_file():
+        raise LabelError("label file is missing", path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise LabelError("label file is not text (not UTF-8)", path) from None
+    codes = [line.strip()[:3].lower() for line in text.splitlines() if line.strip()]
+    if not codes:
+        raise LabelError("label file is empty", path)
+    unknown = sorted({c for c in codes if c not in CLASSES})
+    if unknown:
+        raise LabelError(f"unknown label(s) {', '.join(map(repr, unknown))}; expected one of {', '.join(CLASSES)}",
+                         path)
+    return tuple(c for c in CLASSES if c in codes)
+
+
+def _header(path: Path, problems: list) -> tuple[float, int, int] | None:
+    try:
+        header = audio.info(path)
+        if header.frames == 0 or header.samplerate <= 0:
+            raise AudioError("contains no samples (zero-length audio)", path)
+        return header.frames / header.samplerate, header.samplerate, header.channels
+    except AudioError as exc:
+        problems.append(exc)
+        return None
+
+
+def read_irmas(root: str | Path) -> pd.DataFrame:
+    """One row per clip of the IRMAS tree under ``root`` (training data and/or the three testing parts).
+
+    Columns: path (absolute), split ('train'|'test'), labels (tuple of codes), instrument (train),
+    genre (train), drums (True/False/None), song (test: name without ``-N``; train: the source
+    ``[cls][genre]NNNN`` its excerpts share), duration (s), sample_rate, channels, part (test part 1-3).
+    Raises :class:`DatasetError` listing every bad file.
+    """
+    root = Path(root)
+    rows, problems = [], []
+    train_dir = root / TRAIN_FOLDER
+    if train_dir.is_dir():
+        for folder in sorted(p for p in train_dir.iterdir() if p.is_dir()):
+            if folder.name not in CLASSES:
+                problems.append(HarmonyError(
+                    f"unknown class folder {folder.name!r}; expected one of {', '.join(CLASSES)}", folder))
+                continue
+            for wav in sorted(folder.glob("*.wav")):
+                fields = parse_train_name(wav.stem)
+                if fields is None:
+                    problems.append(LabelError("training file name matches neither '[cls][genre]NNNN__k' nor "
+                                               "'PPP__[cls][dru|nod][genre]NNNN__k'", wav))
+                    continue
+                if fields["instrument"] != folder.name:
+                    problems.append(LabelError(f"class [{fields['instrument']}] in the name but in folder "
+                                               f"{folder.name!r}", wav))
+                    continue
+                if fields["genre"] not in GENRES:
+                    problems.append(LabelError(f"unknown genre [{fields['genre']}]; expected one of "
+                                               f"{', '.join(GENRES)}", wav))
+                    continue
+                header = _header(wav, problems)
+                if header is not None:
+                    rows.append(dict(path=str(wav.resolve()), split="train", labels=(fields["instrument"],),
+                                     **fields, duration=header[0], sample_rate=header[1], channels=header[2],
+                                     part=None))
+    seen: dict[str, Path] = {}
+    for part, folder in enumerate(TEST_FOLDERS, start=1):
+        folder = root / folder
+        if not folder.is_dir():
+            continue
+        for wav in sorted(folder.glob("*.wav")):
+            if wav.stem in seen:
+                problems.append(HarmonyError(f"duplicate test excerpt name (also in {seen[wav.stem]})",
+                                                        wav))
+                continue
+            seen[wav.stem] = wav
+            try:
+                labels = read_labels(wav.with_suffix(".txt"))
+            except LabelError as exc:
+                problems.append(exc)
+                continue
+            header = _header(wav, problems)
+            if header is not None:
+                rows.append(dict(path=str(wav.resolve()), split="test", labels=labels, instrument=None, genre=None,
+                                 drums=None, song=song_of(wav.stem), duration=header[0], sample_rate=header[1],
+                                 channels=header[2], part=part))
+    if problems:
+        raise DatasetError(problems, root)
+    if not rows:
+        raise DatasetError([HarmonyError(
+            f"no IRMAS clips found: expected {TRAIN_FOLDER}/<cls>/*.wav or {', '.join(TEST_FOLDERS)}", root)], root)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values(["split", "path"], kind="stable", ignore_index=True)
+
+
+def download_irmas(data_home: str | Path) -> Path:
+    """Download IRMAS with mirdata into ``data_home`` and verify every file's checksum (needs the network).
+
+    Optional: ``pip install mirdata`` first (not a dependency of the study). Then run the study on it with
+    ``./run_all.sh --profile full --data-dir <data_home>``.
+    """
+    try:
+        import mirdata
+    except ImportError:
+        raise ImportError("download_irmas needs mirdata: pip install mirdata") from None
+    dataset = mirdata.initialize("irmas", data_home=str(data_home))
+    dataset.download()
+    dataset.validate()
+    return Path(data_home)

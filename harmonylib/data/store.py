@@ -1,0 +1,99 @@
+"""Decoded waveforms on disk: every clip decoded and resampled once, then memory-mapped (chapters 4-5).
+
+``waveforms(frame, sr)`` decodes the clips of a DataFrame (``path`` column) with
+:func:`harmonylib.audio.load` into one int16 file plus an index of offsets and lengths, under
+``build/cache/waveforms/<key>/``. The key hashes the sample rate, channel mode and every file's path,
+size and modification time, so the cache is rebuilt exactly when the data change. It is built in a
+temporary folder and renamed into place when complete: a killed build leaves no cache, never a torn
+one. Reading an item is a slice of a memory map: no decoding, no resampling, shared by DataLoader
+worker processes through the page cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio, paths
+
+FORMAT_VERSION = 1
+
+
+def store_key(file_paths, sr: int, mono: bool) -> str:
+    digest = hashlib.sha256(f"v{FORMAT_VERSION} sr={sr} mono={mono}\n".encode())
+    for p in file_paths:
+        stat = os.stat(p)
+        digest.update(f"{p}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+class WaveformStore:
+    """``store[i]`` -> float32 waveform of row ``i`` ((n,) when mono, else (channels, n)); ``len(store)``."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        meta = json.loads((self.folder / "meta.json").read_text())
+        self.sr, self.mono, self.paths = meta["sr"], meta["mono"], meta["paths"]
+        index = np.load(self.folder / "index.npy")
+        self.offsets, self.lengths, self.channels = index[:, 0], index[:, 1], index[:, 2]
+        total = int(index[:, 1].dot(index[:, 2])) if len(index) else 0
+        self._data = (np.memmap(self.folder / "data.int16", dtype=np.int16, mode="r", shape=(total,))
+                      if total else np.zeros(0, dtype=np.int16))
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        start, n, channels = int(self.offsets[i]), int(self.lengths[i]), int(self.channels[i])
+        samples = np.asarray(self._data[start: start + n * channels], dtype=np.float32) / 32767.0
+        return samples if self.mono else samples.reshape(channels, n)
+
+    def duration(self, i: int) -> float:
+        return float(self.lengths[i]) / self.sr
+
+
+def build_store(file_paths: list[str], sr: int, mono: bool, folder: Path) -> None:
+    """Decode ``file_paths`` into ``folder`` (through a temporary sibling folder renamed at the end)."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        index = []
+        offset = 0
+        with open(scratch / "data.int16", "wb") as handle:
+            for p in file_paths:
+                samples, _ = audio.load(p, sr=sr, mono=mono)
+                channels = 1 if mono else samples.shape[0]
+                pcm = np.round(np.clip(samples, -1, 1) * 32767).astype(np.int16)
+                handle.write(pcm.tobytes())
+                index.append((offset, samples.shape[-1], channels))
+                offset += pcm.size
+            handle.flush()
+            os.fsync(handle.fileno())
+        np.save(scratch / "index.npy", np.array(index, dtype=np.int64).reshape(-1, 3))
+        (scratch / "meta.json").write_text(json.dumps(dict(sr=sr, mono=mono, paths=list(file_paths),
+                                                           version=FORMAT_VERSION)))
+        try:
+            os.rename(scratch, folder)
+        except OSError:  # another process finished the same store first: keep theirs
+            if not (folder / "meta.json").exists():
+                raise
+            shutil.rmtree(scratch, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+
+
+def waveforms(frame, sr: int, mono: bool = True) -> WaveformStore:
+    """The cached decoded waveforms of ``frame['path']`` at ``sr`` (built on first use, rebuilt when data change)."""
+    file_paths = [str(p) for p in frame["path"]]
+    folder = paths.cache_dir() / "waveforms" / store_key(file_paths, sr, mono)
+    if not (folder / "meta.json").exists():
+        if folder.exists():  # incomplete folder left by something else: rebuild
+            shutil.rmtree(folder)
+        build_store(file_paths, sr, mono, folder)
+    return WaveformStore(folder)
