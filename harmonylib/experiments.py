@@ -6,25 +6,30 @@
 evaluation notebooks 50-57 never train: they read the run folders with :func:`load_run` and
 compare the systems that :data:`COMPARISONS` names for each report figure.
 
-Run folder ``runs_dir()/<profile>-<name>/`` (the training notebooks write it):
+Run folder ``runs_dir()/<profile>-<name>/``, written by ``harmonylib.train.fit`` and the
+training notebooks:
 
-* ``config.json``: the parameters and profile of the run, plus ``model``, ``weights`` (where the
-  initial weights came from), ``n_parameters``, ``device``, ``seconds_per_epoch``,
-  ``throughput_windows_per_s`` (training windows per second), ``peak_memory_mb`` (peak resident
-  memory on CPU, peak allocated on CUDA) -- the last four are Figure 5.7's.
-* ``metrics.csv``: one row per epoch with at least ``epoch``, ``train_loss``, ``val_loss``.
-* ``predictions_<dataset>_<split>.npz`` (dataset ``irmas`` | ``audioset``, split ``test`` | ``val``)
-  with the selected checkpoint's sigmoid outputs, written for the training data set's ``val`` and
-  ``test`` splits and for every data set in the ``eval_datasets`` parameter (``test``):
+* ``config.json``: ``settings`` (``TrainSettings``; ``settings.extra`` holds the notebook
+  parameters: dataset, window, sampling ...), ``model``, ``weights`` (where the initial weights came from).
+* ``run.json``: ``status`` ("finished"), ``parameters`` (count), ``device``, ``seconds_per_epoch``,
+  ``samples_per_second``, ``peak_memory_bytes``, ``peak_memory_measure`` -- Figure 5.7's numbers.
+* ``metrics.csv``: one row per epoch: ``epoch`` (from 0), ``train_loss``, ``val_loss`` (window BCE),
+  ``val_macro_f1`` ... -- Figure 5.6's curves.
+* ``predictions_<dataset>_<split>.npz`` (dataset ``irmas`` | ``audioset``, split ``test`` | ``val``),
+  written with ``harmonylib.train.save_predictions`` from the selected checkpoint: the training data
+  set's ``val`` and ``test`` splits and the ``test`` split of every data set in the ``eval_datasets``
+  parameter. ``test_predictions.npz`` is read as the training data set's test split. Keys:
 
   ============  ===========================  ==================================================
   key           shape, dtype                 meaning
   ============  ===========================  ==================================================
-  clip_ids      (n_clips,) str               clip identifier (file name; ytid for AudioSet)
-  groups        (n_clips,) str               song (IRMAS: file name minus ``-N``; AudioSet: ytid)
-  labels        (n_clips, 11) uint8          multi-hot labels in ``CLASSES`` order
-  window_probs  (n_windows_total, 11) float  sigmoid outputs of every window, clip after clip
-  offsets       (n_clips + 1,) int64         clip i's windows: window_probs[offsets[i]:offsets[i+1]]
+  probs         (n_windows, 11) float32      sigmoid output of every window
+  clip_index    (n_windows,) int             row of the window's clip in ``clip_ids``
+  clip_ids      (n_clips,) str               clip identifier (IRMAS: file path or name; AudioSet: ytid)
+  labels        (n_clips, 11) int            multi-hot labels in ``CLASSES`` order
+  groups        (n_clips,) str, optional     song of each clip; default: IRMAS file name without
+                                             the trailing ``-N`` (``data.irmas.song_of``),
+                                             AudioSet clip id (every clip its own "song")
   ============  ===========================  ==================================================
 
 Run folders are named by profile so that a smoke run never overwrites a default one.
@@ -53,9 +58,10 @@ NOTEBOOKS = {
     "resnet50": "33_train_resnet50.py",
     "ast": "34_train_ast.py",
 }
-# AST weight decay (report 5.6): "lower" is Adam's 1e-5 for classifier and backbone, "higher" 1e-3 / 1e-4.
-AST_L2_LOW = {"weight_decay": 1e-5, "head_weight_decay": 1e-5}
-AST_L2_HIGH = {"weight_decay": 1e-4, "head_weight_decay": 1e-3}
+# AST weight decay (report 5.6) per optimiser group of harmonylib.train.paper_groups: "lower" is
+# Adam's 1e-5 for backbone and classifier, "higher" 1e-4 (backbone) and 1e-3 (classifier).
+AST_L2_LOW = {"weight_decay": {"base": 1e-5, "classifier": 1e-5}}
+AST_L2_HIGH = {"weight_decay": {"base": 1e-4, "classifier": 1e-3}}
 
 
 class MissingRunError(HarmonyError):
@@ -170,48 +176,61 @@ class Predictions:
         return predict(self.scores(strategy), threshold)
 
 
-def read_predictions(path: Path) -> Predictions:
-    """Read and check one ``predictions_<dataset>_<split>.npz`` (format: module docstring)."""
+def _default_groups(clip_ids: np.ndarray, dataset: str) -> np.ndarray:
+    from .data.irmas import song_of
+
+    if dataset == "audioset":
+        return clip_ids.astype(str)
+    return np.array([song_of(Path(c).stem) for c in clip_ids.astype(str)])
+
+
+def read_predictions(path: Path, dataset: str = "irmas") -> Predictions:
+    """Read and check one predictions npz (format: module docstring); ``dataset`` names the songs' rule."""
     path = Path(path)
     if not path.exists():
         raise MissingRunError("prediction file does not exist", path)
     try:
         with np.load(path, allow_pickle=False) as npz:
-            data = {key: npz[key] for key in ("clip_ids", "groups", "labels", "window_probs", "offsets")}
+            data = {key: npz[key] for key in ("clip_ids", "labels", "probs", "clip_index")}
+            groups = npz["groups"] if "groups" in npz.files else None
     except KeyError as error:
         raise HarmonyError(f"prediction file lacks the array {error}", path) from None
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, EOFError) as error:
         raise HarmonyError(f"unreadable prediction file ({error})", path) from None
-    n = len(data["clip_ids"])
-    offsets = data["offsets"].astype(np.int64)
-    probs = data["window_probs"].astype(np.float64)
+    clip_ids = data["clip_ids"].astype(str)
+    n = len(clip_ids)
+    groups = _default_groups(clip_ids, dataset) if groups is None else groups.astype(str)
+    probs = data["probs"].astype(np.float64)
+    index = data["clip_index"].astype(np.int64)
     problems = []
-    if data["groups"].shape != (n,) or data["labels"].shape != (n, NUM_CLASSES):
-        problems.append(f"groups {data['groups'].shape} / labels {data['labels'].shape} do not match {n} clips")
-    if offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != len(probs) or np.any(np.diff(offsets) < 1):
-        problems.append("offsets must rise from 0 to the number of windows, at least one window per clip")
+    if groups.shape != (n,) or data["labels"].shape != (n, NUM_CLASSES):
+        problems.append(f"groups {groups.shape} / labels {data['labels'].shape} do not match {n} clips")
     if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES or not np.all(np.isfinite(probs)) \
             or probs.min(initial=0) < 0 or probs.max(initial=0) > 1:
-        problems.append(f"window_probs must be finite sigmoid outputs of shape (n_windows, {NUM_CLASSES})")
+        problems.append(f"probs must be finite sigmoid outputs of shape (n_windows, {NUM_CLASSES})")
+    elif index.shape != (len(probs),) or not np.array_equal(np.unique(index), np.arange(n)):
+        problems.append("clip_index must give every window's clip, with at least one window per clip")
     if not np.isin(data["labels"], (0, 1)).all():
         problems.append("labels must be multi-hot (0/1)")
-    if len(set(data["clip_ids"].tolist())) != n:
+    if len(set(clip_ids.tolist())) != n:
         problems.append("clip_ids repeat")
     if problems:
         raise HarmonyError("; ".join(problems), path)
-    order = np.argsort(data["clip_ids"], kind="stable")
-    windows = [probs[offsets[i]:offsets[i + 1]] for i in order]
-    return Predictions(data["clip_ids"][order].astype(str), data["groups"][order].astype(str),
-                       data["labels"][order].astype(np.int8), windows, path)
+    order = np.argsort(clip_ids, kind="stable")
+    by_window = np.argsort(index, kind="stable")  # windows of a clip stay in their recorded order
+    blocks = np.split(probs[by_window], np.cumsum(np.bincount(index, minlength=n))[:-1])
+    return Predictions(clip_ids[order], groups[order], data["labels"][order].astype(np.int8),
+                       [blocks[i] for i in order], path)
 
 
 @dataclass(frozen=True)
 class Run:
-    """A finished run folder: its configuration, per-epoch metrics and predictions."""
+    """A finished run folder: its configuration (config.json), summary (run.json), metrics and predictions."""
 
     name: str
     path: Path
     config: dict
+    summary: dict
     label: str
 
     @cached_property
@@ -221,16 +240,24 @@ class Run:
             raise MissingRunError("run folder has no metrics.csv", path)
         return pd.read_csv(path)
 
-    def predictions(self, dataset: str = "irmas", split: str = "test") -> Predictions:
-        path = self.path / f"predictions_{dataset}_{split}.npz"
-        if not path.exists():
-            raise MissingRunError(f"run {self.name!r} has no {dataset} {split} predictions; was it run with "
-                                  f"eval_datasets including {dataset!r}?", path)
-        return read_predictions(path)
+    @property
+    def parameters(self) -> dict:
+        """The notebook parameters recorded with the run (dataset, window, sampling ...)."""
+        return self.config.get("settings", {}).get("extra", {})
 
     @property
     def train_dataset(self) -> str:
-        return self.config.get("dataset", self.config.get("parameters", {}).get("dataset", "irmas"))
+        return self.parameters.get("dataset", "irmas")
+
+    def predictions(self, dataset: str = "irmas", split: str = "test") -> Predictions:
+        path = self.path / f"predictions_{dataset}_{split}.npz"
+        legacy = self.path / "test_predictions.npz"
+        if not path.exists() and (dataset, split) == (self.train_dataset, "test") and legacy.exists():
+            path = legacy
+        if not path.exists():
+            raise MissingRunError(f"run {self.name!r} has no {dataset} {split} predictions; was it run with "
+                                  f"eval_datasets including {dataset!r}?", path)
+        return read_predictions(path, dataset)
 
 
 def load_run(name: str, profile: Profile | str | None = None) -> Run:
@@ -244,14 +271,20 @@ def load_run(name: str, profile: Profile | str | None = None) -> Run:
     if name in profile.evaluate.skip_experiments:
         raise MissingRunError(f"experiment {name!r} is skipped at profile {profile.name!r} "
                               "(EvalConfig.skip_experiments)", folder)
-    if not config_path.exists():
-        raise MissingRunError(f"run {run_name(name, profile)!r} has not been run (no config.json). "
+    summary_path = folder / "run.json"
+    summary = _read_json(summary_path) if summary_path.exists() else {}
+    if not config_path.exists() or summary.get("status") != "finished":
+        state = "has not been run" if not config_path.exists() else "has not finished (run.json says so)"
+        raise MissingRunError(f"run {run_name(name, profile)!r} {state}. "
                               f"Produce it with:\n  {command_for(name, profile)}", folder)
+    return Run(run_name(name, profile), folder, _read_json(config_path), summary, BY_NAME[name].label)
+
+
+def _read_json(path: Path) -> dict:
     try:
-        config = json.loads(config_path.read_text())
+        return json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise HarmonyError(f"config.json is not valid JSON ({error})", config_path) from None
-    return Run(run_name(name, profile), folder, config, BY_NAME[name].label)
+        raise HarmonyError(f"not valid JSON ({error})", path) from None
 
 
 def available_runs(names, profile: Profile | str | None = None) -> tuple[dict[str, Run], list[str]]:

@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harmonylib import paths  # noqa: E402
 from harmonylib.experiments import BY_NAME, experiments_for, run_name  # noqa: E402
-from harmonylib.io import write_bytes, write_csv, write_json  # noqa: E402
+from harmonylib.io import write_csv, write_json  # noqa: E402
+from harmonylib.train import save_predictions  # noqa: E402
 from harmonylib.labels import NUM_CLASSES  # noqa: E402
 
 # How well each fake model separates present from absent classes (higher: better).
@@ -45,47 +46,49 @@ def _clips(dataset: str, split: str, n_songs: int, rng: np.random.Generator):
     return np.array(ids), np.array(songs), np.stack(labels), np.array(durations)
 
 
-def fake_predictions(dataset: str, split: str, window: int, quality: float, seed: int, n_songs: int = 12) -> bytes:
-    """The bytes of one ``predictions_<dataset>_<split>.npz``."""
-    import io
-
-    ids, songs, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
+def fake_predictions(path: Path, dataset: str, split: str, window: int, quality: float, seed: int,
+                     n_songs: int = 12) -> Path:
+    """One ``predictions_<dataset>_<split>.npz``, written by the training engine's own ``save_predictions``."""
+    ids, _, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
         f"{dataset}/{split}".encode())))
     rng = np.random.default_rng(seed)
-    windows, offsets = [], [0]
-    for y, duration in zip(labels, durations):
+    probs, targets, clip_index = [], [], []
+    for i, (y, duration) in enumerate(zip(labels, durations)):
         n = max(1, int(duration // window))
         clip = rng.normal(np.where(y == 1, quality, -quality), 1.5)  # the clip's difficulty, shared by its windows
         logits = clip + rng.normal(0, 1.5, size=(n, NUM_CLASSES))
-        windows.append(1 / (1 + np.exp(-logits)))
-        offsets.append(offsets[-1] + n)
-    buffer = io.BytesIO()
-    np.savez(buffer, clip_ids=ids, groups=songs, labels=labels, window_probs=np.concatenate(windows).astype(np.float32),
-             offsets=np.array(offsets, np.int64))
-    return buffer.getvalue()
+        probs.append(1 / (1 + np.exp(-logits)))
+        targets.append(np.tile(y, (n, 1)))
+        clip_index += [i] * n
+    window = {"probs": np.concatenate(probs), "targets": np.concatenate(targets), "clip_index": np.array(clip_index)}
+    return save_predictions(path, window, ids)
 
 
 def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
-    """One fake run folder of experiment ``name`` at ``profile``."""
+    """One fake run folder of experiment ``name`` at ``profile`` (config.json, run.json, metrics.csv, npz)."""
     experiment = BY_NAME[name]
     p = experiment.parameters
     folder = paths.runs_dir() / run_name(name, profile)
     seed = zlib.crc32(name.encode())
     rng = np.random.default_rng(seed)
     quality = QUALITY[experiment.model] + (0.3 if p["sampling"] != "static" else 0.0)
-    write_json(folder / "config.json", {
-        "run_name": run_name(name, profile), "profile": profile, "model": experiment.model, **p,
-        "weights": "fake run (tests/fake_runs.py)", "n_parameters": int(rng.integers(10**5, 10**8)), "device": "cpu",
-        "epochs": 3, "seconds_per_epoch": float(rng.uniform(1, 100)),
-        "throughput_windows_per_s": float(rng.uniform(5, 500)), "peak_memory_mb": float(rng.uniform(200, 4000)),
-    })
-    epochs = np.arange(1, 4)
+    weights = "fake run (tests/fake_runs.py)"
+    write_json(folder / "config.json", {"settings": {"model": experiment.model, "epochs": 3, "seed": seed,
+                                                     "extra": {**p, "run_name": run_name(name, profile)}},
+                                        "model": experiment.model, "weights": weights, "world_size": 1})
+    epochs = np.arange(3)
     write_csv(folder / "metrics.csv", pd.DataFrame({
-        "epoch": epochs, "train_loss": 0.5 / epochs, "val_loss": 0.4 + 0.05 * rng.random(3)}))
+        "epoch": epochs, "train_loss": 0.5 / (epochs + 1), "val_loss": 0.4 + 0.05 * rng.random(3),
+        "val_macro_f1": 0.3 + 0.1 * rng.random(3), "train_seconds": rng.uniform(1, 100, 3)}))
     splits = [(p["dataset"], "val"), (p["dataset"], "test")] + [(d, "test") for d in p["eval_datasets"]]
     for i, (dataset, split) in enumerate(dict.fromkeys(splits)):
-        write_bytes(folder / f"predictions_{dataset}_{split}.npz",
-                    fake_predictions(dataset, split, p["window"], quality, seed + i, n_songs))
+        fake_predictions(folder / f"predictions_{dataset}_{split}.npz", dataset, split, p["window"], quality,
+                         seed + i, n_songs)
+    write_json(folder / "run.json", {
+        "status": "finished", "model": experiment.model, "weights": weights,
+        "parameters": int(rng.integers(10**5, 10**8)), "device": "cpu", "world_size": 1, "best_epoch": 2,
+        "seconds_per_epoch": float(rng.uniform(1, 100)), "samples_per_second": float(rng.uniform(5, 500)),
+        "peak_memory_bytes": int(rng.uniform(2e8, 4e9)), "peak_memory_measure": "process max RSS (CPU)"})
     return folder
 
 

@@ -53,8 +53,11 @@ def test_every_report_figure_of_chapter_5_is_covered():
 def test_report_specifics():
     p = {e.name: e.parameters for e in ex.EXPERIMENTS}
     assert [p[f"resnet50_w{w}"]["window"] for w in (1, 2, 3)] == [1, 2, 3]
-    assert p["ast_w1_l2high"]["head_weight_decay"] == 1e-3 and p["ast_w1_l2high"]["weight_decay"] == 1e-4
-    assert p["ast_w1_l2low"]["head_weight_decay"] == 1e-5 and p["ast_w1_l2low"]["weight_decay"] == 1e-5
+    assert p["ast_w1_l2high"]["weight_decay"] == {"base": 1e-4, "classifier": 1e-3}
+    assert p["ast_w1_l2low"]["weight_decay"] == {"base": 1e-5, "classifier": 1e-5}
+    from harmonylib.train import paper_groups  # the names are the training engine's optimiser groups
+    assert {g.name: g.weight_decay for g in paper_groups("ast", p["ast_w1_l2low"]["weight_decay"])} == \
+        {"base": 1e-5, "classifier": 1e-5}
     assert {n for n, q in p.items() if q["sampling"] != "static"} == {
         "resnet50_w1_tds4", "resnet50_w1_tds5", "resnet50_w1_bspds5", "resnet50_w3_bspds5"}
     cost_models = {ex.BY_NAME[n].model for n in ex.COST_MODELS["5.7"]}
@@ -105,7 +108,8 @@ def test_missing_run_names_the_run_and_the_command(build):
 def test_fake_run_round_trip(build):
     write_fake_run("resnet50_w1", "smoke")
     run = ex.load_run("resnet50_w1", "smoke")
-    assert run.config["window"] == 1 and run.train_dataset == "irmas"
+    assert run.parameters["window"] == 1 and run.train_dataset == "irmas"
+    assert run.summary["status"] == "finished"
     assert list(run.metrics.columns[:3]) == ["epoch", "train_loss", "val_loss"]
     test = run.predictions("irmas", "test")
     assert list(test.clip_ids) == sorted(test.clip_ids)
@@ -123,24 +127,45 @@ def _npz(path, **arrays):
 
 
 def _good_arrays():
-    return dict(clip_ids=np.array(["b-1", "a-1"]), groups=np.array(["b", "a"]),
-                labels=np.eye(NUM_CLASSES, dtype=np.uint8)[:2], window_probs=np.full((3, NUM_CLASSES), 0.5),
-                offsets=np.array([0, 1, 3]))
+    return dict(clip_ids=np.array(["b-1", "a-1"]), labels=np.eye(NUM_CLASSES, dtype=np.uint8)[:2],
+                probs=np.full((3, NUM_CLASSES), 0.5), clip_index=np.array([1, 0, 1]))
 
 
 def test_read_predictions_sorts_clips_and_keeps_windows_together(tmp_path):
     arrays = _good_arrays()
-    arrays["window_probs"][0] = 0.9  # clip b-1's single window
+    arrays["probs"][0] = 0.9  # the first window of clip a-1 (row 1 of clip_ids)
+    arrays["probs"][2] = 0.1  # its second window
     _npz(tmp_path / "p.npz", **arrays)
     p = ex.read_predictions(tmp_path / "p.npz")
-    assert list(p.clip_ids) == ["a-1", "b-1"] and list(p.groups) == ["a", "b"]
+    assert list(p.clip_ids) == ["a-1", "b-1"] and list(p.groups) == ["a", "b"]  # songs: names minus -N
     assert [len(w) for w in p.window_probs] == [2, 1]
-    assert p.window_probs[1][0, 0] == pytest.approx(0.9) and p.labels[1, 0] == 1
+    assert p.window_probs[0][:, 0].tolist() == pytest.approx([0.9, 0.1])
+    assert p.labels[0, 1] == 1 and p.labels[1, 0] == 1
+    _npz(tmp_path / "g.npz", **arrays, groups=np.array(["x", "y"]))
+    assert list(ex.read_predictions(tmp_path / "g.npz").groups) == ["y", "x"]
+    assert list(ex.read_predictions(tmp_path / "p.npz", dataset="audioset").groups) == ["a-1", "b-1"]
+
+
+def test_reader_agrees_with_the_training_engine(tmp_path):
+    from harmonylib.train import load_predictions, save_predictions
+
+    rng = np.random.default_rng(0)
+    window = {"probs": rng.random((7, NUM_CLASSES)), "clip_index": np.array([2, 0, 1, 2, 0, 2, 1]),
+              "targets": np.zeros((7, NUM_CLASSES))}
+    window["targets"][:, 3] = 1
+    save_predictions(tmp_path / "t.npz", window, ["s-3", "s-1", "s-2"])
+    mine = ex.read_predictions(tmp_path / "t.npz")
+    theirs = load_predictions(tmp_path / "t.npz")
+    for k, clip in enumerate(theirs["clip_ids"]):
+        j = list(mine.clip_ids).index(clip)
+        assert np.allclose(mine.window_probs[j], theirs["window_probs"][k])
+    assert set(mine.groups) == {"s"}
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"offsets": np.array([0, 2, 2])}, "offsets"),
-    ({"window_probs": np.full((3, NUM_CLASSES), 1.5)}, "window_probs"),
+    ({"clip_index": np.array([1, 1, 1])}, "clip_index"),
+    ({"clip_index": np.array([0, 1])}, "clip_index"),
+    ({"probs": np.full((3, NUM_CLASSES), 1.5)}, "probs"),
     ({"labels": np.full((2, NUM_CLASSES), 2)}, "multi-hot"),
     ({"groups": np.array(["a"])}, "groups"),
     ({"clip_ids": np.array(["a-1", "a-1"])}, "repeat"),
@@ -154,9 +179,9 @@ def test_read_predictions_names_the_file_and_the_problem(tmp_path, change, messa
 
 def test_read_predictions_missing_key_and_garbage(tmp_path):
     arrays = _good_arrays()
-    del arrays["offsets"]
+    del arrays["clip_index"]
     _npz(tmp_path / "nokey.npz", **arrays)
-    with pytest.raises(HarmonyError, match="offsets"):
+    with pytest.raises(HarmonyError, match="clip_index"):
         ex.read_predictions(tmp_path / "nokey.npz")
     (tmp_path / "garbage.npz").write_bytes(b"not a zip")
     with pytest.raises(HarmonyError, match="garbage.npz"):
@@ -187,3 +212,16 @@ def test_collect_drops_skipped_runs_and_their_pairs(build):
     c = ex.collect("5.3a", profile)
     assert c.skipped == ["TDS-4, window 1 s"]
     assert all("TDS-4, window 1 s" not in pair for pair in c.pairs) and len(c.pairs) == 6
+
+
+def test_unfinished_run_is_reported_as_missing(build):
+    folder = write_fake_run("raw_cnn_w1", "smoke")
+    (folder / "run.json").write_text('{"status": "running"}')
+    with pytest.raises(ex.MissingRunError, match="has not finished"):
+        ex.load_run("raw_cnn_w1", "smoke")
+
+
+def test_legacy_test_predictions_name_is_read(build):
+    folder = write_fake_run("raw_cnn_w1", "smoke")
+    (folder / "predictions_irmas_test.npz").rename(folder / "test_predictions.npz")
+    assert len(ex.load_run("raw_cnn_w1", "smoke").predictions("irmas", "test").clip_ids) > 0
