@@ -1,0 +1,88 @@
+"""Non-overlapping fixed-length windows of clips (report 4.6), for training and for aggregation (notebook 20).
+
+A clip of ``n`` samples gives ``n // w`` full windows of ``w`` samples (w = 1, 2 or 3 s for IRMAS,
+10 s for AudioSet). The last partial window is a choice, ``last``:
+
+* ``"pad"`` (the default, and what evaluation uses): it is kept, zero-padded to ``w``. Every sample
+  of a validation/test clip is seen, so nothing is silently dropped (the original's
+  ``drop_last=True`` lost up to 15 test files).
+* ``"drop"`` (training): it is dropped, so no training window is partly silence labelled with an
+  instrument. IRMAS training clips are 3 s, so only 2-s windows lose their last second.
+
+With either choice a clip shorter than one window gives exactly one window, zero-padded. Every
+window records its clip (``Windows.clip``): training windows inherit the clip's labels, evaluation
+aggregates the windows' outputs per clip (:func:`harmonylib.evaluate.aggregate`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+LAST_CHOICES = ("pad", "drop")
+
+
+def window_count(n_samples: int, window: int, last: str = "pad") -> int:
+    """How many windows a clip of ``n_samples`` gives (at least one)."""
+    if last not in LAST_CHOICES:
+        raise ValueError(f"last must be one of {LAST_CHOICES}, got {last!r}")
+    if n_samples <= 0 or window <= 0:
+        raise ValueError(f"need positive lengths, got n_samples={n_samples}, window={window}")
+    full, rest = divmod(n_samples, window)
+    return max(1, full + (1 if rest and last == "pad" else 0))
+
+
+def split(wave: np.ndarray, window: int, last: str = "pad") -> np.ndarray:
+    """One clip (n,) -> its windows (count, window), float32, zero-padded where needed."""
+    wave = np.asarray(wave, dtype=np.float32)
+    count = window_count(len(wave), window, last)
+    out = np.zeros((count, window), dtype=np.float32)
+    for k in range(count):
+        piece = wave[k * window:(k + 1) * window]
+        out[k, :len(piece)] = piece
+    return out
+
+
+class Windows:
+    """Every ``seconds``-long window of the clips ``waves`` (``waves[i]`` a 1-D array), as a sequence.
+
+    ``windows[j]`` is window ``j`` (float32, ``seconds * sample_rate`` samples); ``clip[j]`` its clip
+    index and ``start[j]`` its first sample in that clip. Windows are cut on access, so a memory-mapped
+    waveform store is never copied whole.
+    """
+
+    def __init__(self, waves, sample_rate: int, seconds: float, last: str = "pad"):
+        self.waves, self.last = waves, last
+        self.size = int(round(seconds * sample_rate))
+        counts = np.array([window_count(len(waves[i]), self.size, last) for i in range(len(waves))], dtype=np.int64)
+        self.clip = np.repeat(np.arange(len(waves)), counts)
+        first = np.repeat(np.cumsum(counts) - counts, counts)
+        self.start = (np.arange(len(self.clip)) - first) * self.size
+
+    def __len__(self) -> int:
+        return len(self.clip)
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        wave = self.waves[int(self.clip[j])]
+        piece = np.asarray(wave[self.start[j]:self.start[j] + self.size], dtype=np.float32)
+        if len(piece) < self.size:
+            piece = np.pad(piece, (0, self.size - len(piece)))
+        return piece
+
+    def targets(self, clip_targets: np.ndarray) -> np.ndarray:
+        """Per-window multi-hot targets: each window inherits its clip's row of ``clip_targets`` (n_clips, 11)."""
+        return np.asarray(clip_targets, dtype=np.float32)[self.clip]
+
+
+class WindowDataset(torch.utils.data.Dataset):
+    """(window (w,), multi-hot target (11,), clip index) triples for a DataLoader; batches are then moved
+    to the model's device, augmented and turned into model inputs there (``harmonylib.augment/inputs``)."""
+
+    def __init__(self, windows: Windows, clip_targets: np.ndarray):
+        self.windows, self.window_targets = windows, windows.targets(clip_targets)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, j: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        return (torch.from_numpy(self.windows[j]), torch.from_numpy(self.window_targets[j]),
+                int(self.windows.clip[j]))
