@@ -253,6 +253,8 @@ def load_weights(model: nn.Module, path: str | Path) -> str:
     from timm.models import adapt_input_conv
 
     checkpoint = read_state_dict(path)
+    if isinstance(model, ASTClassifier):
+        checkpoint = _current_hf_names(model.ast, checkpoint)
     own = model.state_dict()
     prefixes = ("", "backbone.", "ast.")
     prefix = max(prefixes, key=lambda p: sum((p + k) in own for k in checkpoint))
@@ -279,6 +281,21 @@ def load_weights(model: nn.Module, path: str | Path) -> str:
         shown = ", ".join(_short(k) for k in fresh[:4]) + (" ..." if len(fresh) > 4 else "")
         note += f"; freshly initialised: {shown}"
     return note
+
+
+def _current_hf_names(module: nn.Module, checkpoint: dict) -> dict:
+    """Rename the keys of a checkpoint saved by an older transformers (``encoder.layer.N.attention.attention.query``
+    of the published AST checkpoint) to this version's names, with transformers' own renaming rules."""
+    from transformers.conversion_mapping import get_model_conversion_mapping
+    from transformers.core_model_loading import WeightRenaming
+
+    renamings = [r for r in get_model_conversion_mapping(module) if isinstance(r, WeightRenaming)]
+    renamed = {}
+    for key, tensor in checkpoint.items():
+        for renaming in renamings:
+            key = renaming.rename_source_key(key)[0]
+        renamed[key] = tensor
+    return renamed
 
 
 def _short(key: str) -> str:

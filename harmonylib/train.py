@@ -19,7 +19,7 @@ What the original lacked, done here:
 * evaluation never drops the last batch.
 
 The model input is computed *on the device, batched*: the engine moves the raw waveform batch to
-the device, applies ``augment`` (training only) and ``model_input`` under ``no_grad``, then runs
+the device, applies ``train_input`` (augmentation + input, training) or ``model_input`` under ``no_grad``, then runs
 the model under autocast on CUDA. Both are plain callables, so the engine does not depend on how
 features are computed (``harmonylib.inputs``).
 
@@ -296,11 +296,12 @@ def clip_metrics(window: dict[str, np.ndarray], threshold: float = 0.5) -> dict[
     }
 
 
-def save_predictions(path: str | Path, window: dict[str, np.ndarray], clip_ids) -> Path:
+def save_predictions(path: str | Path, window: dict[str, np.ndarray], clip_ids, groups=None) -> Path:
     """Test-set window probabilities as an npz for chapter 5 (atomic).
 
     Keys: ``probs`` (windows, 11) float32 sigmoid outputs, ``clip_index`` (windows,) row of the clip
-    in ``clip_ids``, ``clip_ids`` (clips,) str, ``labels`` (clips, 11) int8 multi-hot, ``classes``.
+    in ``clip_ids``, ``clip_ids`` (clips,) str, ``labels`` (clips, 11) int8 multi-hot, ``classes``,
+    and ``groups`` (clips,) str, the song of each clip, when given (format: ``harmonylib.experiments``).
     Read it back with :func:`load_predictions`.
     """
     from .labels import CLASSES
@@ -314,9 +315,14 @@ def save_predictions(path: str | Path, window: dict[str, np.ndarray], clip_ids) 
     labels[index] = np.asarray(window["targets"]).astype(np.int8)
     if len(np.unique(index)) != n_clips:
         raise HarmonyError("some clips have no window", path)
+    extra = {}
+    if groups is not None:
+        extra["groups"] = np.asarray([str(g) for g in groups])
+        if extra["groups"].shape != (n_clips,):
+            raise HarmonyError(f"{len(extra['groups'])} groups for {n_clips} clips", path)
     buffer = _io.BytesIO()
     np.savez_compressed(buffer, probs=np.asarray(window["probs"], dtype=np.float32), clip_index=index,
-                        clip_ids=clip_ids, labels=labels, classes=np.asarray(CLASSES))
+                        clip_ids=clip_ids, labels=labels, classes=np.asarray(CLASSES), **extra)
     io.write_bytes(path, buffer.getvalue())
     return Path(path)
 
@@ -380,14 +386,16 @@ def peak_memory_bytes(device) -> tuple[int, str]:
 
 # ------------------------------------------------------------------------------- the loop
 def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainSettings, run_dir: str | Path,
-        model_input: Callable[[torch.Tensor], torch.Tensor], augment: Callable | None = None, device=None,
+        model_input: Callable[[torch.Tensor], torch.Tensor], train_input: Callable | None = None, device=None,
         stop_after_epoch: int | None = None, log: Callable[[str], None] = print) -> RunResult:
     """Train ``model`` (from :func:`harmonylib.models.build_model`) and write its run folder.
 
     ``train_set`` items are ``(waveform, multi-hot target)``; ``val_set`` items are
     ``(waveform, multi-hot target, clip index)``. A data set with ``set_epoch(epoch)`` (dynamic
-    sampling) is told the epoch before each one. ``augment(waves)`` and ``model_input(waves)``
-    receive the waveform batch on ``device``. A run folder holding a finished run with the same
+    sampling) is told the epoch before each one. ``model_input(waves)`` turns a waveform batch on
+    ``device`` into the model's input; ``train_input(waves, generator)``, if given, does so for
+    training batches, augmentations included, drawing random numbers from ``generator`` (a
+    ``torch.Generator`` on ``device`` seeded per epoch). A run folder holding a finished run with the same
     settings is returned as it is; an unfinished one is resumed from ``last.json``.
     ``stop_after_epoch`` ends the call after that epoch as an interruption would (used by the tests).
     """
@@ -441,6 +449,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
     for epoch in range(start_epoch, settings.epochs):
         epoch_seed = seed_everything(settings.seed, epoch)
         sampler.set_epoch(epoch)
+        augment_generator = torch.Generator(device=device).manual_seed(epoch_seed)
         if hasattr(train_set, "set_epoch"):
             train_set.set_epoch(epoch)
         loader = DataLoader(
@@ -459,9 +468,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
             wave = wave.to(device, non_blocking=True)
             target = target.to(device, non_blocking=True).float()
             with torch.no_grad():
-                if augment is not None:
-                    wave = augment(wave)
-                inputs = model_input(wave)
+                inputs = model_input(wave) if train_input is None else train_input(wave, augment_generator)
             # DDP: all-reduce gradients only on the micro-batch that completes an optimiser step
             with model.no_sync() if world > 1 and not step_now else contextlib.nullcontext():
                 with _autocast(device, settings.amp):

@@ -1,0 +1,162 @@
+"""The five models (harmonylib.models): paper parameter counts, shapes, weight provenance and loading."""
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from harmonylib.errors import ConfigError, HarmonyError
+from harmonylib.models import (PAPER_PARAMETERS, build_model, count_parameters, layer_shapes, load_weights,
+                               parameter_groups)
+
+
+@pytest.fixture(autouse=True)
+def empty_caches(tmp_path, monkeypatch):
+    """No pretrained checkpoint anywhere: the offline situation of this machine, whatever is cached."""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.mark.parametrize("name, config, expected", [
+    ("raw_cnn", {}, PAPER_PARAMETERS["raw_cnn"]),
+    ("mfcc_cnn", {}, PAPER_PARAMETERS["mfcc_cnn"]),
+    ("features_cnn", {}, PAPER_PARAMETERS["features_cnn"]),
+    ("resnet50", {}, PAPER_PARAMETERS["resnet50"]),
+    ("ast", {"max_length": 1024}, PAPER_PARAMETERS["ast"]),
+    ("ast", {"max_length": 100}, 85_349_387),
+])
+def test_parameter_counts_match_the_paper(name, config, expected):
+    with torch.device("meta"):  # shapes only: no memory, no initialisation time
+        model = build_model(name, **config)
+    assert abs(count_parameters(model) - expected) <= 0.01 * expected
+
+
+@pytest.mark.parametrize("name, shape, config", [
+    ("raw_cnn", (2, 1, 44100), {}),
+    ("raw_cnn", (2, 22050), {}),  # (B, N) is accepted, other window lengths too
+    ("mfcc_cnn", (2, 1, 40, 256), {}),
+    ("features_cnn", (2, 40, 87), {}),
+    ("resnet50", (2, 1, 32, 32), {"in_chans": 1}),
+    ("ast", (2, 100, 128), {"num_hidden_layers": 1, "hidden_size": 64}),
+])
+def test_models_map_inputs_to_eleven_logits(name, shape, config):
+    model = build_model(name, **config).eval()
+    with torch.no_grad():
+        out = model(torch.randn(*shape))
+    assert out.shape == (2, 11) and torch.isfinite(out).all()
+
+
+def test_raw_cnn_layer_shapes_reproduce_table_4_2():
+    rows = layer_shapes(build_model("raw_cnn"), torch.zeros(1, 1, 44100))
+    convs = [r for r in rows if r["type"] == "Conv1d"]
+    pools = [r for r in rows if r["type"] == "MaxPool1d"]
+    assert [r["shape_in"][2] for r in convs] == [44100, 5457, 1363, 340, 84, 20]
+    assert [r["shape_in"][2] for r in pools] == [21831, 5452, 1361, 338, 82, 18]
+    assert convs[0]["kernel"] == (440,) and convs[0]["stride"] == (2,)
+    assert rows[-1]["shape_out"] == (1, 11)
+    assert sum(r["parameters"] for r in rows) == PAPER_PARAMETERS["raw_cnn"]
+
+
+def test_provenance_says_random_init_when_no_weights_are_available():
+    assert build_model("resnet50").harmony_weights == "random init (ImageNet-1k weights not available offline)"
+    small_ast = build_model("ast", num_hidden_layers=1, hidden_size=64)
+    assert small_ast.harmony_weights == "random init (AudioSet weights not available offline)"
+    assert "pretrained" not in build_model("raw_cnn").harmony_weights
+    assert build_model("resnet50", pretrained=False).harmony_weights == "random init"
+    with pytest.raises(ConfigError):
+        build_model("mfcc_cnn", pretrained=True)
+    with pytest.raises(ConfigError):
+        build_model("vgg16")
+    with pytest.raises(ConfigError):
+        build_model("raw_cnn", heads=3)
+
+
+def test_resnet_loads_a_timm_checkpoint_adapting_the_first_convolution(tmp_path):
+    import timm
+
+    source = timm.create_model("resnet50", pretrained=False, num_classes=1000)  # a timm file: ImageNet head
+    path = tmp_path / "resnet50.safetensors"
+    save_file(source.state_dict(), str(path))
+    model = build_model("resnet50", in_chans=1, weights=path)
+    loaded = model.state_dict()
+    torch.testing.assert_close(loaded["backbone.conv1.weight"], source.conv1.weight.sum(dim=1, keepdim=True))
+    torch.testing.assert_close(loaded["backbone.layer4.2.conv3.weight"], source.layer4[2].conv3.weight)
+    assert "conv1.weight adapted to 1 channel(s)" in model.harmony_weights
+    assert "fc.weight" in model.harmony_weights  # the new 11-class head stays freshly initialised
+
+
+def _legacy_name(key: str) -> str:
+    """The key as the published MIT/ast-finetuned-audioset checkpoint (transformers 4) names it."""
+    for new, old in ((".layers.", ".encoder.layer."), ("attention.q_proj", "attention.attention.query"),
+                     ("attention.k_proj", "attention.attention.key"), ("attention.v_proj", "attention.attention.value"),
+                     ("attention.o_proj", "attention.output.dense"), ("mlp.fc1", "intermediate.dense"),
+                     ("mlp.fc2", "output.dense")):
+        key = key.replace(new, old)
+    return key
+
+
+def test_ast_checkpoint_of_10_s_loads_into_a_1_s_model_with_fresh_position_embeddings(tmp_path, monkeypatch):
+    from transformers import ASTConfig, ASTForAudioClassification
+
+    import huggingface_hub.constants
+
+    small = {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 1, "intermediate_size": 256}
+    source = ASTForAudioClassification(ASTConfig(max_length=1024, num_labels=527, **small))  # AudioSet head
+    # placed where the Hugging Face cache keeps MIT/ast-finetuned-audioset-10-10-0.4593
+    repo = tmp_path / "hf" / "models--MIT--ast-finetuned-audioset-10-10-0.4593"
+    (repo / "snapshots" / "abc").mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc")
+    legacy = {_legacy_name(k): v for k, v in source.state_dict().items()}  # names of the published file
+    assert "audio_spectrogram_transformer.encoder.layer.0.attention.attention.query.weight" in legacy
+    save_file(legacy, str(repo / "snapshots" / "abc" / "model.safetensors"))
+    model = build_model("ast", max_length=100, num_hidden_layers=1, hidden_size=64)
+    assert model.harmony_weights.startswith("AudioSet pretrained: ")
+    assert "position_embeddings" in model.harmony_weights
+    ours = model.state_dict()
+    theirs = source.state_dict()
+    prefix = "ast.audio_spectrogram_transformer."
+    assert ours[prefix + "embeddings.position_embeddings"].shape == (1, 110, 64)
+    assert theirs["audio_spectrogram_transformer.embeddings.position_embeddings"].shape == (1, 1214, 64)
+    torch.testing.assert_close(ours[prefix + "layers.0.attention.q_proj.weight"],
+                               theirs["audio_spectrogram_transformer.layers.0.attention.q_proj.weight"])
+    torch.testing.assert_close(ours[prefix + "layers.0.mlp.fc2.weight"],
+                               theirs["audio_spectrogram_transformer.layers.0.mlp.fc2.weight"])
+    torch.testing.assert_close(ours[prefix + "embeddings.cls_token"], theirs["audio_spectrogram_transformer.embeddings.cls_token"])
+    assert ours["ast.classifier.dense.weight"].shape == (11, 64)
+    assert set(model.harmony_fresh) == {prefix + "embeddings.position_embeddings", "ast.classifier.dense.weight",
+                                        "ast.classifier.dense.bias"}
+    groups = parameter_groups(model)
+    assert [p.shape for p in groups["classifier"]] == [(64,), (64,), (11, 64), (11,)]
+
+
+def test_weights_round_trip_through_a_directory(tmp_path):
+    first = build_model("mfcc_cnn")
+    (tmp_path / "run").mkdir()
+    save_file(first.state_dict(), str(tmp_path / "run" / "model.safetensors"))
+    second = build_model("mfcc_cnn", weights=tmp_path / "run")
+    for key, value in first.state_dict().items():
+        torch.testing.assert_close(second.state_dict()[key], value)
+    assert second.harmony_weights.startswith(f"{len(first.state_dict())}/{len(first.state_dict())} tensors")
+
+
+class NotATensor:
+    pass
+
+
+def test_weights_that_are_not_plain_tensors_are_refused(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"conv.weight": NotATensor()}, path)  # unpickling would need this class: refused
+    with pytest.raises(HarmonyError, match="evil.pt"):
+        build_model("raw_cnn", weights=path)
+    (tmp_path / "broken.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(HarmonyError, match="broken.safetensors"):
+        build_model("raw_cnn", weights=tmp_path / "broken.safetensors")
+    save_file({"unrelated": torch.zeros(3)}, str(tmp_path / "other.safetensors"))
+    with pytest.raises(HarmonyError, match="no tensor"):
+        load_weights(build_model("raw_cnn"), tmp_path / "other.safetensors")
+    with pytest.raises(HarmonyError, match="does not exist"):
+        build_model("raw_cnn", weights=tmp_path / "missing.safetensors")
