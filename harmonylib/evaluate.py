@@ -40,6 +40,7 @@ METRIC_LABELS = {
     "micro_f1": "micro F1",
     "jaccard_samples": "Jaccard (samples)",
 }
+PER_CLASS_F1 = tuple(f"f1_{code}" for code in CLASSES)  # per-class F1 as resamplable metric names
 ZERO_DIVISION = 0.0
 
 
@@ -185,10 +186,12 @@ def _metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
     tp, fp, fn = counts[..., :k], counts[..., k:2 * k], counts[..., 2 * k:3 * k]
     exact, jaccard, n = counts[..., 3 * k], counts[..., 3 * k + 1], counts[..., 3 * k + 2]
     TP, FP, FN = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    f1 = _safe_ratio(2 * tp, 2 * tp + fp + fn)
     return {
+        **{name: f1[..., c] for c, name in enumerate(PER_CLASS_F1)},
         "hamming_score": 1.0 - (FP + FN) / (n * k),
         "exact_match": exact / n,
-        "macro_f1": _safe_ratio(2 * tp, 2 * tp + fp + fn).mean(-1),
+        "macro_f1": f1.mean(-1),
         "macro_precision": _safe_ratio(tp, tp + fp).mean(-1),
         "macro_recall": _safe_ratio(tp, tp + fn).mean(-1),
         "micro_f1": _safe_ratio(2 * TP, 2 * TP + FP + FN),
@@ -229,8 +232,8 @@ class Interval:
 def _metric_fn(metric) -> tuple[str, Callable]:
     if callable(metric):
         return getattr(metric, "__name__", "metric"), metric
-    if metric not in METRICS:
-        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS} or pass a callable")
+    if metric not in METRICS + PER_CLASS_F1:
+        raise ValueError(f"unknown metric {metric!r}; choose one of {METRICS}, f1_<class> or pass a callable")
     return metric, None
 
 
@@ -435,13 +438,17 @@ def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=No
     for i, system in enumerate(systems):
         rows = table[table["system"] == system].set_index("metric").loc[list(metrics)]
         err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]])
-        bars = ax.bar(x + (i - (len(systems) - 1) / 2) * width, rows["value"], width, yerr=err, capsize=3,
-                      label=system, color=palette[system], edgecolor="black", linewidth=0.5)
-        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=2, label_type="center")
+        positions = x + (i - (len(systems) - 1) / 2) * width
+        ax.bar(positions, rows["value"], width, yerr=err, capsize=3, label=system, color=palette[system],
+               edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 0.9})
+        for position, value in zip(positions, rows["value"]):  # values at the foot, clear of the error bars
+            ax.text(position - width / 4, 0.015, f"{value:.3f}", rotation=90, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
+    ax.set_xlabel("metric")
     ax.set_ylabel("score (error bars: bootstrap CI over songs)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="x", visible=False)
     return ax
 
 

@@ -274,7 +274,8 @@ def load_run(name: str, profile: Profile | str | None = None) -> Run:
     summary_path = folder / "run.json"
     summary = _read_json(summary_path) if summary_path.exists() else {}
     if not config_path.exists() or summary.get("status") != "finished":
-        state = "has not been run" if not config_path.exists() else "has not finished (run.json says so)"
+        state = ("has not been run (no config.json)" if not config_path.exists()
+                 else "has not finished (run.json missing or not 'finished')")
         raise MissingRunError(f"run {run_name(name, profile)!r} {state}. "
                               f"Produce it with:\n  {command_for(name, profile)}", folder)
     return Run(run_name(name, profile), folder, _read_json(config_path), summary, BY_NAME[name].label)
@@ -424,3 +425,179 @@ def collect(key: str, profile: Profile | str | None = None, strategy: str = "S2"
     skipped = [s.label for s in comparison.systems if s.run in skipped_runs]
     pairs = [(a, b) for a, b in comparison.pairs if a in systems and b in systems]
     return Collected(comparison, systems, scores, groups, runs, skipped, pairs, thresholds)
+
+
+# ---------------------------------------------------------------- one figure's evaluation
+@dataclass
+class Evaluation:
+    """Everything a chapter-5 notebook shows for one :class:`Comparison`.
+
+    ``metrics``: system, metric, value, ci_low, ci_high of the report's setting (S2 at the
+    profile's threshold, 0.5); ``variants``: the same with S1 at 0.5 and S2 with thresholds tuned
+    per class on validation beside it; ``tests``: the paired tests of the comparison on every
+    metric of the figure (Holm-adjusted over the table); ``per_class``: per-class F1.
+    """
+
+    key: str
+    profile: Profile
+    collected: Collected
+    metrics: pd.DataFrame
+    variants: pd.DataFrame
+    tests: pd.DataFrame
+    per_class: pd.DataFrame
+
+    @property
+    def main_variant(self) -> str:
+        return f"{self.profile.evaluate.strategy} @ {self.profile.evaluate.threshold:g}"
+
+
+def evaluate_comparison(key: str, profile: Profile | str | None = None, variants: bool = True) -> Evaluation:
+    """Load, score and test the systems of ``COMPARISONS[key]`` (the evaluation notebooks' one call)."""
+    from .evaluate import METRICS, comparison_table, metric_table, per_class_f1
+
+    profile = _profile(profile)
+    cfg = profile.evaluate
+    main = collect(key, profile, cfg.strategy, "fixed")
+    resample = {"n_resamples": cfg.bootstrap_resamples, "seed": profile.seed, "confidence": cfg.confidence}
+    metrics = metric_table(main.systems, main.groups, METRICS, **resample)
+    tables = [metrics.assign(variant=f"{cfg.strategy} @ {cfg.threshold:g}")]
+    if variants:
+        for strategy, threshold, name in (("S1", "fixed", f"S1 @ {cfg.threshold:g}"),
+                                          (cfg.strategy, "tuned", f"{cfg.strategy} @ tuned on validation")):
+            other = collect(key, profile, strategy, threshold)
+            tables.append(metric_table(other.systems, other.groups, METRICS, **resample).assign(variant=name))
+    tests = comparison_table(main.systems, main.pairs, main.groups, main.comparison.metrics,
+                             n_resamples=cfg.permutation_resamples, seed=profile.seed, confidence=cfg.confidence)
+    by_test = {}
+    for label, system in main.systems.items():  # per-class F1 needs systems on one test set per table
+        by_test.setdefault(next(s.test for s in main.comparison.systems if s.label == label), {})[label] = system
+    per_class = pd.concat([per_class_f1(s).assign(test=t) for t, s in by_test.items()], ignore_index=True)
+    variants_table = pd.concat(tables, ignore_index=True)[["variant", "system", "metric", "value", "ci_low", "ci_high"]]
+    return Evaluation(key, profile, main, metrics, variants_table, tests, per_class)
+
+
+def weights_label(runs: dict[str, Run]) -> str:
+    """The runs' initial weights for a figure's provenance, one entry per distinct description."""
+    return "; ".join(dict.fromkeys(f"{r.config.get('model', '?')}: {r.config.get('weights', 'unknown')}"
+                                   for r in runs.values()))
+
+
+def plot_evaluation(evaluation: Evaluation, ax, metrics: tuple[str, ...] | None = None):
+    """Figure bars of an evaluation (report setting) with bootstrap CIs as error bars."""
+    from .evaluate import plot_metric_bars
+
+    metrics = metrics or evaluation.collected.comparison.metrics
+    plot_metric_bars(evaluation.metrics, metrics, ax, systems=list(evaluation.collected.systems))
+    ax.set_title(f"{evaluation.collected.comparison.title}\n({evaluation.main_variant}; test data: "
+                 f"{' and '.join(test_data_names(evaluation))})", fontsize=10)
+    ax.figure.tight_layout(rect=(0, 0.04, 1, 1))  # room for the provenance line save_figure adds
+    return ax
+
+
+def test_data_names(evaluation: Evaluation) -> list[str]:
+    """Display names of the test sets of an evaluation (SynthIRMAS / IRMAS, SynthAudioSet / AudioSet)."""
+    names = {"irmas": evaluation.profile.dataset_name, "audioset": evaluation.profile.audioset_name}
+    return list(dict.fromkeys(names[s.test] for s in evaluation.collected.comparison.systems))
+
+
+def wide(table: pd.DataFrame, metrics, digits: int = 4) -> pd.DataFrame:
+    """A long metric table as one row per system: ``metric`` and ``metric [CI]`` columns."""
+    rows = []
+    for system, part in table.groupby("system", sort=False):
+        part = part.set_index("metric")
+        row = {"system": system}
+        for m in metrics:
+            row[m] = round(part.loc[m, "value"], digits)
+            row[f"{m} CI"] = f"[{part.loc[m, 'ci_low']:.{digits}f}, {part.loc[m, 'ci_high']:.{digits}f}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- the original study's numbers
+# REFERENCE.md §1: read off the report's figures (IRMAS test split, S2 at 0.5).
+PAPER_RESULTS: dict[tuple[str, str], dict[str, float]] = {
+    ("resnet50_w1", "irmas"): {"hamming_score": 0.9011, "exact_match": 0.353, "macro_f1": 0.5507,
+                               "macro_precision": 0.598, "macro_recall": 0.542},
+    ("resnet50_w2", "irmas"): {"hamming_score": 0.8986, "exact_match": 0.3345, "macro_f1": 0.5432},
+    ("resnet50_w3", "irmas"): {"hamming_score": 0.9000, "exact_match": 0.3252, "macro_f1": 0.5384},
+    ("raw_cnn_w1", "irmas"): {"hamming_score": 0.8365, "exact_match": 0.198, "macro_f1": 0.4565,
+                              "macro_precision": 0.407, "macro_recall": 0.554},
+    ("mfcc_cnn_w1", "irmas"): {"hamming_score": 0.837, "exact_match": 0.232, "macro_f1": 0.4276},
+    ("features_cnn_w1", "irmas"): {"hamming_score": 0.8297, "exact_match": 0.228, "macro_f1": 0.371,
+                                   "macro_precision": 0.405, "macro_recall": 0.415},
+    ("resnet50_w3_bspds5", "irmas"): {"hamming_score": 0.9015, "exact_match": 0.355, "macro_f1": 0.5466},
+    ("resnet50_w1_bspds5", "irmas"): {"hamming_score": 0.893, "exact_match": 0.3435, "macro_f1": 0.5368},
+    ("resnet50_w1_tds5", "irmas"): {"hamming_score": 0.894, "exact_match": 0.337, "macro_f1": 0.5406,
+                                    "macro_precision": 0.560, "macro_recall": 0.583},
+    ("resnet50_w1_tds4", "irmas"): {"hamming_score": 0.8957, "exact_match": 0.3495, "macro_f1": 0.5378},
+    ("resnet50_audioset_w1", "irmas"): {"hamming_score": 0.8593, "exact_match": 0.2175, "macro_f1": 0.4728},
+    ("resnet50_audioset_w1", "audioset"): {"hamming_score": 0.9378, "exact_match": 0.5994, "macro_f1": 0.7162},
+    ("resnet50_w1", "audioset"): {"hamming_score": 0.8702, "exact_match": 0.3132, "macro_f1": 0.4832},
+    ("ast_audioset_w1", "irmas"): {"hamming_score": 0.8588, "exact_match": 0.2144, "macro_f1": 0.4557},
+    ("ast_w1_l2low", "irmas"): {"hamming_score": 0.8956, "exact_match": 0.3222, "macro_f1": 0.5138},
+    ("ast_w1_l2high", "irmas"): {"hamming_score": 0.8983, "exact_match": 0.351, "macro_f1": 0.5656},
+}
+# REFERENCE.md §5: published results on the full IRMAS test set (micro F1, macro F1).
+PUBLISHED_RESULTS = pd.DataFrame([
+    ("Han, Kim & Lee 2017 (S1/S2 paper, 1-s windows)", 0.602, 0.503),
+    ("Lekshmi & Rajan 2022, Swin-T ensemble", 0.66, 0.62),
+    ("Zhong et al. 2023 (threshold picked on the test set: optimistic)", 0.674, np.nan),
+    ("fine-tuned PaSST (unreviewed)", 0.688, 0.617),
+], columns=["system", "micro_f1", "macro_f1"])
+
+
+def beside_paper(evaluation: Evaluation) -> pd.DataFrame:
+    """Our value and CI next to the original study's number for every system and metric it reported.
+
+    Only meaningful on the real IRMAS/AudioSet (``profile.data.source == "real"``); the notebooks
+    say so and show it only then. The original's split was random per file (REFERENCE.md §3), ours
+    is by song, so even then the test clips differ.
+    """
+    rows = []
+    for system in evaluation.collected.comparison.systems:
+        paper = PAPER_RESULTS.get((system.run, system.test), {})
+        ours = evaluation.metrics[evaluation.metrics["system"] == system.label].set_index("metric")
+        for metric, value in paper.items():
+            if system.label in evaluation.collected.systems and metric in evaluation.collected.comparison.metrics:
+                low, high = ours.loc[metric, "ci_low"], ours.loc[metric, "ci_high"]
+                rows.append({"system": system.label, "metric": metric, "ours": ours.loc[metric, "value"],
+                             "ci_low": low, "ci_high": high, "original": value,
+                             "original inside our CI": bool(low <= value <= high)})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- verdicts, computed from the tests
+def describe_tests(tests: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """One sentence per paired test: the difference, its CI, p and Holm-adjusted p, and the verdict."""
+    from .evaluate import METRIC_LABELS
+
+    lines = []
+    for r in tests.itertuples():
+        verdict = "significant" if r.p_holm < alpha else "not significant"
+        lines.append(f"{r.system_a} - {r.system_b}: {METRIC_LABELS.get(r.metric, r.metric)} difference "
+                     f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}], p = {r.p_value:.3g} "
+                     f"(Holm {r.p_holm:.3g}): {verdict} at alpha = {alpha:g}")
+    return lines
+
+
+def winners(metrics: pd.DataFrame, tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per metric: the system with the highest value, whom it beats significantly (Holm-adjusted paired
+    tests) and from whom it is not distinguishable. Systems tied on the value are listed together."""
+    rows = []
+    for metric, part in metrics.groupby("metric", sort=False):
+        if metric not in set(tests["metric"]):
+            continue
+        top = part["value"].max()
+        best = part.loc[part["value"] == top, "system"].tolist()
+        beats, ties = [], []
+        for other in part.loc[part["value"] < top, "system"]:
+            pair = tests[(tests["metric"] == metric)
+                         & (((tests["system_a"] == best[0]) & (tests["system_b"] == other))
+                            | ((tests["system_a"] == other) & (tests["system_b"] == best[0])))]
+            if pair.empty:
+                continue
+            (beats if pair["p_holm"].iloc[0] < alpha else ties).append(f"{other} (Holm p = {pair['p_holm'].iloc[0]:.3g})")
+        rows.append({"metric": metric, "best": " = ".join(best), "value": top,
+                     "significantly better than": "; ".join(beats) or "none",
+                     "not distinguishable from": "; ".join(ties + best[1:]) or "none"})
+    return pd.DataFrame(rows)

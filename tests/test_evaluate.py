@@ -141,6 +141,8 @@ def test_fast_counts_match_sklearn_on_resamples():
         slow = ev.multilabel_metrics(y_true[idx], y_pred[idx])
         for metric in ev.METRICS:
             assert fast[metric] == pytest.approx(slow[metric]), metric
+        for code, name in zip(CLASSES, ev.PER_CLASS_F1):
+            assert fast[name] == pytest.approx(slow["f1_per_class"][code]), name
 
 
 def test_bootstrap_interval_contains_value_and_is_deterministic():
