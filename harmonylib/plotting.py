@@ -23,6 +23,27 @@ def use_style() -> None:
     plt.rcParams.update({"figure.dpi": 100, "axes.titleweight": "bold", "savefig.bbox": "tight"})
 
 
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float], **kwargs):
+    """``plt.subplots`` with constrained layout and a strip left free at the bottom for the provenance line
+    that :func:`harmonylib.io.save_figure` prints, so it never overlaps an axis label."""
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, layout="constrained", **kwargs)
+    reserve_footer(fig)
+    return fig, axes
+
+
+def figure(*, figsize: tuple[float, float]):
+    """An empty constrained-layout figure with the provenance strip reserved (for gridspec layouts)."""
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    reserve_footer(fig)
+    return fig
+
+
+def reserve_footer(fig, inches: float = 0.16) -> None:
+    """Keep the bottom ``inches`` of a constrained-layout figure free of axes."""
+    share = inches / fig.get_figheight()
+    fig.get_layout_engine().set(rect=(0, share, 1, 1 - share))
+
+
 def class_palette(classes: Sequence[str] = CLASSES) -> list[str]:
     """The fixed colours of ``classes``, in their order."""
     return [CLASS_COLORS[code] for code in classes]
@@ -81,6 +102,7 @@ def cooccurrence_heatmap(ax, matrix: pd.DataFrame, *, title: str | None = None, 
     sns.heatmap(matrix, ax=ax, mask=np.eye(len(CLASSES), dtype=bool), annot=True, fmt="d", cmap="rocket_r",
                 square=True, linewidths=0.3, annot_kws={"fontsize": 6}, cbar_kws={"label": cbar_label, "shrink": 0.8})
     ax.set(xlabel="class", ylabel="class")
+    ax.grid(False)
     if title:
         ax.set_title(title)
     return ax
@@ -125,10 +147,13 @@ def spectrogram_panel(ax, S_db: np.ndarray, sr: int, hop_length: int, *, y_axis:
 def feature_panel(ax, F: np.ndarray, sr: int, hop_length: int, *, ylabel: str, cbar_label: str,
                   row_names: Sequence[str] | None = None, title: str | None = None, cmap: str = "coolwarm",
                   **specshow_kwargs):
-    """A (dimensions x frames) feature matrix against time in seconds, rows optionally named."""
+    """A (dimensions x frames) feature matrix against time in seconds; rows named or numbered from 0."""
     image = librosa.display.specshow(F, sr=sr, hop_length=hop_length, x_axis="time", ax=ax, cmap=cmap,
                                      **specshow_kwargs)
-    if row_names is not None:
+    if row_names is None:
+        ticks = np.arange(0, F.shape[0], max(1, F.shape[0] // 8))
+        ax.set_yticks(ticks + 0.5, labels=[str(i) for i in ticks], fontsize=7)
+    else:
         ax.set_yticks(np.arange(len(row_names)) + 0.5, labels=row_names, fontsize=7)
     ax.set(xlabel="time (s)", ylabel=ylabel)
     ax.figure.colorbar(image, ax=ax, label=cbar_label)

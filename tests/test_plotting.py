@@ -61,3 +61,15 @@ def test_class_distributions_keep_class_order(ax):
     plotting.class_distributions(ax, frame, "duration", ylabel="duration (s)")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cel", "gel", "voi"]
     assert ax.get_ylabel() == "duration (s)"
+
+
+def test_subplots_reserve_a_footer_for_the_provenance_line():
+    bottoms = []
+    for make in (lambda: plt.subplots(figsize=(4, 2), layout="constrained"),
+                 lambda: plotting.subplots(figsize=(4, 2))):
+        fig, ax = make()
+        ax.set_xlabel("time (s)")
+        fig.canvas.draw()
+        bottoms.append(ax.get_position().y0)
+        plt.close(fig)
+    assert bottoms[1] - bottoms[0] == pytest.approx(0.16 / 2, abs=0.02)  # 0.16 in of a 2-in-high figure
