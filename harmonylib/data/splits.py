@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 
 from .. import io
 from ..errors import CSVFormatError
@@ -32,6 +31,8 @@ def rarest_label(labels_column: pd.Series) -> pd.Series:
 
 def song_split(frame: pd.DataFrame, val_fraction: float, seed: int) -> pd.Series:
     """'val' or 'test' per row of the IRMAS testing data, grouped by ``song`` and stratified by labels."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
     songs = np.sort(frame["song"].unique())
     strata = rarest_label(frame["labels"])
     n_splits = int(min(10, len(songs), strata.value_counts().max()))
