@@ -28,6 +28,8 @@ The AST input matches ``transformers.ASTFeatureExtractor`` within 1e-4.
 """
 from __future__ import annotations
 
+import functools
+
 import librosa
 import numpy as np
 import torch
@@ -149,9 +151,10 @@ class MelImageInput(_Spectral):
         return self.image(spec)
 
 
-def _chroma_banks(sample_rate: int, n_fft: int, grid: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.stack([librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=t)
-                                      for t in grid]).astype(np.float32))
+@functools.lru_cache(maxsize=512)
+def _chroma_bank(sample_rate: int, n_fft: int, tuning: float) -> torch.Tensor:
+    """librosa's chroma filter bank for one tuning (12, 1 + n_fft // 2), built once per process."""
+    return torch.from_numpy(librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=tuning).astype(np.float32))
 
 
 class GeneralFeatures(_Spectral):
@@ -177,7 +180,6 @@ class GeneralFeatures(_Spectral):
         self.register_buffer("dct", torchaudio.functional.create_dct(13, 128, "ortho"), persistent=False)
         self.tuning_grid = np.linspace(-0.5, 0.5, 101)  # librosa.pitch_tuning's histogram edges
         self.register_buffer("tuning_edges", torch.from_numpy(self.tuning_grid), persistent=False)
-        self.register_buffer("chroma_fb", _chroma_banks(sample_rate, n_fft, self.tuning_grid[:-1]), persistent=False)
         vander = np.stack([librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft), np.ones(n_fft // 2 + 1)], 1)
         self.register_buffer("poly_pinv", torch.from_numpy(np.linalg.pinv(vander).astype(np.float32)),
                              persistent=False)
@@ -247,7 +249,10 @@ class GeneralFeatures(_Spectral):
         power = S**2
         tiny = torch.finfo(S.dtype).tiny
         mfcc = self.mfcc(power, self.mel_fb, self.dct)
-        raw_chroma = torch.bmm(self.chroma_fb[self._tuning_index(power)], power)
+        tunings = self._tuning_index(power).tolist()
+        banks = {t: _chroma_bank(self.sample_rate, self.n_fft, float(self.tuning_grid[t])).to(power.device)
+                 for t in set(tunings)}
+        raw_chroma = torch.bmm(torch.stack([banks[t] for t in tunings]), power)
         chroma_norm = raw_chroma.abs().amax(dim=1, keepdim=True)
         chroma = raw_chroma / torch.where(chroma_norm < tiny, torch.ones_like(chroma_norm), chroma_norm)
         half = self.n_fft // 2

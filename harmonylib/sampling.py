@@ -53,7 +53,7 @@ def mix(components: torch.Tensor, gains_db: torch.Tensor) -> torch.Tensor:
 
 
 class _DynamicSampling(torch.utils.data.Dataset):
-    def __init__(self, waves, targets, min_sampled: int, max_sampled: int, seed: int,
+    def __init__(self, waves, targets, min_sampled: int = 1, max_sampled: int = 5, seed: int = 0,
                  gain_db: tuple[float, float] = (-6.0, 0.0)):
         targets = np.asarray(targets, dtype=np.float32)
         if targets.ndim != 2 or targets.shape[1] != NUM_CLASSES or len(targets) != len(waves):

@@ -1,0 +1,62 @@
+"""Windowing (report 4.6): counts, padding/dropping of the last window, labels and clip ids."""
+import numpy as np
+import pytest
+import torch
+
+from harmonylib.windows import WindowDataset, Windows, split, window_count
+
+
+@pytest.mark.parametrize(("n", "last", "expected"), [
+    (300, "pad", 3), (300, "drop", 3),  # exact multiple
+    (350, "pad", 4), (350, "drop", 3),  # partial last window
+    (40, "pad", 1), (40, "drop", 1),  # shorter than one window: padded, never dropped
+])
+def test_window_count(n, last, expected):
+    assert window_count(n, 100, last) == expected
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        window_count(100, 10, "overlap")
+    with pytest.raises(ValueError):
+        window_count(0, 10)
+
+
+def test_split_pads_with_zeros():
+    wave = np.arange(1, 251, dtype=np.float32)
+    padded = split(wave, 100, "pad")
+    assert padded.shape == (3, 100)
+    assert np.array_equal(padded.ravel()[:250], wave) and not padded.ravel()[250:].any()
+    assert split(wave, 100, "drop").shape == (2, 100)
+
+
+def test_windows_keep_clip_ids_and_every_sample():
+    clips = [np.arange(n, dtype=np.float32) + 1000 * i for i, n in enumerate((3000, 2500, 700))]
+    windows = Windows(clips, sample_rate=1000, seconds=1.0, last="pad")
+    assert windows.clip.tolist() == [0, 0, 0, 1, 1, 1, 2]
+    assert windows.start.tolist() == [0, 1000, 2000, 0, 1000, 2000, 0]
+    for i, clip in enumerate(clips):  # nothing dropped: the clip's windows concatenate to it
+        joined = np.concatenate([windows[j] for j in np.flatnonzero(windows.clip == i)])
+        assert np.array_equal(joined[:len(clip)], clip) and not joined[len(clip):].any()
+    dropped = Windows(clips, 1000, 1.0, last="drop")
+    assert dropped.clip.tolist() == [0, 0, 0, 1, 1, 2]
+
+
+def test_training_windows_inherit_labels():
+    clips = [np.ones(3000, np.float32), np.ones(2000, np.float32)]
+    targets = np.eye(11, dtype=np.float32)[[4, 9]]
+    data = WindowDataset(Windows(clips, 1000, 1.0, last="drop"), targets)
+    assert len(data) == 5
+    wave, target, clip = data[4]
+    assert isinstance(wave, torch.Tensor) and wave.shape == (1000,)
+    assert clip == 1 and target.argmax() == 9
+    batch = next(iter(torch.utils.data.DataLoader(data, batch_size=5)))
+    assert batch[0].shape == (5, 1000) and batch[2].tolist() == [0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("seconds", [1, 2, 3, 10])
+def test_window_sizes(seconds):
+    clips = [np.zeros(20 * 100, np.float32)]
+    windows = Windows(clips, sample_rate=100, seconds=seconds)
+    assert windows[0].shape == (seconds * 100,)
+    assert len(windows) == -(-20 // seconds)
