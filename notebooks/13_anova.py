@@ -196,10 +196,16 @@ print(f"not significant, all other features: {len(verdict['other_not_significant
       + (f" ({', '.join(f'{name} {n}' for name, n in failing.items())})" if len(failing) else ""))
 print(f"lowest median eta squared: {verdict['median_eta2'].index[0]} ({verdict['median_eta2'].iloc[0]:.3f}); "
       f"tonnetz: {verdict['median_eta2']['tonnetz']:.3f}")
-print(f"VERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz conclusion "
-      f"{'HOLDS' if verdict['holds'] else 'DOES NOT HOLD'}"
-      + ("; tonnetz does have the weakest effect of all features." if verdict["weaker"] and not verdict["holds"]
-         else "."))
+if verdict["holds"]:
+    finding = "HOLDS: some tonnetz dimensions do not differ between instruments, every other feature does"
+elif verdict["tonnetz_not_significant"]:
+    finding = ("DOES NOT HOLD as stated: tonnetz has non-significant dimensions, but so do other features, so "
+               "tonnetz does not stand out")
+else:
+    finding = "DOES NOT HOLD: every tonnetz dimension differs significantly between instruments"
+weakest = "tonnetz has" if verdict["weaker"] else "tonnetz does not have"
+print(f"VERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz conclusion {finding}; "
+      f"{weakest} the smallest median effect size.")
 
 # %% [markdown]
 # Two cautions the report itself raises apply to any verdict: averaging a feature over time throws
