@@ -112,9 +112,9 @@ EXPERIMENTS: list[Experiment] = [
     _experiment("resnet50_w3_bspds5", "resnet50", "ResNet-50 BSPDS-5, window 3 s", ("5.3", "5.8"), window=3,
                 sampling="bspds", max_sampled=5),
     # 5.4 / 5.5a trained on AudioSet, tested on AudioSet and IRMAS
-    _experiment("resnet50_audioset_w1", "resnet50", "ResNet-50 trained on AudioSet", ("5.4", "5.5"),
+    _experiment("resnet50_audioset_w1", "resnet50", "ResNet-50 trained on the AudioSet data", ("5.4", "5.5"),
                 dataset="audioset", eval_datasets=("audioset", "irmas")),
-    _experiment("ast_audioset_w1", "ast", "AST trained on AudioSet", ("5.5",), dataset="audioset",
+    _experiment("ast_audioset_w1", "ast", "AST trained on the AudioSet data", ("5.5",), dataset="audioset",
                 eval_datasets=("audioset", "irmas"), **AST_L2_LOW),
     # 5.5b / 5.6 AST on IRMAS with lower and higher L2 regularisation
     _experiment("ast_w1_l2low", "ast", "AST, lower L2", ("5.5", "5.6"), **AST_L2_LOW),
@@ -310,12 +310,22 @@ class System:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One report figure: its systems (bars), metrics and the paired tests its text needs."""
+    """One report figure: its systems (bars), metrics and the paired tests its text needs.
+
+    Titles and labels say ``{irmas}`` / ``{audioset}`` where a data set is named: :meth:`named`
+    fills in the profile's names, so SynthIRMAS results are never labelled IRMAS.
+    """
 
     title: str
     systems: tuple[System, ...]
     metrics: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]  # system labels (A, B): A minus B
+
+    def named(self, profile: Profile) -> Comparison:
+        names = {"irmas": profile.dataset_name, "audioset": profile.audioset_name}
+        return Comparison(self.title.format(**names),
+                          tuple(replace(s, label=s.label.format(**names)) for s in self.systems), self.metrics,
+                          tuple((a.format(**names), b.format(**names)) for a, b in self.pairs))
 
 
 _CORE = ("hamming_score", "exact_match", "macro_f1")
@@ -347,16 +357,17 @@ COMPARISONS: dict[str, Comparison] = {
                         (_BSP3.label, _TDS5.label))),
     "5.3b": Comparison("Macro precision and recall: dynamic vs static",
                        (_W1, _TDS5, _W3, _BSP3), _PR, ((_TDS5.label, _W1.label), (_BSP3.label, _W3.label))),
-    "5.4": Comparison("ResNet-50 trained and tested on AudioSet / IRMAS",
-                      (System("AudioSet -> IRMAS", "resnet50_audioset_w1", "irmas"),
-                       System("AudioSet -> AudioSet", "resnet50_audioset_w1", "audioset"),
-                       System("IRMAS -> AudioSet", "resnet50_w1", "audioset"),
-                       System("IRMAS -> IRMAS", "resnet50_w1", "irmas")),
-                      _CORE, (("IRMAS -> IRMAS", "AudioSet -> IRMAS"), ("AudioSet -> AudioSet", "IRMAS -> AudioSet"))),
-    "5.5a": Comparison("AST vs ResNet-50, trained on AudioSet, tested on IRMAS",
+    "5.4": Comparison("ResNet-50 trained and tested on {audioset} / {irmas}",
+                      (System("{audioset} -> {irmas}", "resnet50_audioset_w1", "irmas"),
+                       System("{audioset} -> {audioset}", "resnet50_audioset_w1", "audioset"),
+                       System("{irmas} -> {audioset}", "resnet50_w1", "audioset"),
+                       System("{irmas} -> {irmas}", "resnet50_w1", "irmas")),
+                      _CORE, (("{irmas} -> {irmas}", "{audioset} -> {irmas}"),
+                              ("{audioset} -> {audioset}", "{irmas} -> {audioset}"))),
+    "5.5a": Comparison("AST vs ResNet-50, trained on {audioset}, tested on {irmas}",
                        (System("ResNet-50", "resnet50_audioset_w1"), System("AST", "ast_audioset_w1")),
                        _CORE, (("AST", "ResNet-50"),)),
-    "5.5b": Comparison("AST on IRMAS with lower and higher L2 regularisation",
+    "5.5b": Comparison("AST on {irmas} with lower and higher L2 regularisation",
                        (System("AST, lower L2", "ast_w1_l2low"), System("AST, higher L2", "ast_w1_l2high")),
                        _CORE, (("AST, higher L2", "AST, lower L2"),)),
     "5.8": Comparison("Final candidates",
@@ -404,7 +415,7 @@ def collect(key: str, profile: Profile | str | None = None, strategy: str = "S2"
     each run's validation split) or a number.
     """
     profile = _profile(profile)
-    comparison = COMPARISONS[key]
+    comparison = COMPARISONS[key].named(profile)
     runs, skipped_runs = available_runs(dict.fromkeys(s.run for s in comparison.systems), profile)
     systems, scores, groups, thresholds = {}, {}, {}, {}
     for system in comparison.systems:
@@ -477,9 +488,13 @@ def evaluate_comparison(key: str, profile: Profile | str | None = None, variants
 
 
 def weights_label(runs: dict[str, Run]) -> str:
-    """The runs' initial weights for a figure's provenance, one entry per distinct description."""
-    return "; ".join(dict.fromkeys(f"{r.config.get('model', '?')}: {r.config.get('weights', 'unknown')}"
-                                   for r in runs.values()))
+    """The runs' initial weights for a figure's provenance: models grouped by their weights' description."""
+    models: dict[str, list[str]] = {}
+    for r in runs.values():
+        names = models.setdefault(str(r.config.get("weights", "unknown")), [])
+        if r.config.get("model", "?") not in names:
+            names.append(r.config.get("model", "?"))
+    return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
 
 
 def plot_evaluation(evaluation: Evaluation, ax, metrics: tuple[str, ...] | None = None):

@@ -38,6 +38,8 @@ def test_every_report_figure_of_chapter_5_is_covered():
     figures = set(ex.COMPARISONS) | set(ex.LOSS_CURVES) | set(ex.COST_MODELS)
     assert figures == {"5.1", "5.2a", "5.2b", "5.3a", "5.3b", "5.4", "5.5a", "5.5b", "5.6", "5.7", "5.8"}
     for comparison in ex.COMPARISONS.values():
+        comparison = comparison.named(get_profile("full"))
+        assert "Synth" not in comparison.title
         labels = [s.label for s in comparison.systems]
         assert len(labels) == len(set(labels))
         assert {s.run for s in comparison.systems} <= set(ex.BY_NAME)
@@ -191,10 +193,12 @@ def test_read_predictions_missing_key_and_garbage(tmp_path):
 def test_collect_on_fake_runs(build):
     write_fake_runs("smoke")
     c = ex.collect("5.4", "smoke")
-    assert set(c.systems) == {s.label for s in ex.COMPARISONS["5.4"].systems} and not c.skipped
-    irmas, audioset = c.systems["IRMAS -> IRMAS"], c.systems["IRMAS -> AudioSet"]
+    assert set(c.systems) == {"SynthAudioSet -> SynthIRMAS", "SynthAudioSet -> SynthAudioSet",
+                              "SynthIRMAS -> SynthAudioSet", "SynthIRMAS -> SynthIRMAS"} and not c.skipped
+    assert c.comparison.title == "ResNet-50 trained and tested on SynthAudioSet / SynthIRMAS"
+    irmas, audioset = c.systems["SynthIRMAS -> SynthIRMAS"], c.systems["SynthIRMAS -> SynthAudioSet"]
     assert irmas[0].shape[0] != audioset[0].shape[0]  # two different test sets
-    assert np.array_equal(c.systems["AudioSet -> IRMAS"][0], irmas[0])
+    assert np.array_equal(c.systems["SynthAudioSet -> SynthIRMAS"][0], irmas[0])
     table = ev.comparison_table(c.systems, c.pairs, c.groups, n_resamples=50)
     assert len(table) == 2 and table["p_value"].between(0, 1).all()
     tuned = ex.collect("5.1", "smoke", threshold="tuned")
