@@ -24,6 +24,7 @@ they exist, then panning, level variation and a synthetic room. Results on these
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -137,6 +138,12 @@ def find_soundfont(name: str) -> Path:
 
 
 def sha256_file(path: Path) -> str:
+    stat = Path(path).stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -1,0 +1,146 @@
+"""SynthIRMAS / SynthAudioSet: the exact IRMAS layout, deterministic, resumable, read by the real readers."""
+import os
+import re
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from harmonylib.data import irmas, synth
+from harmonylib.data.audioset import YTID, read_audioset
+from harmonylib.errors import ConfigError
+
+TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0)
+TRAIN_NAME = re.compile(r"^(\d{3}__\[[a-z]{3}\]\[(dru|nod)\]\[[a-z_]+\]\d{4}|\[[a-z]{3}\]\[[a-z_]+\]\d{4})__\d\.wav$")
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synth")
+    synth.render_synth_irmas(root / "SynthIRMAS", workers=1, **TINY)
+    synth.render_synth_audioset(root / "SynthAudioSet", seed=7, clips=4, workers=1)
+    return root
+
+
+def wavs(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".wav", ".txt", ".csv"))
+
+
+def test_irmas_layout_names_and_format(rendered):
+    root = rendered / "SynthIRMAS"
+    train = sorted((root / "IRMAS-TrainingData").rglob("*.wav"))
+    assert len(train) == 14
+    assert {p.parent.name for p in train} <= set(synth.CLASSES)
+    for path in train:
+        assert TRAIN_NAME.match(path.name), path.name
+        assert irmas.parse_train_name(path.stem)["instrument"] == path.parent.name
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (44100, 2, "PCM_16", 3 * 44100)
+    tests = sorted(p for folder in irmas.TEST_FOLDERS for p in (root / folder).glob("*.wav"))
+    assert tests
+    for path in tests:
+        label_text = path.with_suffix(".txt").read_text()
+        assert label_text and all(line.endswith("\t") for line in label_text.splitlines())
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype) == (44100, 2, "PCM_16")
+        assert 5.0 - 1e-6 <= info.duration <= 5.0 + 1e-6
+    assert not (root.parent / "SynthIRMAS.partial").exists()
+
+
+def test_irmas_reader_reads_it(rendered):
+    frame = irmas.read_irmas(rendered / "SynthIRMAS")
+    train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
+    assert len(train) == 14 and len(test) >= 3
+    assert test.groupby("song")["path"].count().min() >= 1 and test["song"].nunique() == 3
+    assert set(train["genre"]) <= set(irmas.GENRES)
+    assert test["labels"].map(len).between(1, 5).all()
+
+
+def test_manifest_and_audioset(rendered):
+    import json
+
+    manifest = json.loads((rendered / "SynthIRMAS" / "manifest.json").read_text())
+    assert manifest["soundfont"] == "FluidR3_GM.sf2" and len(manifest["soundfont_sha256"]) == 64
+    assert manifest["seed"] == 7 and manifest["counts"]["train"] == 14
+    audioset = read_audioset(rendered / "SynthAudioSet")
+    assert len(audioset) == 4 and audioset["ytid"].map(lambda y: bool(YTID.match(y))).all()
+    for path in audioset["path"]:
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.frames) == (44100, 1, 441000)
+    assert json.loads((rendered / "SynthAudioSet" / "manifest.json").read_text())["soundfont"] == "TimGM6mb.sf2"
+
+
+def test_deterministic_and_independent_of_process_count(rendered, tmp_path):
+    """A second render with two worker processes gives byte-identical files."""
+    synth.render_synth_irmas(tmp_path / "SynthIRMAS", workers=2, **TINY)
+    first, second = wavs(rendered / "SynthIRMAS"), wavs(tmp_path / "SynthIRMAS")
+    assert [p.relative_to(rendered) for p in first] == [p.relative_to(tmp_path) for p in second]
+    for a, b in zip(first, second):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_second_call_reuses_the_render(rendered):
+    some = next((rendered / "SynthIRMAS" / "IRMAS-TrainingData").rglob("*.wav"))
+    before = some.stat().st_mtime_ns
+    synth.render_synth_irmas(rendered / "SynthIRMAS", workers=1, **TINY)
+    assert some.stat().st_mtime_ns == before
+
+
+def test_interrupted_render_resumes_to_the_same_result(rendered, tmp_path):
+    """Simulate a kill half-way: a .partial folder with some files done and no manifest."""
+    target = tmp_path / "SynthIRMAS"
+    shutil.copytree(rendered / "SynthIRMAS", tmp_path / "SynthIRMAS.partial")
+    partial = tmp_path / "SynthIRMAS.partial"
+    (partial / "manifest.json").unlink()
+    shutil.rmtree(partial / "harmony_splits", ignore_errors=True)
+    done = sorted(partial.rglob("*.wav"))
+    for path in done[::2]:
+        path.unlink()
+    import json
+
+    key = dict(dataset="SynthIRMAS", generator_version=synth.GENERATOR_VERSION, seed=7, train_clips=14,
+               test_songs=3, excerpts=[1, 2], test_seconds=5.0)
+    (partial / "partial_key.json").write_text(json.dumps(key))
+    synth.render_synth_irmas(target, workers=1, **TINY)
+    assert not partial.exists()
+    for a in wavs(rendered / "SynthIRMAS"):
+        if "harmony_splits" not in a.parts:
+            assert a.read_bytes() == (target / a.relative_to(rendered / "SynthIRMAS")).read_bytes()
+
+
+def test_class_frequencies_follow_irmas():
+    jobs = synth.plan_irmas(1234, 1100, 60, (3, 7))
+    counts = {}
+    for job in jobs:
+        if job["kind"] == "train":
+            counts[job["cls"]] = counts.get(job["cls"], 0) + len(job["names"])
+    assert sum(counts.values()) == 1100
+    assert max(counts, key=counts.get) == "voi" and min(counts, key=counts.get) == "cel"
+    labels = [c for job in jobs if job["kind"] == "test" for clip in job["clips"] for c in clip["labels"]]
+    per_clip = [len(clip["labels"]) for job in jobs if job["kind"] == "test" for clip in job["clips"]]
+    assert 1.4 < np.mean(per_clip) < 2.1  # IRMAS: 1.71 labels per test clip
+    freq = {c: labels.count(c) for c in synth.CLASSES}
+    assert freq["voi"] > freq["cla"] and freq["pia"] > freq["cel"]
+
+
+def test_render_is_not_silent_and_differs_per_class(rendered):
+    frame = irmas.read_irmas(rendered / "SynthIRMAS")
+    for path in frame["path"]:
+        samples, _ = sf.read(path)
+        rms = np.sqrt(np.mean(samples ** 2))
+        assert 0.005 < rms < 0.5 and np.abs(samples).max() < 1.0
+
+
+def test_missing_soundfont_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARMONY_SOUNDFONT_DIR", str(tmp_path))
+    monkeypatch.setattr(synth, "SOUNDFONT_DIRS", ())
+    with pytest.raises(ConfigError, match="apt-get install fluid-soundfont-gm"):
+        synth.render_synth_irmas(tmp_path / "x", workers=1, **TINY)
+    assert not (tmp_path / "x").exists()
+
+
+def test_soundfont_dir_override(monkeypatch):
+    folder = os.path.dirname(synth.find_soundfont(synth.IRMAS_SOUNDFONT))
+    monkeypatch.setenv("HARMONY_SOUNDFONT_DIR", folder)
+    assert str(synth.find_soundfont(synth.AUDIOSET_SOUNDFONT)).startswith(folder)
