@@ -79,7 +79,8 @@ def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
     epochs = np.arange(3)
     write_csv(folder / "metrics.csv", pd.DataFrame({
         "epoch": epochs, "train_loss": 0.5 / (epochs + 1), "val_loss": 0.4 + 0.05 * rng.random(3),
-        "val_macro_f1": 0.3 + 0.1 * rng.random(3), "train_seconds": rng.uniform(1, 100, 3)}))
+        "val_macro_f1": 0.3 + 0.1 * rng.random(3), "train_seconds": rng.uniform(1, 100, 3),
+        "samples_per_second": rng.uniform(5, 500, 3)}))
     splits = [(p["dataset"], "val"), (p["dataset"], "test")] + [(d, "test") for d in p["eval_datasets"]]
     for i, (dataset, split) in enumerate(dict.fromkeys(splits)):
         fake_predictions(folder / f"predictions_{dataset}_{split}.npz", dataset, split, p["window"], quality,
