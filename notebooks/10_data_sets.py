@@ -1,0 +1,286 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 10 · The data sets: SynthIRMAS, SynthAudioSet, and how the real ones are read
+#
+# **Reproduces:** report sections 2.3-2.4 (what IRMAS and AudioSet are), 3.2 (collecting AudioSet),
+# 3.3 (normalisation statistics) and 3.6 (data splits).
+# **Writes:** Table 3.1 (a sample of Google's segment CSV) and Table 3.2 (the AudioSet IDs of interest).
+# **Differs from the report:** neither IRMAS nor AudioSet can be downloaded on the machine this study
+# is built on, so the `smoke` and `default` profiles use **SynthIRMAS** and **SynthAudioSet**, two data
+# sets rendered here from General MIDI SoundFonts of recorded instruments. They copy IRMAS's layout,
+# naming, audio format and class/label statistics, but they are *synthetic*: **results on SynthIRMAS are
+# not IRMAS results**, and every figure says which data it shows. The `full` profile reads the real
+# IRMAS and a real AudioSet collection with the same code. Three fixes to the original pipeline: the
+# IRMAS testing data are split by *song* (not per file, unseeded), the AudioSet exclusions of Table 3.2
+# are applied for real, and the normalisation statistics are pooled over all samples (not averages of
+# per-file statistics).
+
+# %% tags=["parameters"]
+import os
+
+profile = os.environ.get("HARMONY_PROFILE", "default")
+data_dir = None
+
+# %%
+import json
+
+import numpy as np
+import pandas as pd
+from IPython.display import Audio, display
+
+from harmonylib import paths
+from harmonylib.audio import load
+from harmonylib.config import get_profile
+from harmonylib.data import prepare, synth
+from harmonylib.data.audioset import ids_table, read_segments, select_segments
+from harmonylib.io import Provenance, save_table
+from harmonylib.labels import CLASS_NAMES, CLASSES
+
+P = get_profile(profile)
+data = prepare(P, data_dir)
+NOTEBOOK = "10_data_sets"
+print(f"profile {P.name}: {data.irmas_name} at {data.irmas_root}, {data.audioset_name} at {data.audioset_root}")
+
+# %% [markdown]
+# ## Why a synthetic stand-in, and how it is made
+#
+# IRMAS (Bosch et al., 2012) holds 6705 three-second training excerpts, each labelled with the one
+# *predominant* instrument that plays throughout, and 2874 test excerpts of 5-20 s cut from 208 songs,
+# labelled with *every* predominant instrument. A study that only runs where IRMAS can be downloaded
+# cannot be checked anywhere else, so this one renders a stand-in that exercises exactly the same code.
+#
+# SynthIRMAS is rendered with [tinysoundfont](https://pypi.org/project/tinysoundfont/) from
+# `FluidR3_GM.sf2`, a General MIDI SoundFont built from *recorded* instrument samples (Debian package
+# `fluid-soundfont-gm`). For each clip a seeded random generator picks a genre (IRMAS's five:
+# country-folk, classical, pop-rock, latin-soul, jazz-blues), a key and mode, a genre-typical chord
+# progression and tempo, and writes music: melodies that move mostly by step and land on chord tones on
+# strong beats, within each instrument's real range; chords strummed, arpeggiated or held; swing in
+# jazz; timing and velocity humanised. Where General MIDI offers several instruments of a class, all are
+# used (electric guitar: jazz, clean, muted, overdriven, distorted; saxophone: soprano to baritone; organ:
+# drawbar, percussive, rock, church; voice: choir "aahs" and voice "oohs"). The mix gets panning, level
+# variation and a synthetic room (0.3-1.8 s reverberation).
+#
+# * **Training clips** (3 s): one labelled instrument plays throughout over quieter, unlabelled
+#   accompaniment: a bass line, often a chord instrument (which may itself be one of the eleven
+#   classes, as in IRMAS), and General MIDI drums on channel 10 for `[dru]` clips. Several excerpts
+#   (`__1`, `__2`, `__3`) come from one rendered piece, as in IRMAS.
+# * **Test excerpts**: "songs" with 1-5 labelled instruments; the excerpts of a song share genre, key,
+#   tempo and instrument sounds, and each instrument plays for all or part of an excerpt. The number of
+#   labels per excerpt and the class frequencies follow IRMAS's (REFERENCE.md section 4).
+# * **SynthAudioSet** is rendered from a *different* SoundFont (`TimGM6mb.sf2`, 6 MB instead of 148 MB)
+#   through a different "YouTube" chain: mono, small rooms, the band limits of a low-bitrate upload,
+#   background noise, mains hum and soft clipping. Its clips are 10 s, mostly single-label, with classes
+#   more balanced than IRMAS's and AudioSet-like pairs (cello-violin, acoustic-electric guitar, ...).
+#   Training on one and testing on the other (notebook 53) therefore meets a real domain shift.
+#
+# What it cannot imitate: singing with words (General MIDI has only vowel "aahs"/"oohs"), the
+# expressiveness of real performers, and the production of commercial records. Expect models to find
+# SynthIRMAS easier in some ways (clean, consistent timbres) and harder in others (voice has no lyrics).
+
+# %%
+manifest = json.loads((data.irmas_root / "manifest.json").read_text()) if P.data.source == "synth" else None
+if manifest:
+    print(f"generator {manifest['generator_version']}, seed {manifest['seed']}, SoundFont {manifest['soundfont']} "
+          f"(sha256 {manifest['soundfont_sha256'][:16]}...), counts {manifest['counts']}")
+
+# %% [markdown]
+# ## Reading it: the one IRMAS reader
+#
+# `harmonylib.data.irmas.read_irmas` parses IRMAS's folder layout and both training name patterns,
+# `[cls][genre]NNNN__k.wav` and `PPP__[cls][dru|nod][genre]NNNN__k.wav` (only the second says whether
+# drums play), and the tab-terminated label files of the three testing parts. A few rows:
+
+# %%
+show = ["path", "labels", "instrument", "genre", "drums", "song", "duration"]
+head = pd.concat([data.train.groupby("instrument").head(1).head(4), data.test.head(3)])[show]
+print(head.assign(path=head["path"].map(os.path.basename)).to_string(index=False))
+
+# %% [markdown]
+# ## Listening
+#
+# One training clip per class (the first of each folder), then the excerpts of one test song. Listen for
+# the predominant instrument over the accompaniment, and for the drums of `[dru]` clips.
+
+# %%
+for code in CLASSES:
+    rows = data.train[data.train["instrument"] == code].sort_values("path")
+    if len(rows):
+        row = rows.iloc[0]
+        y, sr = load(row["path"])
+        print(f"{code} ({CLASS_NAMES[code]}): {os.path.basename(row['path'])}")
+        display(Audio(y, rate=sr))
+
+# %%
+song = data.test.groupby("song")["path"].count().sort_values(ascending=False, kind="stable").index[0]
+for _, row in data.test[data.test["song"] == song].sort_values("path").iterrows():
+    y, sr = load(row["path"])
+    print(f"{os.path.basename(row['path'])}: {', '.join(row['labels'])} ({row['duration']:.1f} s)")
+    display(Audio(y, rate=sr))
+
+# %%
+as_row = data.audioset_train.sort_values("ytid").iloc[0] if len(data.audioset_train) else None
+if as_row is not None:
+    y, sr = load(as_row["path"])
+    print(f"{data.audioset_name} {as_row['ytid']}: {', '.join(as_row['labels'])}")
+    display(Audio(y, rate=sr))
+
+# %% [markdown]
+# ## Counts against IRMAS's
+#
+# The synthetic data are scaled down (the `default` profile renders 1100 training clips instead of
+# 6705), so the comparison is in shares: training clips per class, test labels per class, and labels per
+# test excerpt (IRMAS: 1.71 on average).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def percent(counts):
+    counts = pd.Series(counts, dtype=float)
+    return (100 * counts / counts.sum()).round(1)
+
+
+def shares(counts):
+    return percent(pd.Series(counts, dtype=float).reindex(CLASSES, fill_value=0))
+
+
+train_counts = data.train["instrument"].value_counts()
+test_labels = pd.Series([c for labels in pd.concat([data.val, data.test])["labels"] for c in labels]).value_counts()
+table = pd.DataFrame({
+    f"{data.irmas_name} train": train_counts.reindex(CLASSES, fill_value=0),
+    f"{data.irmas_name} train %": shares(train_counts),
+    "IRMAS train %": shares(synth.IRMAS_TRAIN_COUNTS),
+    f"{data.irmas_name} test labels": test_labels.reindex(CLASSES, fill_value=0),
+    f"{data.irmas_name} test labels %": shares(test_labels),
+    "IRMAS test labels %": shares(synth.IRMAS_TEST_LABEL_COUNTS),
+})
+print(table.to_string())
+
+# %%
+# NBVAL_CHECK_OUTPUT
+testing = pd.concat([data.val, data.test])
+per_clip = testing["labels"].map(len).value_counts().reindex(range(1, 6), fill_value=0)
+irmas_per_clip = pd.Series(synth.IRMAS_LABELS_PER_CLIP)
+print(pd.DataFrame({f"{data.irmas_name} excerpts": per_clip.values, f"{data.irmas_name} %": percent(per_clip).values,
+                    "IRMAS %": percent(irmas_per_clip).values}, index=pd.Index(range(1, 6), name="labels")).to_string())
+print(f"labels per excerpt: {testing['labels'].map(len).mean():.2f} (IRMAS 1.71); "
+      f"excerpts of the longest length ({testing['duration'].max():.0f} s): "
+      f"{(testing['duration'] >= testing['duration'].max() - 0.01).mean():.0%} (IRMAS: most are 20 s); "
+      f"songs: {testing['song'].nunique()}")
+
+# %% [markdown]
+# ## Splits (report 3.6)
+#
+# The training data are used as they are. The testing data are split 30 % validation / 70 % test **by
+# song**: excerpts of one song share instruments, key and recording, so a per-file split (what the
+# original code did, unseeded) lets the validation set leak the test set. The split is stratified by each
+# excerpt's rarest label (so rare classes appear on both sides), seeded from the profile, and written as a
+# CSV next to the data, so every notebook and every rerun uses the same one. AudioSet is split
+# 70/10/20 by YouTube ID.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+sides = {"train": data.train, "val": data.val, "test": data.test}
+summary = pd.DataFrame({name: {"clips": len(f), "songs": f["song"].nunique(),
+                               "labels": sum(map(len, f["labels"]))} for name, f in sides.items()}).T
+print(summary.to_string())
+overlap = set(data.val["song"]) & set(data.test["song"])
+print(f"songs on both sides of val/test: {len(overlap)}")
+print(f"{data.audioset_name}: train {len(data.audioset_train)}, val {len(data.audioset_val)}, "
+      f"test {len(data.audioset_test)}")
+print("split files:", sorted(p.name for p in (data.irmas_root / "harmony_splits").glob("*.csv")))
+
+# %% [markdown]
+# ## Normalisation statistics (report 3.3)
+#
+# The waveform mean and standard deviation are pooled over every sample of every training clip (mono),
+# with float64 running sums, and cached under a key of the training files' content. The original code
+# averaged per-file means and per-file standard deviations, which misses the spread *between* files:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+per_file = [load(p, mono=True)[0] for p in data.train["path"]]
+naive_std = float(np.mean([x.std() for x in per_file]))
+print(f"{data.irmas_name} training waveform: mean {data.mean:.2e}, pooled std {data.std:.4f}, "
+      f"average of per-file stds {naive_std:.4f}")
+if data.audioset_std is not None:
+    print(f"{data.audioset_name} training waveform: mean {data.audioset_mean:.2e}, std {data.audioset_std:.4f}")
+
+# %% [markdown]
+# ## Collecting AudioSet (report 3.2)
+#
+# Google publishes AudioSet as CSV files of 10-s YouTube segments: `YTID, start_seconds, end_seconds,
+# positive_labels`, after three `#` comment lines, with the label IDs quoted and comma-separated. Table 3.1
+# shows the report's sample, parsed by `read_segments`:
+
+# %%
+TABLE_3_1 = """# Segments csv created Sun Mar  5 10:54:31 2017
+# num_ytids=22160, num_segs=22160, num_unique_labels=527, num_positive_labels=52882
+# YTID, start_seconds, end_seconds, positive_labels
+--PJHxphWEs, 30.000, 40.000, "/m/09x0r,/t/dd00088"
+--ZhevVpy1s, 50.000, 60.000, "/m/012xff"
+--aE2O5G5WE, 0.000, 10.000, "/m/03fw1,/m/04rlf,/m/09x0r"
+--aO5cdqSAg, 30.000, 40.000, "/t/dd00003,/t/dd00005"
+"""
+sample_csv = paths.build_dir() / "notebook10" / "balanced_train_segments_sample.csv"
+sample_csv.parent.mkdir(parents=True, exist_ok=True)
+sample_csv.write_text(TABLE_3_1)
+segments = read_segments(sample_csv)
+table_3_1 = segments.assign(start_seconds=segments["start_seconds"].map("{:.3f}".format),
+                            end_seconds=segments["end_seconds"].map("{:.3f}".format),
+                            positive_labels=segments["positive_labels"].map(",".join))
+save_table(table_3_1, "3.1", "audioset_segments_sample", "A small sample from the balanced_train_segments.csv file",
+           Provenance(dataset="AudioSet (Google's CSV)", profile=P.name), notebook=NOTEBOOK)
+print(table_3_1.to_string(index=False))
+
+# %% [markdown]
+# A segment is kept if its labels contain one of the IDs of Table 3.2. The report listed two exclusions
+# (pizzicato violin, electric piano) but its code never applied them; here `map_labels` does. Whether
+# *speech* (narration, conversation, female/male speech) counts as `voi` is a choice, `include_speech`:
+# the report included it, which makes `voi` mean "a human voice" in AudioSet but "singing" in IRMAS.
+
+# %%
+table_3_2 = ids_table()
+save_table(table_3_2, "3.2", "audioset_ids_of_interest", "AudioSet IDs of interest (with the exclusions applied)",
+           Provenance(dataset="AudioSet ontology", profile=P.name), notebook=NOTEBOOK)
+print(table_3_2.to_string(index=False))
+print("\nselected from Table 3.1:", select_segments(segments)[["ytid", "labels"]].to_dict("records"))
+
+# %% [markdown]
+# The download (`harmonylib.data.audioset.collect`) uses yt-dlp and ffmpeg with argument lists (never a
+# shell), keyed by the YouTube ID, which must match `^[A-Za-z0-9_-]{11}$` before it becomes a file name or
+# an argument. Each segment is cropped, converted to 44.1 kHz mono 16-bit WAV, dropped if it is more than
+# 0.5 s off 10 s and padded/trimmed otherwise. A manifest `clips.csv` is checkpointed atomically, so a
+# restart skips finished IDs; network errors are retried with exponential backoff (the report's fix was a
+# fixed 60-s sleep that still skipped many IDs); unavailable videos are recorded, not fatal. With the
+# network and Google's CSV at hand:
+#
+# ```python
+# from harmonylib.data import audioset
+# chosen = audioset.select_segments(audioset.read_segments("unbalanced_train_segments.csv"), cap_per_class=2000)
+# audioset.collect(chosen, "data/AudioSet", progress=True)   # resumable: run again after an interruption
+# ```
+#
+# Real IRMAS can be fetched with checksums through mirdata (`pip install mirdata`, then
+# `harmonylib.data.irmas.download_irmas("data/IRMAS")`), and the study run on both with
+# `./run_all.sh --profile full --data-dir data`.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Listen to the training clips of `gel` and `org`: which programs (clean, distorted; drawbar, church)
+#    can you tell apart, and which accompaniment could be mistaken for the labelled instrument?
+# 2. Split the testing data per file instead of per song (`sklearn.model_selection.train_test_split`) and
+#    count the songs that end up on both sides. Why does that inflate validation scores?
+# 3. Run `select_segments` on Table 3.1's rows with `include_speech=False`. Which rows change, and what
+#    would that do to the meaning of the `voi` class on AudioSet?
