@@ -41,6 +41,7 @@ METRIC_LABELS = {
     "jaccard_samples": "Jaccard (samples)",
 }
 PER_CLASS_F1 = tuple(f"f1_{code}" for code in CLASSES)  # per-class F1 as resamplable metric names
+METRIC_LABELS.update({name: f"F1 {code}" for name, code in zip(PER_CLASS_F1, CLASSES)})
 ZERO_DIVISION = 0.0
 
 
@@ -429,8 +430,10 @@ def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFr
     return table
 
 
-def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=None, systems: Sequence[str] | None = None):
-    """Grouped bars of :func:`metric_table` output with the bootstrap intervals as error bars."""
+def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=None, systems: Sequence[str] | None = None,
+                     annotate: bool = True):
+    """Grouped bars of :func:`metric_table` output with the bootstrap intervals as error bars
+    (``annotate``: print each value at the foot of its bar)."""
     systems = list(systems or dict.fromkeys(table["system"]))
     palette = palette or dict(zip(systems, _default_colors(len(systems))))
     width = 0.8 / len(systems)
@@ -441,7 +444,7 @@ def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=No
         positions = x + (i - (len(systems) - 1) / 2) * width
         ax.bar(positions, rows["value"], width, yerr=err, capsize=3, label=system, color=palette[system],
                edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 0.9})
-        for position, value in zip(positions, rows["value"]):  # values at the foot, clear of the error bars
+        for position, value in zip(positions, rows["value"] if annotate else ()):  # at the foot, clear of the error bar
             ax.text(position - width / 4, 0.015, f"{value:.3f}", rotation=90, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
