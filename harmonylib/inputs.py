@@ -183,6 +183,8 @@ class GeneralFeatures(_Spectral):
         vander = np.stack([librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft), np.ones(n_fft // 2 + 1)], 1)
         self.register_buffer("poly_pinv", torch.from_numpy(np.linalg.pinv(vander).astype(np.float32)),
                              persistent=False)
+        in_band = np.flatnonzero((self.freqs >= 150.0).numpy() & (self.freqs < 4000.0).numpy())
+        self._pitch_bins = int(in_band[0]), int(in_band[-1])
         self._contrast_bands = self._bands(librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft))
         self.register_buffer("row_mean", torch.zeros(40), persistent=True)
         self.register_buffer("row_std", torch.ones(40), persistent=True)
@@ -208,22 +210,19 @@ class GeneralFeatures(_Spectral):
 
     def _tuning_index(self, power: torch.Tensor) -> torch.Tensor:
         """librosa.estimate_tuning(S=power) per item, as an index into ``tuning_grid``: (B,) long."""
-        B, nf, _ = power.shape
+        B = power.shape[0]
+        lo, hi = self._pitch_bins  # piptrack's 150-4000 Hz, strictly inside the spectrum
         ref = 0.1 * power.amax(dim=1, keepdim=True)
-        masked = power * (power > ref)
-        lmax = torch.zeros_like(masked, dtype=torch.bool)
-        lmax[:, 1:-1] = (masked[:, 1:-1] > masked[:, :-2]) & (masked[:, 1:-1] >= masked[:, 2:])
-        lmax[:, -1] = masked[:, -1] > masked[:, -2]
-        a = power[:, 2:] + power[:, :-2] - 2 * power[:, 1:-1]
-        b = (power[:, 2:] - power[:, :-2]) / 2
-        shift = torch.zeros_like(power)
-        shift[:, 1:-1] = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / a)
-        grad = torch.gradient(power, dim=1)[0]
-        freq_ok = ((self.freqs >= 150.0) & (self.freqs < 4000.0)).view(1, -1, 1)
-        peaks = lmax & freq_ok
-        bins = torch.arange(nf, device=power.device, dtype=power.dtype).view(1, -1, 1)
-        pitch = torch.where(peaks, (bins + shift) * float(self.sample_rate) / self.n_fft, torch.zeros_like(power))
-        mag = torch.where(peaks, power + 0.5 * grad * shift, torch.zeros_like(power))
+        near = power[:, lo - 1:hi + 2]  # the band with one neighbour on each side
+        masked = near * (near > ref)
+        peaks = (masked[:, 1:-1] > masked[:, :-2]) & (masked[:, 1:-1] >= masked[:, 2:])
+        centre = near[:, 1:-1]
+        a = near[:, 2:] + near[:, :-2] - 2 * centre
+        b = (near[:, 2:] - near[:, :-2]) / 2  # also numpy.gradient inside the band
+        shift = torch.where(b.abs() >= a.abs(), torch.zeros_like(a), -b / a)
+        bins = torch.arange(lo, hi + 1, device=power.device, dtype=power.dtype).view(1, -1, 1)
+        pitch = torch.where(peaks, (bins + shift) * float(self.sample_rate) / self.n_fft, torch.zeros_like(a))
+        mag = torch.where(peaks, centre + 0.5 * b * shift, torch.zeros_like(a))
         valid = (pitch > 0).flatten(1)
         flat_mag = mag.flatten(1)
         # numpy's median over each item's valid peaks (mean of the two middle values when even)
@@ -269,10 +268,15 @@ class GeneralFeatures(_Spectral):
         centroid = (S_norm * freqs).sum(dim=1, keepdim=True)
         bandwidth = (S_norm * (freqs - centroid) ** 2).sum(dim=1, keepdim=True).sqrt()
         peaks, valleys = [], []
+        frames_first = S.transpose(1, 2).contiguous()  # selection along the last dimension is much faster
         for rows, count in self._contrast_bands:
-            ordered = S[:, rows.to(S.device)].sort(dim=1).values
-            valleys.append(ordered[:, :count].mean(dim=1))
-            peaks.append(ordered[:, -count:].mean(dim=1))
+            band = frames_first[:, :, rows.to(S.device)]
+            if count == 1:
+                valleys.append(band.amin(dim=-1))
+                peaks.append(band.amax(dim=-1))
+            else:
+                valleys.append(band.topk(count, dim=-1, largest=False).values.mean(dim=-1))
+                peaks.append(band.topk(count, dim=-1).values.mean(dim=-1))
         contrast = power_to_db(torch.stack(peaks, 1)) - power_to_db(torch.stack(valleys, 1))
         cumulative = S.cumsum(dim=1)
         reached = cumulative >= 0.85 * cumulative[:, -1:]
