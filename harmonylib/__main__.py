@@ -1,0 +1,137 @@
+"""The ``harmony`` command (``python -m harmonylib``).
+
+    python -m harmonylib predict AUDIO... [--model RUN_DIR] [--window S] [--strategy S1|S2]
+                                          [--threshold T] [--format table|json|csv] [--timeline OUT.png]
+    python -m harmonylib report [--profile P]
+
+``predict`` prints, for each file, the instruments found with their scores. Exit status: 0 when
+every file was processed, 1 when some file could not be read (it is named, the others are still
+processed), 2 for a usage error or a model that cannot be loaded.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import HarmonyError
+from .labels import CLASS_NAMES, CLASSES
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harmony", description="Predominant instrument recognition (harmony study).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("predict", help="name the instruments in audio files",
+                            description="Name the instruments in audio files with a trained run (default: the "
+                                        "final model of the last ./run_all.sh).")
+    p.add_argument("audio", nargs="+", type=Path, metavar="AUDIO", help="audio files (any format soundfile reads)")
+    p.add_argument("--model", type=Path, metavar="RUN_DIR", help="run folder (default: build/final_model.json)")
+    p.add_argument("--window", type=float, metavar="S", help="window length in seconds (default: the run's)")
+    p.add_argument("--strategy", choices=("S1", "S2"), default="S2",
+                   help="S1: mean of the windows; S2: sum divided by its maximum over classes (default)")
+    p.add_argument("--threshold", type=float, default=0.5, help="a class is found above this score (default 0.5)")
+    p.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    p.add_argument("--timeline", type=Path, metavar="OUT.png",
+                   help="draw the per-window probabilities over time; with several files, OUT-<audio name>.png each")
+    p.add_argument("--device", help="torch device (default: CUDA when available, else CPU)")
+    r = commands.add_parser("report", help="build the HTML report of executed notebooks")
+    r.add_argument("--profile", default="default")
+    return parser
+
+
+def _timeline_paths(target: Path, files: list[Path]) -> list[Path]:
+    if len(files) == 1:
+        return [target]
+    stems = [f.stem for f in files]
+    names = [stem if stems.count(stem) == 1 else f"{i + 1}-{stem}" for i, stem in enumerate(stems)]
+    return [target.with_name(f"{target.stem}-{name}{target.suffix or '.png'}") for name in names]
+
+
+def _table(results, run, args, window: float) -> str:
+    lines = [f"model: {run.run_dir} ({run.name}; {run.weights})",
+             f"windows of {window:g} s, {args.strategy}, threshold {args.threshold:g}", ""]
+    for r in results:
+        if r.error:
+            lines += [f"{r.path}: ERROR {r.error}", ""]
+            continue
+        lines.append(f"{r.path}  ({r.duration:.2f} s, {r.sample_rate} Hz, {r.channels} channel(s), "
+                     f"{len(r.window_probs)} window(s))")
+        found = r.instruments()
+        lines += [f"  {code}  {CLASS_NAMES[code]:<16} {score:.3f}" for code, score in found]
+        lines += ["  (no instrument above the threshold)"] if not found else []
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _json(results, run, args, window: float) -> str:
+    files = []
+    for r in results:
+        entry = {"file": str(r.path), "error": r.error}
+        if not r.error:
+            entry.update(duration_s=round(r.duration, 4), sample_rate=r.sample_rate, channels=r.channels,
+                         windows=len(r.window_probs),
+                         instruments=[{"code": c, "name": CLASS_NAMES[c], "score": round(s, 4)}
+                                      for c, s in r.instruments()],
+                         scores={c: round(float(s), 4) for c, s in zip(CLASSES, r.scores)})
+        files.append(entry)
+    return json.dumps({"model": str(run.run_dir), "weights": run.weights, "window_s": window,
+                       "strategy": args.strategy, "threshold": args.threshold, "files": files}, indent=2)
+
+
+def _csv(results) -> str:
+    import pandas as pd
+
+    rows = []
+    for r in results:
+        row = {"file": str(r.path), "status": "error" if r.error else "ok", "error": r.error or "",
+               "instruments": " ".join(c for c, _ in r.instruments()) if not r.error else ""}
+        row.update({c: None if r.error else float(r.scores[i]) for i, c in enumerate(CLASSES)})
+        rows.append(row)
+    return pd.DataFrame(rows).to_csv(index=False, float_format="%.4f", lineterminator="\n")
+
+
+def predict_command(args) -> int:
+    from .predict import final_model_dir, load_run, predict_file, save_timeline
+
+    if args.window is not None and args.window <= 0:
+        print("harmony predict: --window must be a positive number of seconds", file=sys.stderr)
+        return 2
+    try:
+        run = load_run(args.model or final_model_dir(), args.device)
+    except HarmonyError as error:
+        print(f"harmony predict: cannot use the model: {error}", file=sys.stderr)
+        return 2
+    window = args.window or run.window
+    if window != run.window:
+        print(f"harmony predict: note: the model was trained on {run.window:g}-s windows, predicting on "
+              f"{window:g}-s windows", file=sys.stderr)
+    results = [predict_file(run, path, window, args.strategy, args.threshold) for path in args.audio]
+    for r in results:
+        if r.error:
+            print(f"harmony predict: {r.path}: {r.error}", file=sys.stderr)
+    if args.format == "table":
+        print(_table(results, run, args, window))
+    elif args.format == "json":
+        print(_json(results, run, args, window))
+    else:
+        sys.stdout.write(_csv(results))
+    if args.timeline is not None:
+        good = [r for r in results if not r.error]
+        for r, target in zip(good, _timeline_paths(args.timeline, [r.path for r in good])):
+            save_timeline(r, window, args.threshold, target)
+            print(f"harmony predict: timeline of {r.path.name} -> {target}", file=sys.stderr)
+    return 1 if any(r.error for r in results) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "predict":
+        return predict_command(args)
+    from .report import main as report_main
+
+    return report_main(["--profile", args.profile])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
