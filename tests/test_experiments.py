@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from harmonylib import evaluate as ev
+from harmonylib import paths
 from harmonylib import experiments as ex
 from harmonylib.config import get_profile
 from harmonylib.errors import HarmonyError
@@ -229,3 +230,38 @@ def test_legacy_test_predictions_name_is_read(build):
     folder = write_fake_run("raw_cnn_w1", "smoke")
     (folder / "predictions_irmas_test.npz").rename(folder / "test_predictions.npz")
     assert len(ex.load_run("raw_cnn_w1", "smoke").predictions("irmas", "test").clip_ids) > 0
+
+
+EVALUATION_NOTEBOOKS = sorted(p.name for p in (paths.REPO_ROOT / "notebooks").glob("5[0-7]_*.py"))
+
+
+def _execute(notebook: str, out):
+    import nbformat
+    import papermill
+
+    from harmonylib.pipeline import NOTEBOOKS_DIR, to_ipynb
+
+    source = out / f"{notebook}.ipynb"
+    nbformat.write(to_ipynb(NOTEBOOKS_DIR / notebook), str(source))
+    papermill.execute_notebook(str(source), str(out / f"{notebook}.out.ipynb"), parameters={"profile": "smoke"},
+                               kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS_DIR))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook", EVALUATION_NOTEBOOKS)
+def test_evaluation_notebook_runs_on_fake_runs(notebook, build, tmp_path, monkeypatch):
+    monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
+    write_fake_runs("smoke")
+    _execute(notebook, tmp_path)
+    assert list((tmp_path / "figures").glob("fig5.*.png"))
+
+
+@pytest.mark.slow
+def test_evaluation_notebook_names_a_missing_run(build, tmp_path, monkeypatch):
+    from papermill.exceptions import PapermillExecutionError
+
+    monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
+    with pytest.raises(PapermillExecutionError) as error:
+        _execute("50_window_sizes.py", tmp_path)
+    assert error.value.ename == "MissingRunError"
+    assert "smoke-resnet50_w1" in error.value.evalue and "papermill" in error.value.evalue
