@@ -49,7 +49,7 @@ def _clips(dataset: str, split: str, n_songs: int, rng: np.random.Generator):
 def fake_predictions(path: Path, dataset: str, split: str, window: int, quality: float, seed: int,
                      n_songs: int = 12) -> Path:
     """One ``predictions_<dataset>_<split>.npz``, written by the training engine's own ``save_predictions``."""
-    ids, _, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
+    ids, songs, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
         f"{dataset}/{split}".encode())))
     rng = np.random.default_rng(seed)
     probs, targets, clip_index = [], [], []
@@ -61,7 +61,7 @@ def fake_predictions(path: Path, dataset: str, split: str, window: int, quality:
         targets.append(np.tile(y, (n, 1)))
         clip_index += [i] * n
     window = {"probs": np.concatenate(probs), "targets": np.concatenate(targets), "clip_index": np.array(clip_index)}
-    return save_predictions(path, window, ids)
+    return save_predictions(path, window, ids, songs)
 
 
 def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
