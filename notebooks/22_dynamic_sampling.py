@@ -37,6 +37,8 @@ data_dir = None
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
 import torch
@@ -144,11 +146,14 @@ x = np.arange(len(CLASSES))
 for k, (column, hatch) in enumerate(zip(shares.columns, ("", "//", ".."))):
     axes[0].bar(x + (k - 1) * bar_width, shares[column], bar_width, color=plotting.class_palette(),
                 edgecolor="0.2", linewidth=0.5, hatch=hatch, label=column)
-axes[0].axhline(1 / len(CLASSES), color="0.3", linestyle="--", linewidth=1, label="uniform (1/11)")
+axes[0].axhline(1 / len(CLASSES), color="0.3", linestyle="--", linewidth=1)
 axes[0].set_xticks(x, CLASSES)
-axes[0].set(xlabel="class", ylabel="share of all labels in one epoch",
+axes[0].set(xlabel="class", ylabel="share of all labels in one epoch", ylim=(0, 1.3 * shares.to_numpy().max()),
             title="class balance of sampled examples vs. raw training windows")
-axes[0].legend(fontsize=7, ncols=2)
+handles = [Patch(facecolor="white", edgecolor="0.2", hatch=hatch, label=column)
+           for column, hatch in zip(shares.columns, ("", "//", ".."))]
+handles.append(Line2D([], [], color="0.3", linestyle="--", label="uniform (1/11)"))
+axes[0].legend(handles=handles, fontsize=7, ncols=4, loc="upper center")
 sizes = pd.DataFrame({"true dynamic": true_sizes, "base-persistent": persistent_sizes}).fillna(0)
 sizes.plot.bar(ax=axes[1], color=["0.35", "0.7"], edgecolor="0.2", linewidth=0.5, rot=0)
 axes[1].set(xlabel="windows mixed per example (k)", ylabel="examples", title="k per example")
