@@ -101,7 +101,7 @@ def test_interrupted_render_resumes_to_the_same_result(rendered, tmp_path):
 
     key = dict(dataset="SynthIRMAS", generator_version=synth.GENERATOR_VERSION, seed=7, train_clips=14,
                test_songs=3, excerpts=[1, 2], test_seconds=5.0)
-    (partial / "partial_key.json").write_text(json.dumps(key))
+    (partial / "partial_key.json").write_text(json.dumps(dict(key=key)))
     synth.render_synth_irmas(target, workers=1, **TINY)
     assert not partial.exists()
     for a in wavs(rendered / "SynthIRMAS"):
@@ -130,6 +130,13 @@ def test_render_is_not_silent_and_differs_per_class(rendered):
         samples, _ = sf.read(path)
         rms = np.sqrt(np.mean(samples ** 2))
         assert 0.005 < rms < 0.5 and np.abs(samples).max() < 1.0
+
+
+def test_render_killed_before_its_rename_is_not_redone(rendered, tmp_path, monkeypatch):
+    shutil.copytree(rendered / "SynthIRMAS", tmp_path / "SynthIRMAS.partial")
+    monkeypatch.setattr(synth, "render_job", lambda *a: pytest.fail("re-rendered a finished render"))
+    synth.render_synth_irmas(tmp_path / "SynthIRMAS", workers=1, **TINY)
+    assert (tmp_path / "SynthIRMAS" / "manifest.json").exists() and not (tmp_path / "SynthIRMAS.partial").exists()
 
 
 def test_missing_soundfont_says_how_to_install(tmp_path, monkeypatch):

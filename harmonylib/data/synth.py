@@ -725,24 +725,43 @@ def render_workers() -> int:
 
 def _render(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: dict, workers: int | None,
             extra=None) -> Path:
-    """Render ``jobs`` into ``target`` through ``target.partial`` (resumable), manifest last, then rename."""
+    """Render ``jobs`` into ``target`` through ``target.partial`` (resumable), manifest last, then rename.
+
+    A lock file beside ``target`` makes concurrent callers (parallel notebooks or tests) wait for one render.
+    """
+    from filelock import FileLock
+
     manifest = target / "manifest.json"
     if manifest.exists() and json.loads(manifest.read_text()).get("key") == key:
         return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.with_name(f".{target.name}.lock"))):
+        if manifest.exists() and json.loads(manifest.read_text()).get("key") == key:
+            return target
+        return _render_unlocked(target, key, jobs, soundfont, counts, workers, extra)
+
+
+def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: dict, workers: int | None,
+                     extra) -> Path:
     partial = target.with_name(target.name + ".partial")
-    partial_key = partial / "partial_key.json"
-    if partial.exists() and (not partial_key.exists() or json.loads(partial_key.read_text()) != key):
-        shutil.rmtree(partial)
-    partial.mkdir(parents=True, exist_ok=True)
-    io.write_json(partial_key, key)
-    _run_jobs(jobs, partial, render_workers() if workers is None else workers, soundfont)
-    if extra is not None:
-        extra(partial)
-    sf_path = find_soundfont(soundfont)
-    io.write_json(partial / "manifest.json", dict(
-        key=key, generator_version=GENERATOR_VERSION, seed=key["seed"], soundfont=sf_path.name,
-        soundfont_sha256=sha256_file(sf_path), sample_rate=SR, counts=counts))
-    partial_key.unlink()
+    partial_key, finished = partial / "partial_key.json", partial / "manifest.json"
+
+    def holds(path: Path) -> bool:
+        return path.exists() and json.loads(path.read_text()).get("key", json.loads(path.read_text())) == key
+
+    if not holds(finished):  # else: a complete render that was killed just before its rename
+        if partial.exists() and not holds(partial_key):
+            shutil.rmtree(partial)
+        partial.mkdir(parents=True, exist_ok=True)
+        io.write_json(partial_key, dict(key=key))
+        _run_jobs(jobs, partial, render_workers() if workers is None else workers, soundfont)
+        if extra is not None:
+            extra(partial)
+        sf_path = find_soundfont(soundfont)
+        io.write_json(finished, dict(
+            key=key, generator_version=GENERATOR_VERSION, seed=key["seed"], soundfont=sf_path.name,
+            soundfont_sha256=sha256_file(sf_path), sample_rate=SR, counts=counts))
+        partial_key.unlink()
     if target.exists():
         shutil.rmtree(target)
     os.replace(partial, target)
