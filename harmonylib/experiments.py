@@ -417,12 +417,16 @@ def collect(key: str, profile: Profile | str | None = None, strategy: str = "S2"
     profile = _profile(profile)
     comparison = COMPARISONS[key].named(profile)
     runs, skipped_runs = available_runs(dict.fromkeys(s.run for s in comparison.systems), profile)
-    systems, scores, groups, thresholds = {}, {}, {}, {}
+    systems, scores, groups, thresholds, clips = {}, {}, {}, {}, {}
     for system in comparison.systems:
         if system.run in skipped_runs:
             continue
         run = runs[system.run]
         predictions = run.predictions(system.test, "test")
+        first = clips.setdefault(system.test, predictions)
+        if not np.array_equal(first.clip_ids, predictions.clip_ids):
+            raise HarmonyError(f"{first.path} and {predictions.path} score different {system.test} test clips; "
+                               "rerun the older run on the current data", predictions.path)
         if threshold == "fixed":
             cut = np.full(NUM_CLASSES, profile.evaluate.threshold)
         elif threshold == "tuned":

@@ -265,3 +265,11 @@ def test_evaluation_notebook_names_a_missing_run(build, tmp_path, monkeypatch):
         _execute("50_window_sizes.py", tmp_path)
     assert error.value.ename == "MissingRunError"
     assert "smoke-resnet50_w1" in error.value.evalue and "papermill" in error.value.evalue
+
+
+def test_collect_refuses_runs_on_different_test_clips(build):
+    write_fake_run("resnet50_w1", "smoke")
+    write_fake_run("resnet50_w2", "smoke", n_songs=5)  # an older run made on other data
+    write_fake_run("resnet50_w3", "smoke")
+    with pytest.raises(HarmonyError, match="different irmas test clips"):
+        ex.collect("5.1", "smoke")
