@@ -61,11 +61,14 @@ class TrainConfig:
 
     epochs: int = 35
     batch_size: int = 16
-    max_train_windows: int | None = None  # None: every window of every training clip
+    max_train_windows: int | None = None  # training examples per epoch; None: every window of every clip
+    max_eval_windows: int | None = None  # evenly spaced windows per validation/test clip; None: all (paper)
     image_size: int = 256  # mel/ResNet input side (paper: 256)
     image_mels: int = 256  # mel bands for the ResNet input (paper: 256)
+    resnet_in_chans: int = 3  # ResNet input channels (paper: 3, the mel image repeated)
     ast_layers: int = 12  # AST depth (paper: 12, the pretrained checkpoint)
-    ast_hidden: int = 768
+    ast_hidden: int = 768  # AST width (paper: 768); heads = hidden / 64
+    features_fit_windows: int = 2048  # training windows used for the general features' row statistics
 
 
 @dataclass(frozen=True)
@@ -126,8 +129,8 @@ _PROFILES = {
             synth_test_seconds=8.0,
         ),
         features=FeatureConfig(anova_max_clips_per_class=4),
-        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=64, image_size=64, image_mels=64,
-                          ast_layers=1, ast_hidden=64),
+        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=64, max_eval_windows=2, image_size=32,
+                          image_mels=32, ast_layers=1, ast_hidden=64, features_fit_windows=32),
         evaluate=EvalConfig(bootstrap_resamples=50, permutation_resamples=50),
         scale_downs=("smoke run: tiny data and 1 epoch; numbers are meaningless",),
     ),
@@ -142,13 +145,14 @@ _PROFILES = {
             synth_excerpts_per_song=(3, 7),
             synth_audioset_clips=600,
         ),
-        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=None, image_size=128, image_mels=128,
-                          ast_layers=4, ast_hidden=768),
+        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=512, max_eval_windows=5, image_size=64,
+                          image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512),
         scale_downs=(
             "SynthIRMAS (1100 training clips) instead of IRMAS",
-            "fewer epochs than the paper's 35",
-            "ResNet-50 input 3x128x128 instead of 3x256x256",
-            "AST with 4 of 12 layers",
+            "6 epochs of 512 training windows instead of 35 epochs of every window",
+            "validation/test clips scored on at most 5 evenly spaced windows",
+            "ResNet-50 input 3x64x64 (64 mel bands) instead of 3x256x256",
+            "AST with 4 of 12 layers, width 192 instead of 768",
         ),
     ),
     "full": Profile(
