@@ -300,3 +300,37 @@ def test_plot_metric_bars_draws_error_bars():
     ev.plot_metric_bars(table, ["hamming_score", "macro_f1"], ax)
     assert len(ax.containers) >= 4  # two bar containers, two error-bar containers
     plt.close(fig)
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+_probs = arrays(np.float64, st.tuples(st.integers(1, 12), st.just(NUM_CLASSES)),
+                elements=st.floats(0, 1, allow_nan=False))
+_multi_hot = st.integers(1, 25).flatmap(
+    lambda n: st.tuples(arrays(np.int8, (n, NUM_CLASSES), elements=st.integers(0, 1)),
+                        arrays(np.int8, (n, NUM_CLASSES), elements=st.integers(0, 1))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_probs)
+def test_property_s2_top_is_one_unless_silent(windows):
+    s2 = ev.aggregate(windows, "S2")
+    assert np.all((s2 >= 0) & (s2 <= 1 + 1e-12))
+    if windows.sum() > 0:
+        assert s2.max() == pytest.approx(1.0)
+        assert s2[ev.aggregate(windows, "S1").argmax()] == pytest.approx(1.0)  # S1's top class is S2's
+    else:
+        assert not s2.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(_multi_hot)
+def test_property_fast_counts_equal_sklearn(pair):
+    y_true, y_pred = pair
+    fast = ev._metrics_from_counts(ev._clip_counts(y_true, y_pred).sum(0))
+    slow = ev.multilabel_metrics(y_true, y_pred)
+    for metric in ev.METRICS:
+        assert fast[metric] == pytest.approx(slow[metric], abs=1e-12), metric
