@@ -104,6 +104,10 @@ def test_waveform_store_matches_the_loader(clips):
         assert np.abs(wav[i] - expected).max() < 1e-4
     stereo = waveforms(clips, sr=22050, mono=False)
     assert stereo[2].shape == (2, 22050)
+    import pickle
+
+    assert len(pickle.dumps(wav)) < 2000  # pickles as its folder, not as the decoded audio
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(wav))[1], wav[1])
 
 
 def test_waveform_store_rebuilt_only_when_data_change(clips):

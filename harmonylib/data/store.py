@@ -48,6 +48,9 @@ class WaveformStore:
     def __len__(self) -> int:
         return len(self.offsets)
 
+    def __reduce__(self):  # DataLoader workers reopen the memory map instead of receiving a copy of it
+        return (WaveformStore, (self.folder,))
+
     def __getitem__(self, i: int) -> np.ndarray:
         start, n, channels = int(self.offsets[i]), int(self.lengths[i]), int(self.channels[i])
         samples = np.asarray(self._data[start: start + n * channels], dtype=np.float32) / 32767.0

@@ -20,6 +20,12 @@ progression, tempo and rhythm (with swing for jazz/blues), melodies that move mo
 each instrument's real range, humanised timing and velocity, several GM programs per class where
 they exist, then panning, level variation and a synthetic room. Results on these data sets are
 *not* IRMAS or AudioSet results.
+
+SoundFonts are looked up in ``$HARMONY_SOUNDFONT_DIR``, then ``/usr/share/sounds/sf2`` (Debian packages
+``fluid-soundfont-gm`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses up to
+two processes (``$HARMONY_RENDER_WORKERS``); every clip has its own seed, so the files do not depend on
+the number of processes. A render goes into ``<target>.partial`` and is renamed when complete (manifest
+last), and a killed render resumes where it stopped.
 """
 from __future__ import annotations
 
