@@ -308,7 +308,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
 _probs = arrays(np.float64, st.tuples(st.integers(1, 12), st.just(NUM_CLASSES)),
-                elements=st.floats(0, 1, allow_nan=False))
+                elements=st.floats(0, 1, allow_nan=False, allow_subnormal=False))
 _multi_hot = st.integers(1, 25).flatmap(
     lambda n: st.tuples(arrays(np.int8, (n, NUM_CLASSES), elements=st.integers(0, 1)),
                         arrays(np.int8, (n, NUM_CLASSES), elements=st.integers(0, 1))))
