@@ -334,15 +334,14 @@ class ASTInput(torch.nn.Module):
         self.resample = (torchaudio.transforms.Resample(sample_rate, AST_SAMPLE_RATE)
                          if sample_rate != AST_SAMPLE_RATE else torch.nn.Identity())
 
+    def _fbank(self, wave: torch.Tensor) -> torch.Tensor:
+        return kaldi.fbank(wave.unsqueeze(0), sample_frequency=AST_SAMPLE_RATE, window_type=self.window_type,
+                           num_mel_bins=self.num_mel_bins)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        waves = self.resample(_check_batch(x))
-        out = []
-        for wave in waves:
-            fbank = kaldi.fbank(wave.unsqueeze(0), sample_frequency=AST_SAMPLE_RATE, window_type=self.window_type,
-                                num_mel_bins=self.num_mel_bins)
-            fbank = F.pad(fbank[: self.max_length], (0, 0, 0, max(0, self.max_length - fbank.shape[0])))
-            out.append(fbank)
-        return (torch.stack(out) - AST_MEAN) / (2 * AST_STD)
+        fbank = torch.vmap(self._fbank)(self.resample(_check_batch(x)))  # kaldi.fbank is per clip; vmap batches it
+        fbank = F.pad(fbank[:, : self.max_length], (0, 0, 0, max(0, self.max_length - fbank.shape[1])))
+        return (fbank - AST_MEAN) / (2 * AST_STD)
 
 
 def make_input(kind: str, profile, mean: float, std: float, max_length: int = 100) -> torch.nn.Module:
