@@ -20,6 +20,7 @@ any sample rate (8, 22.05, 96 kHz)  returned at its own rate, or resampled (soxr
 1 to N channels                     shape (channels, n); ``mono=True`` averages the channels -> (n,)
 non-ASCII file names                read like any other
 silent (all-zero) audio             returned as is: silence is valid audio; features handle it
+shorter than a window or ``n_fft``  returned as is; the feature and windowing code pads it
 ==================================  =====================================================================
 """
 from __future__ import annotations

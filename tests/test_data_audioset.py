@@ -1,6 +1,7 @@
 """The AudioSet collector of report 3.2, offline: segment CSV parsing, Table 3.2 mapping, and downloads
 through an injected fake downloader (resume, retries, rate limit, unavailable videos, safe IDs)."""
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -184,7 +185,7 @@ def test_ytdlp_downloader_uses_argument_lists(tmp_path, monkeypatch):
     def fake_run(argv, **kwargs):
         calls.append((argv, kwargs))
         assert isinstance(argv, list) and not kwargs.get("shell")
-        if argv[0] == "yt-dlp":
+        if argv[:3] == [sys.executable, "-m", "yt_dlp"]:
             out = argv[argv.index("--output") + 1].replace("%(ext)s", "webm")
             open(out, "wb").close()
             return subprocess.CompletedProcess(argv, 0, "", "")
@@ -196,7 +197,9 @@ def test_ytdlp_downloader_uses_argument_lists(tmp_path, monkeypatch):
     YtDlpDownloader()("-_aZ09xyzAB", 30.0, 40.0, target)
     (ytdlp, _), (ffmpeg, _) = calls
     assert ytdlp[-2:] == ["--", "https://www.youtube.com/watch?v=-_aZ09xyzAB"]
-    assert ffmpeg[ffmpeg.index("-ss") + 1] == "30.000" and ffmpeg[ffmpeg.index("-ar") + 1] == "44100"
+    assert ffmpeg[ffmpeg.index("-ss") + 1] == "30.000" and ffmpeg[ffmpeg.index("-t") + 1] == "10.000"
+    assert ffmpeg.index("-ss") < ffmpeg.index("-i") < ffmpeg.index("-t")  # seek the input, then cut 10 s
+    assert ffmpeg[ffmpeg.index("-ar") + 1] == "44100"
     assert ffmpeg[ffmpeg.index("-c:a") + 1] == "pcm_s16le" and ffmpeg[ffmpeg.index("-ac") + 1] == "1"
     with pytest.raises(ValueError):
         YtDlpDownloader()("; rm -rf ~", 0, 10, target)

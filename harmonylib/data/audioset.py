@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -199,15 +200,17 @@ _UNAVAILABLE = re.compile(r"video unavailable|private video|has been removed|not
 class YtDlpDownloader:
     """Download one segment's audio with yt-dlp, then crop and convert it with ffmpeg (no shell)."""
 
-    def __init__(self, yt_dlp: str = "yt-dlp", ffmpeg: str = "ffmpeg", timeout_s: float = 300):
-        self.yt_dlp, self.ffmpeg, self.timeout_s = yt_dlp, ffmpeg, timeout_s
+    def __init__(self, yt_dlp: list[str] | None = None, ffmpeg: str = "ffmpeg", timeout_s: float = 300):
+        # yt-dlp is a pinned dependency: run the module of this interpreter, whether or not the venv is on PATH
+        self.yt_dlp = list(yt_dlp) if yt_dlp else [sys.executable, "-m", "yt_dlp"]
+        self.ffmpeg, self.timeout_s = ffmpeg, timeout_s
 
     def __call__(self, ytid: str, start: float, end: float, target: Path) -> None:
         if not YTID.match(ytid):
             raise ValueError(f"invalid YouTube ID {ytid!r}")
         with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
             template = str(Path(scratch) / "source.%(ext)s")
-            fetched = self._run([self.yt_dlp, "--quiet", "--no-playlist", "--format", "bestaudio/best",
+            fetched = self._run([*self.yt_dlp, "--quiet", "--no-playlist", "--format", "bestaudio/best",
                                  "--output", template, "--", f"https://www.youtube.com/watch?v={ytid}"])
             if fetched.returncode != 0:
                 message = fetched.stderr.strip().splitlines()[-1:] or ["yt-dlp failed"]
@@ -218,8 +221,8 @@ class YtDlpDownloader:
             if not sources:
                 raise NetworkError("yt-dlp produced no file")
             converted = self._run([self.ffmpeg, "-nostdin", "-loglevel", "error", "-y", "-ss", f"{start:.3f}",
-                                   "-to", f"{end:.3f}", "-i", str(sources[0]), "-ac", "1", "-ar", str(SR),
-                                   "-c:a", "pcm_s16le", str(target)])
+                                   "-i", str(sources[0]), "-t", f"{end - start:.3f}", "-vn", "-ac", "1",
+                                   "-ar", str(SR), "-c:a", "pcm_s16le", str(target)])
             if converted.returncode != 0:
                 raise VideoUnavailable(f"ffmpeg could not convert it: {converted.stderr.strip()[-200:]}")
 
@@ -229,7 +232,8 @@ class YtDlpDownloader:
         except subprocess.TimeoutExpired:
             raise NetworkError(f"{Path(argv[0]).name} timed out after {self.timeout_s} s") from None
         except FileNotFoundError:
-            raise HarmonyError(f"{argv[0]} is not installed (pip install yt-dlp; apt-get install ffmpeg)") from None
+            raise HarmonyError(f"{argv[0]} is not installed (ffmpeg: apt-get install ffmpeg; yt-dlp: pip install "
+                               "yt-dlp)") from None
 
 
 def fit_to_clip(path: Path) -> str:
