@@ -2,9 +2,12 @@
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harmonylib.data.irmas import parse_train_name, read_irmas, read_labels, song_of
 from harmonylib.errors import DatasetError, LabelError
+from harmonylib.labels import CLASSES
 
 TRAIN = {
     "cel": ["[cel][cla]0001__1.wav", "[cel][cla]0001__2.wav"],
@@ -134,3 +137,17 @@ def test_other_rates_and_channels_are_recorded(tmp_path):
 def test_empty_tree_is_an_error(tmp_path):
     with pytest.raises(DatasetError, match="no IRMAS clips"):
         read_irmas(tmp_path)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=st.binary(max_size=200))
+def test_label_reader_on_arbitrary_bytes(tmp_path, payload):
+    """Any label file gives class codes in CLASSES order or a LabelError naming it, nothing else."""
+    path = tmp_path / "fuzz.txt"
+    path.write_bytes(payload)
+    try:
+        labels = read_labels(path)
+    except LabelError as error:
+        assert error.path == path
+        return
+    assert labels and list(labels) == sorted(set(labels), key=list(CLASSES).index)

@@ -155,3 +155,42 @@ def test_prepare_tiny_synthetic_profile(tmp_path, monkeypatch):
     assert all(isinstance(l, tuple) for l in data.test["labels"])
     again = prepare(tiny, data_dir=tmp_path / "data", workers=1)
     pd.testing.assert_frame_equal(again.test, data.test)
+
+
+def test_prepare_full_profile_reads_the_real_layout(tmp_path, monkeypatch):
+    from harmonylib.errors import ConfigError
+
+    monkeypatch.setenv("HARMONY_BUILD_DIR", str(tmp_path / "build"))
+    with pytest.raises(ConfigError, match="no IRMAS data"):
+        prepare(get_profile("full"), data_dir=tmp_path / "empty")
+    root = tmp_path / "real"
+    rng = np.random.default_rng(0)
+
+    def wav(path, seconds, channels=2):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, rng.normal(0, 0.1, (int(seconds * 8000), channels)), 8000, subtype="PCM_16")
+
+    for i, code in enumerate(("cel", "gel", "voi")):
+        wav(root / "IRMAS" / "IRMAS-TrainingData" / code / f"{i:03d}__[{code}][nod][pop_roc]0001__1.wav", 3)
+        wav(root / "IRMAS" / "IRMAS-TrainingData" / code / f"[{code}][cla]0002__1.wav", 3)
+    part = root / "IRMAS" / "IRMAS-TestingData-Part1" / "Part1"
+    for song in range(8):
+        for k in (1, 2):
+            wav(part / f"({song:02d}) song-{k}.wav", 5)
+            (part / f"({song:02d}) song-{k}.txt").write_text(f"{CLASSES[song % 11]}\t\r\nvoi\t\r\n")
+    audio_dir = root / "AudioSet" / "audio"
+    rows = []
+    for i in range(10):
+        ytid = f"id{i:09d}"
+        wav(audio_dir / f"{ytid}.wav", 10, channels=1)
+        rows.append(f"{ytid},0.000,10.000,/m/05r5c,pia,ok,")
+    rows.append("id999999999,0.000,10.000,/m/05r5c,pia,unavailable,Private video")
+    (root / "AudioSet" / "clips.csv").write_text(
+        "ytid,start_seconds,end_seconds,positive_labels,labels,status,detail\n" + "\n".join(rows) + "\n")
+    data = prepare(get_profile("full"), data_dir=root)
+    assert data.irmas_name == "IRMAS" and data.audioset_name == "AudioSet"
+    assert len(data.train) == 6 and len(data.val) + len(data.test) == 16
+    assert not set(data.val["song"]) & set(data.test["song"]) and len(data.val) > 0
+    assert (len(data.audioset_train), len(data.audioset_val), len(data.audioset_test)) == (7, 1, 2)
+    assert data.std == pytest.approx(0.1 / np.sqrt(2), rel=0.05)  # mono mixdown of two independent channels
+    assert (root / "IRMAS" / "harmony_splits").is_dir()
