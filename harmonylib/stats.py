@@ -92,22 +92,28 @@ def anova_table(values: np.ndarray, groups: Sequence[str], columns: Sequence[tup
 
 
 def tonnetz_verdict(table: pd.DataFrame) -> dict:
-    """Does report 2.5's conclusion hold: tonnetz, unlike every other feature, does not differ by group?
+    """Does report 2.5's conclusion hold: every feature differs between instruments except tonnetz?
 
-    Holds when some tonnetz dimension is not significant while every dimension of every other
-    feature is, i.e. tonnetz stands out. ``weaker`` says whether tonnetz at least has the smallest
-    median effect size of all features. Notebook 13.
+    Judged per feature, as the report does: a feature *differs* when at least one of its dimensions is
+    significant. ``verdict`` is 'holds' (some tonnetz dimension is not significant and every other
+    feature differs), 'partly' (tonnetz has non-significant dimensions, but some other feature does not
+    differ either) or 'does not hold' (every tonnetz dimension is significant). ``weakest`` says whether
+    tonnetz has the smallest median effect size of all features. Notebook 13.
     """
     is_tonnetz = table["feature"] == "tonnetz"
     if not is_tonnetz.any():
         raise ValueError("the ANOVA table has no tonnetz rows")
     tonnetz_ns = table.loc[is_tonnetz & ~table["significant"], "dimension"].tolist()
+    differs = table[~is_tonnetz].groupby("feature", sort=False)["significant"].any()
+    not_differing = differs.index[~differs].tolist()
     other_ns = table.loc[~is_tonnetz & ~table["significant"], ["feature", "dimension"]]
-    median_eta2 = table.groupby("feature", sort=False)["eta2"].median()
+    median_eta2 = table.groupby("feature", sort=False)["eta2"].median().sort_values(kind="stable")
+    verdict = "does not hold" if not tonnetz_ns else ("partly" if not_differing else "holds")
     return {
+        "verdict": verdict,
         "tonnetz_not_significant": tonnetz_ns,
-        "other_not_significant": [f"{f}/{d}" for f, d in other_ns.itertuples(index=False)],
-        "holds": bool(tonnetz_ns) and other_ns.empty,
-        "weaker": median_eta2.idxmin() == "tonnetz",
-        "median_eta2": median_eta2.sort_values(),
+        "other_features_not_differing": not_differing,
+        "other_dimensions_not_significant": [f"{f}/{d}" for f, d in other_ns.itertuples(index=False)],
+        "weakest": median_eta2.index[0] == "tonnetz",
+        "median_eta2": median_eta2,
     }

@@ -58,13 +58,17 @@ def verdict_table(tonnetz_sig, other_sig):
     return pd.DataFrame(rows, columns=["feature", "dimension", "significant", "eta2"])
 
 
-def test_tonnetz_verdict_holds_only_when_tonnetz_alone_is_not_significant():
-    holds = tonnetz_verdict(verdict_table([("m3_x", False, 0.01), ("P5_x", True, 0.2)], [("0", True, 0.5)]))
-    assert holds["holds"] and holds["weaker"] and holds["tonnetz_not_significant"] == ["m3_x"]
-    all_sig = tonnetz_verdict(verdict_table([("m3_x", True, 0.3)], [("0", True, 0.1)]))
-    assert not all_sig["holds"] and not all_sig["weaker"]
-    others_too = tonnetz_verdict(verdict_table([("m3_x", False, 0.01)], [("0", False, 0.02)]))
-    assert not others_too["holds"] and others_too["other_not_significant"] == ["mfcc/0"]
+def test_tonnetz_verdict_judges_features_as_the_report_does():
+    holds = tonnetz_verdict(verdict_table([("m3_x", False, 0.01), ("P5_x", True, 0.2)],
+                                          [("0", True, 0.5), ("1", False, 0.4)]))
+    assert holds["verdict"] == "holds" and holds["weakest"]
+    assert holds["tonnetz_not_significant"] == ["m3_x"] and holds["other_dimensions_not_significant"] == ["mfcc/1"]
+    fails = tonnetz_verdict(verdict_table([("m3_x", True, 0.3)], [("0", True, 0.1)]))
+    assert fails["verdict"] == "does not hold" and not fails["weakest"]
+    partly = tonnetz_verdict(verdict_table([("m3_x", False, 0.01)], [("0", False, 0.02)]))
+    assert partly["verdict"] == "partly" and partly["other_features_not_differing"] == ["mfcc"]
+    with pytest.raises(ValueError):
+        tonnetz_verdict(verdict_table([], [("0", True, 0.1)]))
 
 
 def test_label_summaries():
