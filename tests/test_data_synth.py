@@ -151,3 +151,29 @@ def test_soundfont_dir_override(monkeypatch):
     folder = os.path.dirname(synth.find_soundfont(synth.IRMAS_SOUNDFONT))
     monkeypatch.setenv("HARMONY_SOUNDFONT_DIR", folder)
     assert str(synth.find_soundfont(synth.AUDIOSET_SOUNDFONT)).startswith(folder)
+
+
+@pytest.mark.parametrize("cls", synth.CLASSES)
+def test_parts_stay_in_real_ranges_and_use_several_programs(cls):
+    inst = synth.INSTRUMENTS[cls]
+    programs = set()
+    for i, genre in enumerate(synth.GENRES * 4):
+        rng = np.random.default_rng(i)
+        song = synth.random_song(rng, genre)
+        part = synth.instrument_part(rng, song, cls, 6.0)
+        programs.add(part.program)
+        low, high = synth.SAX_RANGES.get(part.program, (inst.low, inst.high))
+        keys = [key for _, _, key, _ in part.notes]
+        assert keys and min(keys) >= min(low, 45) and max(keys) <= high + 12
+        assert all(0 <= t < 6.1 and 0 < length and 1 <= v <= 127 for t, length, _, v in part.notes)  # 6 s + jitter
+    assert programs <= set(inst.programs)
+    assert len(programs) == len(set(inst.programs))  # every GM program of the class is used
+
+
+def test_backing_has_drums_on_the_drum_channel_only_when_asked():
+    rng = np.random.default_rng(0)
+    song = synth.random_song(rng, "pop_roc")
+    with_drums = synth.backing(rng, song, 4.0, lead=("voi",), with_drums=True)
+    without = synth.backing(rng, song, 4.0, lead=("voi",), with_drums=False)
+    assert [p.drums for p in with_drums].count(True) == 1 and not any(p.drums for p in without)
+    assert all(p.gain_db < 0 for p in with_drums)  # accompaniment below the predominant instrument
