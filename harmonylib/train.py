@@ -256,7 +256,7 @@ def predict_windows(model: nn.Module, dataset: Dataset, model_input: Callable, d
     model.eval()
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
     probs, targets, clips = [], [], []
-    for wave, target, clip in loader:
+    for wave, target, clip in loader:  # harmonylib.windows.WindowDataset items
         wave = wave.to(device, non_blocking=True)
         with _autocast(device, True):
             logits = model(model_input(wave))
@@ -390,7 +390,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
         stop_after_epoch: int | None = None, log: Callable[[str], None] = print) -> RunResult:
     """Train ``model`` (from :func:`harmonylib.models.build_model`) and write its run folder.
 
-    ``train_set`` items are ``(waveform, multi-hot target)``; ``val_set`` items are
+    ``train_set`` items are ``(waveform, multi-hot target, ...)``; ``val_set`` items are
     ``(waveform, multi-hot target, clip index)``. A data set with ``set_epoch(epoch)`` (dynamic
     sampling) is told the epoch before each one. ``model_input(waves)`` turns a waveform batch on
     ``device`` into the model's input; ``train_input(waves, generator)``, if given, does so for
@@ -461,7 +461,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
         model.train()
         started = time.perf_counter()
         loss_sum, seen = torch.zeros((), dtype=torch.float64, device=device), 0
-        for i, (wave, target) in enumerate(loader):
+        for i, (wave, target, *_) in enumerate(loader):
             window_start = i - i % settings.accumulation_steps
             in_window = min(settings.accumulation_steps, batches - window_start)
             step_now = i - window_start == in_window - 1
@@ -547,3 +547,147 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
     load_checkpoint(module, run_dir, "best")
     return RunResult(run_dir, metrics, summary)
 
+
+
+# ------------------------------------------------------------------------------- what notebooks 30-35 share
+MODEL_INPUTS = {"raw_cnn": "raw", "mfcc_cnn": "mfcc", "features_cnn": "features", "resnet50": "mel", "ast": "ast"}
+
+
+def model_config(name: str, profile, window: float = 1.0) -> dict:
+    """``build_model`` keyword arguments of ``name`` at ``profile`` (its scale-downs) for ``window``-s inputs."""
+    train = profile.train
+    if name == "resnet50":
+        return {"in_chans": train.resnet_in_chans}
+    if name == "ast":  # 100 fbank frames per second (10 ms hop), report 4.5
+        return {"max_length": int(round(100 * window)), "num_hidden_layers": train.ast_layers,
+                "hidden_size": train.ast_hidden}
+    return {}
+
+
+def settings_for(name: str, profile, weight_decay: float | dict | None = None, epochs: int | None = None,
+                 seed: int | None = None, select: str = "macro_f1", extra: dict | None = None) -> TrainSettings:
+    """The run settings of ``name`` at ``profile``: Tables 4.3-4.5 with the profile's scale-downs.
+
+    AST clips gradients at norm 1.0 as the original code did (REFERENCE.md §2); the report names no
+    clipping for the CNNs and ResNet-50, so they are not clipped.
+    """
+    return TrainSettings(
+        model=name, epochs=epochs or profile.train.epochs, batch_size=profile.train.batch_size,
+        groups=paper_groups(name, weight_decay), seed=profile.seed if seed is None else int(seed),
+        clip_norm=1.0 if name == "ast" else None, samples_per_epoch=profile.train.max_train_windows,
+        select=select, threshold=profile.evaluate.threshold, num_workers=profile.loader.num_workers,
+        pin_memory=profile.loader.pin_memory, prefetch_factor=profile.loader.prefetch_factor, extra=extra or {})
+
+
+def hyperparameter_table(names: list[str], profile) -> pd.DataFrame:
+    """Tables 4.3-4.5: the report's value of each hyper-parameter beside the one ``profile`` trains with."""
+    def describe(settings: TrainSettings, group: OptimGroup, what: str):
+        return {"Initial learning rate": group.lr, "Final learning rate": group.lr_end,
+                "Learning rate scheduler": f"Polynomial decay, power={settings.power}, warmup={settings.warmup}",
+                "Number of epochs": settings.epochs, "Batch size": settings.batch_size,
+                "L2-regularization factor": group.weight_decay}[what]
+
+    report = settings_for(names[0], _paper_profile(profile))
+    rows = []
+    for group_index, group in enumerate(report.groups):
+        suffix = "" if group.name == "all" else f" ({group.name})"
+        for what in ("Initial learning rate", "Final learning rate", "Learning rate scheduler", "Number of epochs",
+                     "Batch size", "L2-regularization factor"):
+            if group_index and what in ("Learning rate scheduler", "Number of epochs", "Batch size"):
+                continue
+            row = {"Hyperparameter": what + (suffix if what.startswith(("Initial", "Final", "L2")) else ""),
+                   "report": describe(report, group, what)}
+            for name in names:
+                ours = settings_for(name, profile)
+                row[f"{name} ({profile.name})"] = describe(ours, ours.groups[group_index], what)
+            rows.append(row)
+    extra = {"Training windows per epoch": lambda s: s.samples_per_epoch or "all",
+             "Gradient clipping (norm)": lambda s: s.clip_norm or "none",
+             "Checkpoint selection": lambda s: s.select}
+    for what, get in extra.items():
+        rows.append({"Hyperparameter": what, "report": {"Training windows per epoch": "all",
+                                                        "Gradient clipping (norm)": "not stated",
+                                                        "Checkpoint selection": "s2_bce"}[what],
+                     **{f"{n} ({profile.name})": get(settings_for(n, profile)) for n in names}})
+    return pd.DataFrame(rows).astype(str)
+
+
+def _paper_profile(profile):
+    import dataclasses as dc
+
+    from .config import TrainConfig
+
+    return dc.replace(profile, train=TrainConfig(batch_size=16, epochs=35))
+
+
+def dataset_splits(data, dataset: str) -> dict:
+    """train/val/test frames, display name and waveform statistics of ``'irmas'`` or ``'audioset'``."""
+    if dataset == "irmas":
+        return {"name": data.irmas_name, "train": data.train, "val": data.val, "test": data.test,
+                "mean": data.mean, "std": data.std}
+    if dataset == "audioset":
+        if data.audioset_mean is None or not len(data.audioset_train):
+            raise ConfigError(f"no {data.audioset_name} training clips under {data.root}")
+        return {"name": data.audioset_name, "train": data.audioset_train, "val": data.audioset_val,
+                "test": data.audioset_test, "mean": data.audioset_mean, "std": data.audioset_std}
+    raise ConfigError(f"dataset must be 'irmas' or 'audioset', not {dataset!r}")
+
+
+def clip_ids_and_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """Clip identifiers and songs for a predictions file: IRMAS path and song; AudioSet ytid for both."""
+    if "ytid" in frame and frame["ytid"].notna().all():
+        return list(frame["ytid"].astype(str)), list(frame["ytid"].astype(str))
+    return list(frame["path"].astype(str)), list(frame["song"].astype(str))
+
+
+def training_set(frame: pd.DataFrame, sample_rate: int, window: float, sampling: str = "static",
+                 max_sampled: int | None = None, seed: int = 0) -> Dataset:
+    """Training examples of ``window`` seconds: every window (``static``) or dynamic sampling (report 3.5)."""
+    from .data import waveforms
+    from .labels import multi_hot_matrix
+    from .sampling import BasePersistentDynamicSampling, TrueDynamicSampling
+    from .windows import WindowDataset, Windows
+
+    windows = Windows(waveforms(frame, sample_rate), sample_rate, window, last="drop")
+    targets = multi_hot_matrix(frame["labels"])
+    if sampling == "static":
+        return WindowDataset(windows, targets)
+    if not max_sampled:
+        raise ConfigError(f"sampling {sampling!r} needs max_sampled (e.g. 5 for TDS-5)")
+    kind = {"tds": TrueDynamicSampling, "bspds": BasePersistentDynamicSampling}.get(sampling)
+    if kind is None:
+        raise ConfigError(f"sampling must be 'static', 'tds' or 'bspds', not {sampling!r}")
+    return kind(windows, windows.targets(targets), 1, int(max_sampled), seed)
+
+
+def evaluation_set(frame: pd.DataFrame, sample_rate: int, window: float, max_windows: int | None = None) -> Dataset:
+    """Every window of each clip (the last one zero-padded), or at most ``max_windows`` evenly spaced ones."""
+    from .data import waveforms
+    from .labels import multi_hot_matrix
+    from .windows import WindowDataset, Windows
+
+    dataset = WindowDataset(Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad"),
+                            multi_hot_matrix(frame["labels"]))
+    if max_windows is None:
+        return dataset
+    clip = dataset.windows.clip
+    keep = []
+    for c in np.unique(clip):
+        rows = np.flatnonzero(clip == c)
+        keep.extend(rows[np.unique(np.linspace(0, len(rows) - 1, min(max_windows, len(rows))).round().astype(int))])
+    return torch.utils.data.Subset(dataset, keep)
+
+
+def plot_history(metrics: pd.DataFrame, axes) -> None:
+    """Loss curves (left) and validation metrics (right) per epoch of a run's metrics.csv."""
+    epochs = metrics["epoch"] + 1
+    for column, label in (("train_loss", "training BCE (windows)"), ("val_loss", "validation BCE (windows)"),
+                          ("val_clip_bce", "validation BCE (clips, mean prob.)")):
+        axes[0].plot(epochs, metrics[column], marker="o", label=label)
+    axes[0].set(xlabel="epoch", ylabel="binary cross-entropy", title="Loss")
+    for column, label in (("val_macro_f1", "macro F1"), ("val_hamming_score", "Hamming score"),
+                          ("val_exact_match", "exact match")):
+        axes[1].plot(epochs, metrics[column], marker="o", label=label)
+    axes[1].set(xlabel="epoch", ylabel="score (validation, S2 at 0.5)", title="Validation metrics", ylim=(0, 1))
+    for ax in axes:
+        ax.legend(fontsize=8)
