@@ -164,7 +164,7 @@ sns.stripplot(data=table.assign(outcome=outcome), x="feature", y="eta2", hue="ou
               size=5, jitter=0.25, ax=ax)
 for ref, name in ((0.01, "small"), (0.06, "medium"), (0.14, "large")):
     ax.axhline(ref, color="0.6", linewidth=0.7, linestyle="--")
-    ax.text(len(order) - 0.5, ref, name, fontsize=7, color="0.4", va="bottom", ha="right")
+    ax.text(-0.45, ref, name, fontsize=7, color="0.4", va="bottom", ha="left")
 ax.set(xlabel="feature", ylabel="eta squared (share of variance)", ylim=(0, 1),
        title=f"Effect of the instrument on each feature dimension ({data.irmas_name} training set)")
 ax.legend(title=f"Holm-adjusted, alpha = {ALPHA}", fontsize=8, title_fontsize=8, loc="upper left")
