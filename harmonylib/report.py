@@ -13,7 +13,9 @@ outputs are shown as they are, nothing is re-executed) and the Sphinx Book Theme
 * a "Figures and tables" page from ``figures/index.json`` (:mod:`harmonylib.io`): every figure and
   table of this profile in report order, with its number, caption, notebook, data set, profile and
   weights;
-* every code cell folded (the ``hide-input`` tag is added to copies of the notebooks).
+* every code cell folded (the ``hide-input`` tag is added to copies of the notebooks);
+* self-contained: MathJax (from the ``jupyter-server-mathjax`` package) is copied in, so the report,
+  formulas included, reads offline from ``file://``.
 
 The Sphinx sources are staged in ``build/report-src/<P>/``; the HTML is built beside the target and
 swapped into place only when the build succeeded.
@@ -52,16 +54,21 @@ extensions = ["myst_nb"]
 html_theme = "sphinx_book_theme"
 html_title = {title!r}
 html_theme_options = {{"show_toc_level": 2, "home_page_in_toc": True, "use_download_button": False}}
-html_static_path = []
 html_copy_source = False
 html_show_sourcelink = False
 nb_execution_mode = "off"
 nb_output_stderr = "remove"  # tqdm bars and library warnings; the logs keep them
 nb_merge_streams = True
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "html_image"]
+# MathJax 2 from the jupyter-server-mathjax package, copied into the report: formulas render offline.
+html_static_path = ["_mathjax"]
+mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+myst_update_mathjax = False
+mathjax2_config = {{"showMathMenu": False, "messageStyle": "none",
+                   "HTML-CSS": {{"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None}}}}
 myst_heading_anchors = 3
 suppress_warnings = ["myst.header", "myst.xref_missing", "mystnb.unknown_mime_type", "toc.not_included"]
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_mathjax"]
 '''
 
 
@@ -200,6 +207,10 @@ def _stage(profile: str, stage: Path) -> int:
     write_text(stage / "index.md", "\n".join(index))
     write_text(stage / "figures.md", _figures_page(profile, stage, docs))
     write_text(stage / "conf.py", CONF_PY.format(title=title))
+    import jupyter_server_mathjax
+
+    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static", stage / "_mathjax" / "mathjax",
+                    ignore=shutil.ignore_patterns("localization"))
     return len(chapters) + len(runs)
 
 

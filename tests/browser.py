@@ -17,10 +17,13 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync", "--no-first-run", "--remote-debugging-pipe",
          "--allow-file-access-from-files"]
 
-# Waits for every <img> to finish (load or error), then describes the page.
+# Waits for every <img> to finish (load or error) and for MathJax to typeset, then describes the page
+# (MathJax 2 replaces each formula's text by a script[type="math/tex"] beside its rendering).
 INSPECT = """(async () => {
   await Promise.all([...document.images].map(i => i.complete ? null :
       new Promise(done => { i.addEventListener('load', done); i.addEventListener('error', done); })));
+  const formulas = document.querySelectorAll('span.math, div.math').length;  // before MathJax adds its own
+  if (window.MathJax && MathJax.Hub) await new Promise(done => MathJax.Hub.Queue(done));
   const code = [...document.querySelectorAll('div.cell_input')];
   return {
     title: document.title,
@@ -28,6 +31,8 @@ INSPECT = """(async () => {
     code_cells: code.length,
     unfolded_code: code.filter(c => !(c.closest('details') && !c.closest('details').open)).length,
     toc_links: document.querySelectorAll('nav.bd-links a.reference').length,
+    formulas: formulas,
+    typeset: document.querySelectorAll('script[type^="math/tex"]').length,
   };
 })()"""
 
