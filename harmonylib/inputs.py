@@ -192,7 +192,7 @@ class GeneralFeatures(_Spectral):
 
     @staticmethod
     def _bands(freq: np.ndarray, fmin: float = 200.0, n_bands: int = 6, quantile: float = 0.02):
-        """librosa.feature.spectral_contrast's octave bands: (bin indices, quantile count) per band."""
+        """librosa.feature.spectral_contrast's octave bands: (first bin, end bin, quantile count) per band."""
         octa = np.zeros(n_bands + 2)
         octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
         bands = []
@@ -204,8 +204,8 @@ class GeneralFeatures(_Spectral):
             if k == n_bands:
                 current[idx[-1] + 1:] = True
             count = max(int(np.rint(quantile * current.sum())), 1)
-            rows = np.flatnonzero(current)
-            bands.append((torch.from_numpy(rows[:-1] if k < n_bands else rows), count))
+            rows = np.flatnonzero(current)  # contiguous
+            bands.append((int(rows[0]), int(rows[-1]) + (0 if k < n_bands else 1), count))
         return bands
 
     def _tuning_index(self, power: torch.Tensor) -> torch.Tensor:
@@ -269,8 +269,8 @@ class GeneralFeatures(_Spectral):
         bandwidth = (S_norm * (freqs - centroid) ** 2).sum(dim=1, keepdim=True).sqrt()
         peaks, valleys = [], []
         frames_first = S.transpose(1, 2).contiguous()  # selection along the last dimension is much faster
-        for rows, count in self._contrast_bands:
-            band = frames_first[:, :, rows.to(S.device)]
+        for start, stop, count in self._contrast_bands:
+            band = frames_first[:, :, start:stop]
             if count == 1:
                 valleys.append(band.amin(dim=-1))
                 peaks.append(band.amax(dim=-1))

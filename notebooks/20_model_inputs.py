@@ -22,7 +22,7 @@
 # in the data loader; here each input is a torch module applied to a whole batch on the model's
 # device (`harmonylib/inputs.py`) and tested against librosa / `transformers` (tests/test_inputs.py).
 # The data are the profile's (**SynthIRMAS** under `smoke` and `default`, not IRMAS), and under those
-# profiles the ResNet image is `image_mels` × `image_size` (e.g. 128 × 128) instead of 256 × 256.
+# profiles the ResNet image is `profile.train.image_mels` × `image_size` (smaller) instead of 256 × 256.
 # Three fixes of the original: the normalisation statistics are over all training *samples* (the
 # original averaged per-file means and stds); the 40 general-feature rows are standardised with
 # training statistics (the original stacked Hz-valued rows in the thousands next to rates in [0, 1]);

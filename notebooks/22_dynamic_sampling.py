@@ -156,7 +156,9 @@ handles.append(Line2D([], [], color="0.3", linestyle="--", label="uniform (1/11)
 axes[0].legend(handles=handles, fontsize=7, ncols=4, loc="upper center")
 sizes = pd.DataFrame({"true dynamic": true_sizes, "base-persistent": persistent_sizes}).fillna(0)
 sizes.plot.bar(ax=axes[1], color=["0.35", "0.7"], edgecolor="0.2", linewidth=0.5, rot=0)
-axes[1].set(xlabel="windows mixed per example (k)", ylabel="examples", title="k per example")
+axes[1].set(xlabel="windows mixed per example (k)", ylabel="examples", title="k per example",
+            ylim=(0, 1.3 * sizes.to_numpy().max()))
+axes[1].legend(fontsize=7, ncols=2, loc="upper center")
 caption = ("Beyond the report: class balance of one epoch of dynamically sampled examples (1-5 windows) "
            "vs. the raw training distribution")
 save_figure(fig, "3.7", "dynamic_sampling_class_balance", caption, Provenance(dataset=data.irmas_name,
