@@ -64,6 +64,7 @@ def test_name_parsing():
     assert parse_train_name("[flu][lat_sou]0123__2")["song"] == "[flu][lat_sou]0123"
     assert parse_train_name("077__[sax][nod][jaz_blu]1234__1")["drums"] is False
     assert parse_train_name("sax_001") is None
+    assert parse_train_name("[gac][dru][pop_roc]0007__1")["drums"] is True  # drum token without prefix
     assert song_of("(02) dont kill the whale-12") == "(02) dont kill the whale"
     assert song_of("a-b-c-3") == "a-b-c"
 

@@ -44,15 +44,15 @@ TEST_FOLDERS = (
 COLUMNS = ["path", "split", "labels", "instrument", "genre", "drums", "song", "duration", "sample_rate",
            "channels", "part"]
 
-_SHORT = re.compile(r"^\[(?P<cls>[a-z]{3})\]\[(?P<genre>[a-z_]+)\](?P<source>\d+)__(?P<k>\d+)$")
-_LONG = re.compile(r"^(?P<prefix>\d+)__\[(?P<cls>[a-z]{3})\]\[(?P<drums>dru|nod)\]\[(?P<genre>[a-z_]+)\]"
-                   r"(?P<source>\d+)__(?P<k>\d+)$")
+# Both IRMAS patterns; the prefix and the drum token are each optional, so mixed variants parse too.
+_TRAIN = re.compile(r"^(?:(?P<prefix>\d+)__)?\[(?P<cls>[a-z]{3})\](?:\[(?P<drums>dru|nod)\])?"
+                    r"\[(?P<genre>[a-z_]+)\](?P<source>\d+)__(?P<k>\d+)$")
 _EXCERPT = re.compile(r"-\d+$")
 
 
 def parse_train_name(stem: str) -> dict | None:
     """Class, genre, drums (True/False/None) and source of a training file name, or None if it matches neither."""
-    match = _LONG.match(stem) or _SHORT.match(stem)
+    match = _TRAIN.match(stem)
     if match is None:
         return None
     fields = match.groupdict()
