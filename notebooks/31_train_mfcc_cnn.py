@@ -51,6 +51,7 @@ import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from harmonylib import paths
 from harmonylib.config import get_profile
@@ -61,8 +62,8 @@ from harmonylib.inputs import make_input
 from harmonylib.io import Provenance, save_table
 from harmonylib.models import build_model, count_parameters
 from harmonylib.train import (MODEL_INPUTS, clip_ids_and_groups, dataset_splits, evaluation_set, fit,
-                              hyperparameter_table, model_config, paper_groups, plot_history, predict_windows, save_predictions,
-                              settings_for, training_set)
+                              hyperparameter_table, model_config, paper_groups, plot_history, predict_windows,
+                              save_predictions, settings_for, training_set)
 
 MODEL = "mfcc_cnn"
 NOTEBOOK = "31_train_mfcc_cnn"
@@ -143,8 +144,6 @@ for name in dict.fromkeys([dataset, *eval_datasets]):
             for system, m in ((MODEL, ours), ("all-positive baseline", everything)):
                 rows.append({"test set": part["name"], "system": system, "clips": len(clips),
                              **{k: round(m[k], 4) for k in ("hamming_score", "exact_match", "macro_f1")}})
-import pandas as pd  # noqa: E402
-
 print(pd.DataFrame(rows).to_string(index=False))
 
 # %% [markdown]

@@ -55,6 +55,7 @@ import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from harmonylib import paths
 from harmonylib.augment import AudioAugment, SpecAugment
@@ -66,8 +67,8 @@ from harmonylib.inputs import make_input
 from harmonylib.io import Provenance, save_table
 from harmonylib.models import build_model, count_parameters
 from harmonylib.train import (MODEL_INPUTS, clip_ids_and_groups, dataset_splits, evaluation_set, fit,
-                              hyperparameter_table, model_config, paper_groups, plot_history, predict_windows, save_predictions,
-                              settings_for, training_set)
+                              hyperparameter_table, model_config, paper_groups, plot_history, predict_windows,
+                              save_predictions, settings_for, training_set)
 
 MODEL = "resnet50"
 NOTEBOOK = "33_train_resnet50"
@@ -159,8 +160,6 @@ for name in dict.fromkeys([dataset, *eval_datasets]):
             for system, m in ((MODEL, ours), ("all-positive baseline", everything)):
                 rows.append({"test set": part["name"], "system": system, "clips": len(clips),
                              **{k: round(m[k], 4) for k in ("hamming_score", "exact_match", "macro_f1")}})
-import pandas as pd  # noqa: E402
-
 print(pd.DataFrame(rows).to_string(index=False))
 
 # %% [markdown]

@@ -125,7 +125,8 @@ def test_ast_checkpoint_of_10_s_loads_into_a_1_s_model_with_fresh_position_embed
                                theirs["audio_spectrogram_transformer.layers.0.attention.q_proj.weight"])
     torch.testing.assert_close(ours[prefix + "layers.0.mlp.fc2.weight"],
                                theirs["audio_spectrogram_transformer.layers.0.mlp.fc2.weight"])
-    torch.testing.assert_close(ours[prefix + "embeddings.cls_token"], theirs["audio_spectrogram_transformer.embeddings.cls_token"])
+    torch.testing.assert_close(ours[prefix + "embeddings.cls_token"],
+                               theirs["audio_spectrogram_transformer.embeddings.cls_token"])
     assert ours["ast.classifier.dense.weight"].shape == (11, 64)
     assert set(model.harmony_fresh) == {prefix + "embeddings.position_embeddings", "ast.classifier.dense.weight",
                                         "ast.classifier.dense.bias"}
