@@ -1,0 +1,47 @@
+"""The input pipeline benchmark (benchmarks/input_pipeline.py) runs end to end at tiny sizes.
+
+Not a timing test: the numbers of a smoke run on a shared machine mean nothing. It checks that both
+recipes produce every input type and train both models, that the CSV is written, and that the run
+ends with the summary lines the README and the Figure 5.7 notebook quote.
+"""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from harmonylib.config import get_profile
+from harmonylib.inputs import INPUT_KINDS
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "input_pipeline.py"
+SIDE = get_profile("smoke").train.image_size
+
+
+def test_benchmark_runs_and_ends_with_summary_lines():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--profile", "smoke", "--items", "8", "--steps", "1",
+                           "--device", "cpu"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    summary = lines[-(len(INPUT_KINDS) + 2):]
+    for kind, line in zip(INPUT_KINDS, summary):
+        assert re.fullmatch(rf"speedup {kind}: \d+\.\dx", line), line
+    assert re.fullmatch(r"efficiency resnet50: \d+\.\d\d", summary[-2]), summary[-2]
+    assert re.fullmatch(r"efficiency raw_cnn: \d+\.\d\d", summary[-1]), summary[-1]
+
+    written = re.search(r"results written to (\S+)", done.stdout)
+    assert written, done.stdout[-2000:]
+    table = pd.read_csv(written.group(1))
+    throughput = table[table["measure"] == "throughput"]
+    assert sorted(throughput["name"].unique()) == sorted(INPUT_KINDS)
+    assert set(throughput["recipe"]) == {"original", "ours"}
+    assert (throughput["items"] >= 8).all() and (table["per_second"] > 0).all()
+    shapes = throughput.pivot(index="name", columns="recipe", values="input_shape")
+    assert (shapes["original"] == shapes["ours"]).all(), shapes  # both recipes make the same inputs
+    assert shapes.loc["mel", "ours"] == f"3x{SIDE}x{SIDE}" and shapes.loc["features", "ours"] == "40x87"
+    stages = table[table["measure"] == "breakdown"]
+    assert set(stages["stage"]) == {"read window", "pitch shift", "time shift + noise", "model input"}
+    training = table[table["measure"] == "training"].set_index(["name", "recipe"])
+    assert set(training.index) == {(m, r) for m in ("resnet50", "raw_cnn") for r in ("model only", "original", "ours")}
+    assert training.loc[("resnet50", "ours"), "input_shape"] == f"3x{SIDE}x{SIDE}"  # the profile's image size
+    assert training.loc[("raw_cnn", "ours"), "input_shape"] == "1x44100"
