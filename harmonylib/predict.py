@@ -16,8 +16,9 @@ file                       what predict takes from it
 config.json                ``model`` and ``model_config`` (for :func:`~harmonylib.models.build_model`),
                            ``weights`` (provenance of the initial weights)
 best/model.safetensors     the selected checkpoint (safetensors: no pickled code is ever loaded)
-input.json                 :func:`save_model_input`: input ``kind``, ``profile``, waveform ``mean`` and
-                           ``std`` of the training data, ``window`` (s), ``max_length`` (AST frames)
+input.json                 :func:`save_model_input`: ``profile``, waveform ``mean`` and ``std`` of the
+                           training data (the input itself follows from the model:
+                           ``harmonylib.train.MODEL_INPUTS``), ``window`` (s)
 input.safetensors          the input module's state (the general features' row statistics)
 =========================  ===================================================================
 
@@ -39,7 +40,6 @@ from .errors import ConfigError, HarmonyError
 from .io import write_bytes, write_json
 from .labels import CLASS_COLORS, CLASS_NAMES, CLASSES
 
-INPUT_OF_MODEL = {"raw_cnn": "raw", "mfcc_cnn": "mfcc", "features_cnn": "features", "resnet50": "mel", "ast": "ast"}
 BATCH = 32  # windows per forward pass
 
 
@@ -47,17 +47,21 @@ def final_model_file() -> Path:
     return paths.build_dir() / "final_model.json"
 
 
-def save_model_input(run_dir: str | Path, module: torch.nn.Module, kind: str, profile: str, mean: float,
-                     std: float, window: float, max_length: int = 100) -> None:
-    """Record how a run's model input is made (the :func:`~harmonylib.inputs.make_input` arguments and the
-    module's fitted state), so :func:`load_run` can rebuild it. Called by the training notebooks after ``fit``."""
+def save_model_input(run_dir: str | Path, model_input: torch.nn.Module, profile, mean: float, std: float,
+                     window: float) -> None:
+    """Record how a run's model input is made, so :func:`load_run` can rebuild it: ``input.json`` (the
+    profile and training mean/std given to :func:`~harmonylib.inputs.make_input`, the window in seconds) and
+    ``input.safetensors`` (the module's fitted state: the general features' row statistics).
+
+    Called by the training notebooks 30-34 after ``fit``; ``profile`` is a Profile or its name.
+    """
     from safetensors.torch import save
 
     run_dir = Path(run_dir)
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model_input.state_dict().items()}
     write_bytes(run_dir / "input.safetensors", save(state))
-    write_json(run_dir / "input.json", {"kind": kind, "profile": profile, "mean": float(mean), "std": float(std),
-                                        "window": float(window), "max_length": int(max_length)})
+    write_json(run_dir / "input.json", {"profile": getattr(profile, "name", profile), "mean": float(mean),
+                                        "std": float(std), "window": float(window)})
 
 
 def register_final_model(run_dir: str | Path) -> Path:
@@ -112,6 +116,7 @@ def load_run(run_dir: str | Path, device=None) -> LoadedRun:
     from .config import get_profile
     from .inputs import make_input
     from .models import build_model
+    from .train import MODEL_INPUTS
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -122,7 +127,7 @@ def load_run(run_dir: str | Path, device=None) -> LoadedRun:
                            "with harmonylib.predict.save_model_input", run_dir)
     record = _read_json(run_dir / "input.json")
     name = config.get("model")
-    if name not in INPUT_OF_MODEL:
+    if name not in MODEL_INPUTS:
         raise HarmonyError(f"config.json names no known model ({name!r})", run_dir / "config.json")
     profile = get_profile(record["profile"])
     device = torch.device(device) if device is not None else profile.torch_device()
@@ -133,7 +138,8 @@ def load_run(run_dir: str | Path, device=None) -> LoadedRun:
         raise HarmonyError("no best checkpoint (best/model.safetensors): the run did not finish an epoch", run_dir)
     try:
         model.load_state_dict(load_file(str(checkpoint)))
-        model_input = make_input(record["kind"], profile, record["mean"], record["std"], record["max_length"])
+        model_input = make_input(MODEL_INPUTS[name], profile, record["mean"], record["std"],
+                                 model_config.get("max_length", 100))
         model_input.load_state_dict(load_file(str(run_dir / "input.safetensors")))
     except (SafetensorError, RuntimeError, OSError) as error:
         raise HarmonyError(f"cannot load the run's weights ({type(error).__name__}: {error})", run_dir) from None

@@ -7,6 +7,7 @@ rates and channel counts, very short ones, and a corrupt one.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import subprocess
@@ -23,34 +24,48 @@ from harmonylib.__main__ import main
 from harmonylib.config import get_profile
 from harmonylib.errors import ConfigError, HarmonyError
 from harmonylib.inputs import make_input
-from harmonylib.io import write_bytes, write_json
 from harmonylib.labels import CLASSES
 from harmonylib.models import build_model
+from harmonylib.train import MODEL_INPUTS, fit, model_config, settings_for
 from harmonylib.predict import (final_model_dir, load_run, predict_file, register_final_model, save_model_input,
                                 window_probabilities)
 
 
-def _write_run(folder: Path, name: str, kind: str, window: float = 1.0, **model_config) -> Path:
-    """A run folder of a randomly initialised model (nothing here is trained)."""
-    from safetensors.torch import save
+class _Noise(torch.utils.data.Dataset):
+    """A few 1-s windows of noise with random labels: training items (wave, target), evaluation ones with a clip index."""
 
-    torch.manual_seed(0)
-    model = build_model(name, pretrained=False, **model_config)
+    def __init__(self, n: int, clips: bool, seed: int):
+        g = torch.Generator().manual_seed(seed)
+        self.waves = 0.1 * torch.randn(n, 44100, generator=g)
+        self.targets = (torch.rand(n, len(CLASSES), generator=g) < 0.3).float()
+        self.clips = clips
+
+    def __len__(self):
+        return len(self.waves)
+
+    def __getitem__(self, i):
+        return (self.waves[i], self.targets[i], i) if self.clips else (self.waves[i], self.targets[i])
+
+
+def _write_run(folder: Path, name: str, window: float = 1.0) -> Path:
+    """A run folder as the training notebooks leave it: one epoch (two steps) of harmonylib.train.fit on noise (nothing is
+    learnt), then save_model_input."""
     P = get_profile("smoke")
-    module = make_input(kind, P, mean=0.0, std=0.1)
-    if kind == "features":
+    torch.manual_seed(0)
+    model = build_model(name, **model_config(name, P, window))
+    module = make_input(MODEL_INPUTS[name], P, 0.0, 0.1, max_length=int(round(100 * window))).to("cpu")
+    if name == "features_cnn":
         module.fit([torch.randn(2, 44100) * 0.1])
-    write_json(folder / "config.json", {"model": name, "model_config": model.harmony_config,
-                                        "weights": model.harmony_weights, "settings": {"extra": {"window": window}},
-                                        "world_size": 1})
-    write_bytes(folder / "best" / "model.safetensors", save({k: v.contiguous() for k, v in model.state_dict().items()}))
-    save_model_input(folder, module, kind, "smoke", 0.0, 0.1, window)
+    settings = dataclasses.replace(settings_for(name, P, epochs=1), batch_size=2)
+    fit(model, _Noise(4, False, 1), _Noise(2, True, 2), settings, folder, module,
+        device="cpu", log=lambda message: None)
+    save_model_input(folder, module, P, 0.0, 0.1, window)
     return folder
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    return _write_run(tmp_path_factory.mktemp("runs") / "smoke-raw_cnn_w1", "raw_cnn", "raw")
+    return _write_run(tmp_path_factory.mktemp("runs") / "smoke-raw_cnn_w1", "raw_cnn")
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +146,9 @@ def test_timeline_png_per_file(run_dir, audio, tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.glob("t-*.png")) == ["t-mono8k.png", "t-tiny.png"]
 
 
-def test_features_and_mel_models_load_and_predict(tmp_path, audio):
-    for name, kind in (("features_cnn", "features"), ("mfcc_cnn", "mfcc")):
-        run = load_run(_write_run(tmp_path / name, name, kind), "cpu")
+def test_features_and_ast_runs_load_and_predict(tmp_path, audio):
+    for name in ("features_cnn", "ast"):
+        run = load_run(_write_run(tmp_path / name, name), "cpu")
         result = predict_file(run, audio["six96k"])
         assert result.error is None and result.window_probs.shape == (2, len(CLASSES))
         assert np.all((result.window_probs >= 0) & (result.window_probs <= 1))
