@@ -10,7 +10,8 @@ import soundfile as sf
 
 from harmonylib.data import audioset
 from harmonylib.data.audioset import (NetworkError, VideoUnavailable, YtDlpDownloader, collect, ids_table,
-                                      map_labels, read_audioset, read_segments, select_segments)
+                                      map_labels, read_audioset, read_class_labels, read_segments,
+                                      select_segments)
 from harmonylib.errors import CSVFormatError, DatasetError
 
 # Google's header, the four rows of report Table 3.1, then rows exercising the Table 3.2 mapping.
@@ -87,10 +88,16 @@ def test_malformed_rows_listed_together(tmp_path):
     assert len(skipped) == 10 and skipped.attrs["skipped"] == 5
 
 
-def test_unknown_ids_with_an_ontology(segments_csv):
-    known = {"/m/09x0r", "/t/dd00088", "/m/05r5c"}
+def test_unknown_ids_with_an_ontology(segments_csv, tmp_path):
+    ontology = tmp_path / "class_labels_indices.csv"
+    ontology.write_text('index,mid,display_name\n0,/m/09x0r,"Speech"\n1,/t/dd00088,"Gush"\n2,/m/05r5c,"Piano"\n')
+    known = read_class_labels(ontology)
+    assert known == {"/m/09x0r", "/t/dd00088", "/m/05r5c"}
     with pytest.raises(CSVFormatError, match="unknown AudioSet ID"):
         read_segments(segments_csv, known_mids=known)
+    (tmp_path / "wrong.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(CSVFormatError, match="mid"):
+        read_class_labels(tmp_path / "wrong.csv")
 
 
 class FakeDownloader:
