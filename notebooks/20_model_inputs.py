@@ -186,8 +186,9 @@ print(agreement.to_string(index=False, float_format="%.3g"))
 
 # %% [markdown]
 # The AST row gives both the same 16 kHz audio: the training path resamples with torchaudio's sinc
-# filter, librosa with soxr, and those two differ near 8 kHz, where the top fbank bins lie. The window of the fbank is Hann: the report says Hamming, but the
-# checkpoint's feature extractor and the AST authors' code use Hann, and the pretrained weights expect it.
+# filter, librosa with soxr, and those two differ near 8 kHz, where the top fbank bins lie. The
+# fbank's window is Hann: the report says Hamming, but the checkpoint's feature extractor and the AST
+# authors' code use Hann, and the pretrained weights expect it.
 
 # %%
 # NBVAL_CHECK_OUTPUT

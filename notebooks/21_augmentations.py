@@ -37,6 +37,7 @@ data_dir = None
 # %%
 import time
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -87,14 +88,7 @@ def before_after(after: torch.Tensor, number: str, slug: str, caption: str, wave
         plotting.spectrogram_panel(axes[-1, col], spec, SR, HOP, y_axis="mel", title=f"{name}: mel spectrogram")
     fig.suptitle(f"Figure {number}: {caption}")
     save_figure(fig, number, slug, caption, PROV, NOTEBOOK)
-    display(fig)
-    plt_close(fig)
-
-
-def plt_close(fig):
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    plt.show()
 
 
 def players(after: torch.Tensor):

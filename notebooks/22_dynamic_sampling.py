@@ -41,7 +41,6 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Audio, display
 
 from harmonylib import plotting
