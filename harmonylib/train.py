@@ -459,7 +459,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
             prefetch_factor=settings.prefetch_factor if settings.num_workers else None,
             persistent_workers=False)
         model.train()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         loss_sum, seen = torch.zeros((), dtype=torch.float64, device=device), 0
         for i, (wave, target, *_) in enumerate(loader):
             window_start = i - i % settings.accumulation_steps
@@ -494,6 +494,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
             torch.distributed.all_reduce(totals)
             loss_sum, seen = totals[0], int(totals[1].item())
         train_seconds = time.perf_counter() - started
+        train_cpu_seconds = time.process_time() - cpu_started
 
         row = {"epoch": epoch, "train_loss": loss_sum.item() / max(seen, 1)}
         if rank == 0:
@@ -502,8 +503,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
                                      settings.num_workers)
             row.update(clip_metrics(window, settings.threshold))
             row.update({f"lr_{o.name}": opt.param_groups[0]["lr"] for o, opt in zip(settings.groups, optimizers)})
-            row.update(train_seconds=train_seconds, val_seconds=time.perf_counter() - started,
-                       samples_per_second=seen / train_seconds)
+            row.update(train_seconds=train_seconds, train_cpu_seconds=train_cpu_seconds,
+                       val_seconds=time.perf_counter() - started, samples_per_second=seen / train_seconds)
             history.append(row)
             score = row[column] if direction == "min" else -row[column]
             key = [score, row["val_clip_bce"]]
@@ -537,6 +538,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
             "parameters": sum(p.numel() for p in module.parameters()), "device": str(device), "world_size": world,
             "best_epoch": int(best["epoch"]), "select": settings.select, f"best_{column}": best[column],
             "seconds_per_epoch": float(metrics["train_seconds"].mean()),
+            # CPU time of this process (all its threads): comparable across runs on a shared machine
+            "cpu_seconds_per_epoch": float(metrics["train_cpu_seconds"].mean()),
             "val_seconds_per_epoch": float(metrics["val_seconds"].mean()),
             "samples_per_second": float(metrics["samples_per_second"].mean()),
             "peak_memory_bytes": peak, "peak_memory_measure": how,
