@@ -15,6 +15,7 @@ import json
 import sys
 from pathlib import Path
 
+from .config import PROFILE_NAMES
 from .errors import HarmonyError
 from .labels import CLASS_NAMES, CLASSES
 
@@ -36,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="draw the per-window probabilities over time; with several files, OUT-<audio name>.png each")
     p.add_argument("--device", help="torch device (default: CUDA when available, else CPU)")
     r = commands.add_parser("report", help="build the HTML report of executed notebooks")
-    r.add_argument("--profile", default="default")
+    r.add_argument("--profile", choices=PROFILE_NAMES, default="default")
     return parser
 
 

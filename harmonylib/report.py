@@ -157,12 +157,12 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
                  else f"`{e['notebook']}`")
         provenance = f"data: {e['dataset']} · profile: {e['profile']} · weights: {e['weights']} · notebook: {where}"
         if e["kind"] == "figure":
-            lines += [f":::{{figure}} figures/{name}", f":name: fig-{e['number']}", ":width: 100%", "",
+            lines += [f":::{{figure}} figures/{name}", f":name: {Path(name).stem}", ":width: 100%", "",
                       f"**Figure {e['number']}.** {e['caption']}  ", provenance, ":::", ""]
         else:
             table = source.with_suffix(".md")
             body = table.read_text().strip().split("\n\n")[1] if table.exists() else ""
-            lines += [f"(tab-{e['number']})=", f"**Table {e['number']}.** {e['caption']} "
+            lines += [f"({Path(name).stem})=", f"**Table {e['number']}.** {e['caption']} "
                       f"({{download}}`CSV <figures/{name}>`)", "", body, "", provenance, ""]
     return "\n".join(lines) + "\n"
 
