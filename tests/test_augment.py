@@ -48,7 +48,7 @@ def test_noise_has_the_training_statistics():
 
 def test_audio_augment_is_seeded_and_in_range():
     aug = AudioAugment(mean=0.0, std=0.1)
-    x = torch.randn(8, SR, generator=torch.Generator().manual_seed(1)) * 0.1
+    x = torch.randn(4, 8192, generator=torch.Generator().manual_seed(1)) * 0.1
     a = aug(x, torch.Generator().manual_seed(7))
     b = aug(x, torch.Generator().manual_seed(7))
     c = aug(x, torch.Generator().manual_seed(8))
