@@ -129,7 +129,7 @@ _PROFILES = {
             synth_test_seconds=8.0,
         ),
         features=FeatureConfig(anova_max_clips_per_class=4),
-        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=64, max_eval_windows=2, image_size=32,
+        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=16, max_eval_windows=1, image_size=32,
                           image_mels=32, ast_layers=1, ast_hidden=64, features_fit_windows=32),
         evaluate=EvalConfig(bootstrap_resamples=50, permutation_resamples=50),
         scale_downs=("smoke run: tiny data and 1 epoch; numbers are meaningless",),

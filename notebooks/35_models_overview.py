@@ -37,6 +37,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+import transformers  # noqa: F401  (imported first so its import-time warnings stay out of checked cells)
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
 from harmonylib.models import (DISPLAY_NAMES, MODEL_NAMES, PAPER_PARAMETERS, build_model, count_parameters,
