@@ -145,11 +145,11 @@ _PROFILES = {
             synth_excerpts_per_song=(3, 7),
             synth_audioset_clips=600,
         ),
-        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=512, max_eval_windows=5, image_size=64,
+        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=320, max_eval_windows=5, image_size=64,
                           image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512),
         scale_downs=(
             "SynthIRMAS (1100 training clips) instead of IRMAS",
-            "6 epochs of 512 training windows instead of 35 epochs of every window",
+            "6 epochs of 320 training windows instead of 35 epochs of every window",
             "validation/test clips scored on at most 5 evenly spaced windows",
             "ResNet-50 input 3x64x64 (64 mel bands) instead of 3x256x256",
             "AST with 4 of 12 layers, width 192 instead of 768",
