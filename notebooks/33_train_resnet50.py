@@ -48,6 +48,7 @@ epochs = None  # None: the profile's
 seed = None  # None: the profile's
 select = "macro_f1"  # checkpoint selection: "macro_f1" | "clip_bce" | "s2_bce" (the original's)
 eval_datasets = None  # test sets to predict; None: the training data set's
+weights = None  # a local ImageNet checkpoint (file or directory); None: the local cache, else random init
 run_name = None  # None: "<profile>-resnet50_w<window>[_<sampling><max_sampled>]"
 
 # %%
@@ -102,7 +103,7 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 # numbers from a generator the engine seeds per epoch, so a resumed run repeats them.
 
 # %%
-model = build_model(MODEL, **model_config(MODEL, P, window))
+model = build_model(MODEL, weights=weights, **model_config(MODEL, P, window))
 model_input = make_input(MODEL_INPUTS[MODEL], P, splits["mean"], splits["std"])
 audio_augment = AudioAugment(splits["mean"], splits["std"])
 spec_augment = SpecAugment()

@@ -51,6 +51,7 @@ epochs = None  # None: the profile's
 seed = None  # None: the profile's
 select = "macro_f1"  # checkpoint selection: "macro_f1" | "clip_bce" | "s2_bce" (the original's)
 eval_datasets = None  # test sets to predict; None: the training data set's
+weights = None  # a local AudioSet checkpoint (file or directory); None: the local cache, else random init
 run_name = None  # None: "<profile>-ast_w<window>[_<sampling><max_sampled>]"
 
 # %%
@@ -103,7 +104,7 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 # code (REFERENCE.md §2). No augmentation: the report names none for AST.
 
 # %%
-model = build_model(MODEL, **model_config(MODEL, P, window))
+model = build_model(MODEL, weights=weights, **model_config(MODEL, P, window))
 model_input = make_input(MODEL_INPUTS[MODEL], P, splits["mean"], splits["std"], max_length=int(round(100 * window)))
 settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
                         extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
