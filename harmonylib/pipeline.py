@@ -185,7 +185,8 @@ def nbval_notebook(notebook: Path, target: Path) -> Path:
     return target
 
 
-def run(profile: str, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool) -> int:
+def run(profile: str, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
+        report: bool = True) -> int:
     jobs = plan(profile, data_dir, only)
     out_dir = paths.build_dir() / "notebooks" / profile
     log_dir = paths.build_dir() / "logs" / profile
@@ -214,6 +215,12 @@ def run(profile: str, data_dir: str | None, only: list[str] | None, force: bool,
         if refresh_nbval and not job.name.startswith("experiments/"):
             refresh_nbval_reference(executed, job.notebook)
         print(f"  {job.name:<44} ok       {elapsed:7.1f} s", flush=True)
+    if report:
+        from .report import build_report
+
+        t0 = time.monotonic()
+        index = build_report(profile)
+        print(f"  {'HTML report':<44} ok       {time.monotonic() - t0:7.1f} s  -> {index}", flush=True)
     print(f"harmony: done in {time.monotonic() - started:.0f} s; figures and tables indexed in "
           f"{paths.figures_dir() / 'INDEX.md'}", flush=True)
     return 0
@@ -227,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rerun notebooks even when their inputs are unchanged")
     parser.add_argument("--refresh-nbval", action="store_true",
                         help="store the outputs of '# NBVAL_CHECK_OUTPUT' cells as nbval references (smoke profile)")
+    parser.add_argument("--no-report", action="store_true", help="skip rendering the HTML report at the end")
     parser.add_argument("--nbval-into", metavar="DIR",
                         help="only write the notebooks nbval checks (current source + reference outputs) into DIR")
     args = parser.parse_args(argv)
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh_nbval and args.profile != "smoke":
         parser.error("--refresh-nbval stores smoke-profile outputs; use it with --profile smoke")
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    return run(args.profile, data_dir, args.only, args.force, args.refresh_nbval)
+    return run(args.profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report)
 
 
 if __name__ == "__main__":

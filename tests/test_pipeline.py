@@ -51,7 +51,7 @@ def test_runs_in_order_skips_unchanged_and_reports_the_failing_cell(workspace, t
     """)
     assert [p.name for p in pipeline.notebook_paths()] == ["01_first.py", "02_broken.py"]
 
-    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False) == 1
+    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False, report=False) == 1
     out = capsys.readouterr().out
     assert "01_first" in out and " ok " in out
     assert "02_broken.py failed at cell" in out and "ValueError: bad clip" in out
@@ -67,7 +67,7 @@ def test_runs_in_order_skips_unchanged_and_reports_the_failing_cell(workspace, t
         # %%
         x = 1
     """)
-    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False) == 0
+    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False, report=False) == 0
     out = capsys.readouterr().out
     assert "01_first" in out and "skipped  (unchanged)" in out
     assert (executed / "02_broken.ipynb").exists() and not (executed / "02_broken.failed.ipynb").exists()
