@@ -48,7 +48,13 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class LoaderConfig:
-    """DataLoader settings (issue: performance)."""
+    """DataLoader settings of the training and evaluation loaders (benchmarks/input_pipeline.py measures them).
+
+    An item is a window sliced from the memory-mapped waveform store and the augmentations and model
+    inputs run batched on the model's device, so workers only collate and copy: none are needed on a
+    2-core CPU (a worker process would take a core from the model); on a GPU (``full``) workers,
+    pinned memory and prefetching overlap the copy to the device with the previous step.
+    """
 
     num_workers: int = 0
     pin_memory: bool = False
