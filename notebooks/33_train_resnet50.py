@@ -125,7 +125,7 @@ if rank:  # under torchrun the other processes are done
 provenance = Provenance(splits["name"], P.name, model.harmony_weights)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
 plot_history(result.metrics, axes)
 fig.suptitle(f"{run_name}: {splits['name']}, window {window} s, sampling {sampling}\n{provenance.label()}",
              fontsize=8)
