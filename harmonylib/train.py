@@ -384,6 +384,15 @@ def peak_memory_bytes(device) -> tuple[int, str]:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale), "process max RSS (CPU)"
 
 
+def _set_aside(run_dir: Path) -> Path:
+    """Rename a stale run folder to ``<name>.superseded-N`` (never deleted: nothing is lost)."""
+    number = 1
+    while (kept := run_dir.with_name(f"{run_dir.name}.superseded-{number}")).exists():
+        number += 1
+    run_dir.rename(kept)
+    return kept
+
+
 # ------------------------------------------------------------------------------- the loop
 def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainSettings, run_dir: str | Path,
         model_input: Callable[[torch.Tensor], torch.Tensor], train_input: Callable | None = None, device=None,
@@ -408,8 +417,11 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
               "model_config": getattr(model, "harmony_config", {}),
               "weights": getattr(model, "harmony_weights", "unknown"), "world_size": world}
     previous = run_dir / "config.json"
-    if previous.exists() and json.loads(previous.read_text())["settings"] != config["settings"]:
-        raise ConfigError("run folder holds a run with other settings; choose another run_name or delete it", run_dir)
+    if rank == 0 and previous.exists() and json.loads(previous.read_text())["settings"] != config["settings"]:
+        kept = _set_aside(run_dir)
+        log(f"{run_dir.name}: the settings changed since this run was made; the old run is kept as {kept.name}")
+    if world > 1:
+        torch.distributed.barrier()
     summary_file = run_dir / "run.json"
     if summary_file.exists() and json.loads(summary_file.read_text()).get("status") == "finished":
         load_checkpoint(model, run_dir, "best")

@@ -146,11 +146,15 @@ def test_fit_writes_run_folder_and_learns(tmp_path):
     load_checkpoint(best, run, "best")
     for key, value in best.state_dict().items():
         torch.testing.assert_close(model.state_dict()[key], value)
-    # finished: a second call trains nothing; other settings in the same folder are refused
+    # finished: a second call trains nothing
     again = fit(toy_model(seed=9), ToyData(256), ToyData(40, 3, seed=7), settings(epochs=8), run, identity)
     assert again.summary == summary
-    with pytest.raises(ConfigError):
-        fit(toy_model(), ToyData(256), ToyData(40, 3, seed=7), settings(epochs=9), run, identity)
+    # other settings in the same folder: the stale run is set aside, not lost, and a new one is made
+    changed = fit(toy_model(), ToyData(256), ToyData(40, 3, seed=7), settings(epochs=2), run, identity,
+                  log=lambda m: None)
+    assert list(changed.metrics["epoch"]) == [0, 1]
+    kept = tmp_path / "run.superseded-1"
+    assert json.loads((kept / "run.json").read_text()) == summary
 
 
 def test_resume_after_stop_equals_uninterrupted_run(tmp_path):
