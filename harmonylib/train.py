@@ -36,7 +36,9 @@ Run folder (``paths.runs_dir() / run_name``)::
     best/model.safetensors best checkpoint's weights (+ best/info.json)
     last/epoch_NNN/        model.safetensors + state.pt (optimisers, schedulers, scaler, epoch)
     last.json              points at the newest complete last/epoch_NNN (written last: atomic resume)
-    test_predictions.npz   written by the notebooks, see :func:`save_predictions`
+    predictions_<dataset>_<split>.npz
+                           window probabilities of the selected checkpoint on validation/test clips,
+                           written by the notebooks with :func:`save_predictions`
 """
 from __future__ import annotations
 
