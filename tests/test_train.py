@@ -133,6 +133,7 @@ def test_fit_writes_run_folder_and_learns(tmp_path):
     assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
     summary = json.loads((run / "run.json").read_text())
     assert summary["status"] == "finished" and summary["peak_memory_bytes"] > 0
+    assert result.summary == summary and len(result.metrics) == 8
     assert summary["samples_per_second"] > 0 and summary["weights"] == "unknown"
     assert summary["best_epoch"] == int(metrics["val_macro_f1"].idxmax())
     # the all-positive baseline's macro F1 on the same validation clips
