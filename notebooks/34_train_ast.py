@@ -69,6 +69,7 @@ from harmonylib.evaluate import aggregate, multilabel_metrics, predict
 from harmonylib.inputs import make_input
 from harmonylib.io import Provenance, save_table
 from harmonylib.models import build_model, count_parameters
+from harmonylib.predict import save_model_input
 from harmonylib.train import (MODEL_INPUTS, clip_ids_and_groups, dataset_splits, evaluation_set, fit,
                               hyperparameter_table, model_config, paper_groups, plot_history, predict_windows,
                               save_predictions, settings_for, training_set)
@@ -114,6 +115,7 @@ print(f"input {tuple(model_input(torch.zeros(1, int(window * sr), device=device)
 result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, device=device)
 if rank:  # under torchrun the other processes are done
     sys.exit(0)
+save_model_input(result.run_dir, model_input, P, splits["mean"], splits["std"], window)  # for `harmonylib predict`
 provenance = Provenance(splits["name"], P.name, model.harmony_weights)
 
 # %%

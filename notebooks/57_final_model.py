@@ -274,6 +274,39 @@ else:
                      "nor to published IRMAS results (macro F1 0.50-0.62, REFERENCE.md §5)."))
 
 # %% [markdown]
+# ## The final model on one test clip
+#
+# The registered run is what `python -m harmonylib predict` uses by default. Here the command names the
+# instruments of one test clip, shown beside the clip's true labels, and draws the probability of every
+# class in every window (`--timeline`). Predict the result before running it.
+
+# %%
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from IPython.display import Audio, Image
+
+from harmonylib import paths
+from harmonylib.data import prepare
+
+if register_final:
+    test_clip = prepare(P, data_dir).test.sort_values("path").iloc[0]
+    timeline = paths.build_dir() / "predict" / f"timeline_{Path(test_clip.path).stem}.png"
+    print("$", shlex.join(["python", "-m", "harmonylib", "predict", Path(test_clip.path).name,
+                           "--timeline", timeline.name]))
+    done = subprocess.run([sys.executable, "-m", "harmonylib", "predict", test_clip.path, "--timeline", str(timeline)],
+                          capture_output=True, text=True)
+    print(done.stdout, done.stderr, sep="")
+    if done.returncode:
+        raise RuntimeError(f"predict failed with exit status {done.returncode}")
+    print("true labels of this clip:", ", ".join(test_clip.labels))
+    display(Audio(test_clip.path), Image(str(timeline)))
+else:
+    print("no final model registered (register_final=False): predict is not shown")
+
+# %% [markdown]
 # ## Exercises
 # 1. Weight the ensemble (`ensemble_scores(..., weights=[w, 1 - w])`) and choose *w* on the validation
 #    songs. Does the tuned ensemble beat both members on the test songs, significantly?
