@@ -20,8 +20,8 @@ SynthIRMAS training clips) in batches of ``profile.train.batch_size`` to the sam
 Measured, in one run: ready model inputs per second for each input type (augmentations included),
 and the pipeline efficiency (training samples/s end to end divided by samples/s of the same model
 and batch fed from a tensor already in memory) for ResNet-50 and the raw-audio CNN. Results go to
-``build/benchmarks/input_pipeline_<profile>_<device>.csv``; the run ends with one line per input
-type, ``speedup <type>: X.Xx``, and one per model, ``efficiency <model>: 0.XX`` (ours).
+``build/benchmarks/input_pipeline_<profile>_<device>[_threads<N>].csv``; the run ends with one line per
+input type, ``speedup <type>: X.Xx``, and one per model, ``efficiency <model>: 0.XX`` (ours).
 """
 from __future__ import annotations
 
@@ -457,7 +457,8 @@ def main(argv=None) -> Path:
         torch.set_num_threads(args.threads)
     table = run(args.profile, args.items, args.device, args.steps, args.repeats, args.data_dir, tuple(args.inputs),
                 tuple(args.models))
-    target = paths.build_dir() / "benchmarks" / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}.csv"
+    threads = f"_threads{args.threads}" if args.threads else ""
+    target = paths.build_dir() / "benchmarks" / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}{threads}.csv"
     io.write_csv(target, table)
     body, summary = report(table)
     print(body)
