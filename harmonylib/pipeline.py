@@ -13,6 +13,7 @@ again redoes only unfinished work. Outputs are renamed into place only on succes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -50,11 +51,13 @@ def notebook_paths(only: list[str] | None = None) -> list[Path]:
 def plan(profile: str, data_dir: str | None, only: list[str] | None = None) -> list[Job]:
     """The jobs of one ``./run_all.sh``: plain notebooks, with the experiment grid in place of training notebooks."""
     base = {"profile": profile, "data_dir": data_dir}
-    experiments = _experiments(profile)
-    grid_notebooks = {Path(e.notebook).stem for e in experiments}
+    notebooks = notebook_paths(only)
+    selected = {notebook.stem for notebook in notebooks}
+    experiments = [e for e in _experiments(profile) if Path(e.notebook).stem in selected]
+    grid_notebooks = {Path(e.notebook).stem for e in _experiments(profile)}
     jobs: list[Job] = []
     grid_done = False
-    for notebook in notebook_paths(only):
+    for notebook in notebooks:
         if notebook.stem in grid_notebooks:
             if not grid_done:
                 jobs += [Job(f"experiments/{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
@@ -108,6 +111,20 @@ class NotebookFailed(RuntimeError):
         super().__init__(f"{job.name} failed at {cell}; log: {log}")
 
 
+@contextlib.contextmanager
+def _stderr_into(handle):
+    """Send this process's stderr, and so the kernel's (its child), into the notebook's log."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(handle.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def execute(job: Job, out_dir: Path, log_dir: Path) -> Path:
     """Execute one job with papermill; the executed notebook appears at its place only on success."""
     import nbformat
@@ -124,11 +141,11 @@ def execute(job: Job, out_dir: Path, log_dir: Path) -> Path:
     with atomic_write(source) as handle:
         nbformat.write(to_ipynb(job.notebook), handle)
     partial = target.with_suffix(".partial.ipynb")
-    with open(log, "w", encoding="utf-8") as log_handle:
+    with open(log, "w", encoding="utf-8") as log_handle, _stderr_into(log_handle):
         try:
             papermill.execute_notebook(
                 str(source), str(partial), parameters=job.parameters, kernel_name="python3",
-                progress_bar=False, log_output=True, stdout_file=log_handle, stderr_file=log_handle,
+                progress_bar=False, log_output=False, stdout_file=log_handle, stderr_file=log_handle,
                 cwd=str(NOTEBOOKS_DIR),
             )
         except PapermillExecutionError as error:

@@ -89,6 +89,7 @@ def test_plan_replaces_training_notebooks_with_the_experiment_grid(workspace, mo
     assert [j.name for j in jobs] == ["10_data", "experiments/x_w1", "experiments/y_w3", "50_eval"]
     assert jobs[1].parameters == {"profile": "smoke", "data_dir": "/data", "window": 1}
     assert [j.name for j in pipeline.plan("smoke", None, ["5"])] == ["50_eval"]
+    assert [j.name for j in pipeline.plan("smoke", None, ["31", "5"])] == ["experiments/y_w3", "50_eval"]
 
 
 def test_nbval_notebook_carries_reference_outputs_only_for_unchanged_checked_cells(workspace, tmp_path, monkeypatch):
