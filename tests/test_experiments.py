@@ -93,7 +93,9 @@ def test_grid_drives_the_pipeline_plan(monkeypatch, tmp_path):
     jobs = pipeline.plan("smoke", None)
     grid = [j for j in jobs if j.name.startswith("experiments/")]
     assert [j.name for j in jobs][0] == "20_inputs" and jobs[-1].name == "50_window_sizes"
-    assert [j.name for j in grid] == [f"experiments/{e.name}" for e in ex.experiments_for("smoke")]
+    present = {"33_train_resnet50.py", "34_train_ast.py"}  # only experiments of notebooks that exist
+    assert [j.name for j in grid] == [f"experiments/{e.name}" for e in ex.experiments_for("smoke")
+                                      if e.notebook in present]
     assert all(j.parameters["profile"] == "smoke" for j in grid)
     assert grid[0].parameters["run_name"] == "smoke-resnet50_w1"
 
