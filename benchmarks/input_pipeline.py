@@ -26,6 +26,7 @@ input type, ``speedup <type>: X.Xx``, and one per model, ``efficiency <model>: 0
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import itertools
 import os
@@ -249,8 +250,8 @@ def timed_items(batches, n_items: int, device) -> tuple[int, float]:
 class Trainer:
     """One training step as ``harmonylib.train.fit`` takes it: BCE on logits, Adam, autocast + scaler on CUDA."""
 
-    def __init__(self, model: torch.nn.Module, device):
-        self.model, self.device = model.to(device).train(), device
+    def __init__(self, model: torch.nn.Module, device, batch_size: int):
+        self.model, self.device, self.batch_size = model.to(device).train(), device, batch_size
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
         self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
         self.criterion = torch.nn.BCEWithLogitsLoss()
@@ -263,16 +264,26 @@ class Trainer:
         self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
 
-    def timed_steps(self, batches, steps: int) -> tuple[int, float]:
-        """(samples, seconds) of ``steps`` training steps on batches drawn from ``batches``."""
-        synchronize(self.device)
-        started, seen = time.perf_counter(), 0
-        for _ in range(steps):
+
+def interleaved_steps(trainer: Trainer, sources: dict, steps: int, device) -> dict[str, tuple[int, float]]:
+    """``(samples, seconds)`` per source: ``steps`` training steps each, the sources taking turns step by step.
+
+    A step includes drawing its batch, so the input pipeline is timed with the model. Taking turns puts
+    every recipe under the same conditions (caches after a ResNet step, other processes, clock drift);
+    the seconds returned are the number of samples times the *median* seconds per sample, robust
+    against the steps another process slowed down.
+    """
+    per_sample = {name: [] for name in sources}
+    for _ in range(steps):
+        for name, batches in sources.items():
+            synchronize(device)
+            started = time.perf_counter()
             x, target = next(batches)
-            self.step(x, target)
-            seen += len(x)
-        synchronize(self.device)
-        return seen, time.perf_counter() - started
+            trainer.step(x, target)
+            synchronize(device)
+            per_sample[name].append((time.perf_counter() - started) / len(x))
+    samples = steps * trainer.batch_size
+    return {name: (samples, samples * float(np.median(times))) for name, times in per_sample.items()}
 
 
 STAGES = ("read window", "pitch shift", "time shift + noise", "model input")
@@ -330,16 +341,20 @@ def load_average() -> float:
 
 
 def run(profile_name: str, n_items: int, device_name: str | None, steps: int, repeats: int, data_dir: str | None,
-        kinds: tuple[str, ...], models: tuple[str, ...]) -> pd.DataFrame:
+        kinds: tuple[str, ...], models: tuple[str, ...], image_size: int | None = None) -> pd.DataFrame:
     warnings.filterwarnings("ignore", category=UserWarning)
     profile = get_profile(profile_name)
+    if image_size:  # the mel image's side and mel bands (the paper: 256 and 256)
+        profile = dataclasses.replace(profile, train=dataclasses.replace(profile.train, image_size=image_size,
+                                                                         image_mels=image_size))
     device = torch.device(device_name) if device_name else profile.torch_device()
     batch = profile.train.batch_size
     seed = profile.seed
     started_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load_start = load_average()
     print(f"input pipeline benchmark: profile {profile.name}, device {device}, batch {batch}, {n_items} items per "
-          f"input type, {steps} training steps per measurement, fastest of {repeats} repeats, "
+          f"input type (fastest of {repeats} repeats), {steps * repeats} interleaved training steps per model "
+          f"and recipe (median), "
           f"torch threads {torch.get_num_threads()}, "
           f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), load {load_start:.2f}, "
           f"{started_at}", flush=True)
@@ -383,11 +398,12 @@ def run(profile_name: str, n_items: int, device_name: str | None, steps: int, re
         original_set, ours = pipelines(kind)
         original, ours = original_batches(original_set, batch, seed, device), ours.batches()
         fixed = next(ours)
-        trainer = Trainer(build_model(name, pretrained=False), device)
+        trainer = Trainer(build_model(name, pretrained=False), device, batch)
         measured = {"model only": itertools.repeat(fixed), "original": original, "ours": ours}
-        for recipe, batches in measured.items():
+        for batches in measured.values():
             trainer.step(*next(batches))  # warm-up
-            samples, seconds = fastest(lambda: trainer.timed_steps(batches, steps), repeats)
+        timed = interleaved_steps(trainer, measured, steps * repeats, device)
+        for recipe, (samples, seconds) in timed.items():
             rows.append(dict(measure="training", name=name, recipe=recipe, items=samples, seconds=seconds,
                              input_shape="x".join(map(str, fixed[0].shape[1:]))))
             print(f"  training   {name:8s} {recipe:10s} {samples / seconds:8.2f} samples/s", flush=True)
@@ -442,7 +458,8 @@ def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default=os.environ.get("HARMONY_PROFILE", "default"), choices=PROFILE_NAMES)
     parser.add_argument("--items", type=int, default=128, help="ready inputs timed per input type and recipe")
-    parser.add_argument("--steps", type=int, default=4, help="timed training steps per model and recipe")
+    parser.add_argument("--steps", type=int, default=4,
+                        help="timed training steps per model and recipe and repeat (steps x repeats in all)")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats of each measurement; the fastest counts")
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: the profile's device")
     parser.add_argument("--data-dir", default=None, help="data folder (default: the profile's)")
@@ -450,15 +467,17 @@ def main(argv=None) -> Path:
                         help="torch.set_num_threads for the whole run, both recipes (default: torch's choice)")
     parser.add_argument("--inputs", nargs="+", default=list(INPUT_KINDS), choices=INPUT_KINDS)
     parser.add_argument("--models", nargs="+", default=list(MODEL_INPUTS), choices=list(MODEL_INPUTS))
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="mel image side and mel bands of the ResNet input (default: the profile's; paper: 256)")
     args = parser.parse_args(argv)
-    if min(args.items, args.steps, args.repeats) < 1 or (args.threads is not None and args.threads < 1):
-        parser.error("--items, --steps, --repeats and --threads must be positive")
+    if min(args.items, args.steps, args.repeats, args.image_size or 1) < 1 or (args.threads or 1) < 1:
+        parser.error("--items, --steps, --repeats, --threads and --image-size must be positive")
     if args.threads:
         torch.set_num_threads(args.threads)
     table = run(args.profile, args.items, args.device, args.steps, args.repeats, args.data_dir, tuple(args.inputs),
-                tuple(args.models))
-    threads = f"_threads{args.threads}" if args.threads else ""
-    target = paths.build_dir() / "benchmarks" / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}{threads}.csv"
+                tuple(args.models), args.image_size)
+    suffix = (f"_threads{args.threads}" if args.threads else "") + (f"_image{args.image_size}" if args.image_size else "")
+    target = paths.build_dir() / "benchmarks" / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}{suffix}.csv"
     io.write_csv(target, table)
     body, summary = report(table)
     print(body)

@@ -75,6 +75,14 @@ class TrainConfig:
     ast_layers: int = 12  # AST depth (paper: 12, the pretrained checkpoint)
     ast_hidden: int = 768  # AST width (paper: 768); heads = hidden / 64
     features_fit_windows: int = 2048  # training windows used for the general features' row statistics
+    # (model, epochs, max_train_windows) replacing the two settings above for one model, e.g. for a
+    # model that learns more slowly than the others (see `scale_downs`)
+    model_scales: tuple[tuple[str, int, int | None], ...] = ()
+
+    def scale(self, model: str) -> tuple[int, int | None]:
+        """``(epochs, max_train_windows)`` of ``model`` at this profile."""
+        return next(((epochs, windows) for name, epochs, windows in self.model_scales if name == model),
+                    (self.epochs, self.max_train_windows))
 
 
 @dataclass(frozen=True)
@@ -152,10 +160,11 @@ _PROFILES = {
             synth_audioset_clips=600,
         ),
         train=TrainConfig(epochs=6, batch_size=16, max_train_windows=320, max_eval_windows=5, image_size=64,
-                          image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512),
+                          image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512,
+                          model_scales=(("ast", 15, 640),)),
         scale_downs=(
             "SynthIRMAS (1100 training clips) instead of IRMAS",
-            "6 epochs of 320 training windows instead of 35 epochs of every window",
+            "6 epochs of 320 training windows (AST: 15 of 640) instead of 35 epochs of every window",
             "validation/test clips scored on at most 5 evenly spaced windows",
             "ResNet-50 input 3x64x64 (64 mel bands) instead of 3x256x256",
             "AST with 4 of 12 layers, width 192 instead of 768",

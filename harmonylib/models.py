@@ -156,7 +156,8 @@ class ASTClassifier(nn.Module):
 
 def build_model(name: str, num_classes: int = NUM_CLASSES, pretrained: bool | None = None,
                 weights: str | Path | None = None, **config) -> nn.Module:
-    """The model ``name`` of chapter 4 with ``model.harmony_weights`` saying where its weights came from.
+    """The model ``name`` of chapter 4 with ``model.harmony_weights`` saying where its weights came from
+    and ``model.harmony_pretrained`` whether trained weights were loaded.
 
     ``pretrained=None`` means the paper's choice (ResNet-50 and AST pretrained, the CNNs not).
     ``weights`` loads a local file or directory instead of searching the caches. Extra keyword
@@ -176,6 +177,7 @@ def build_model(name: str, num_classes: int = NUM_CLASSES, pretrained: bool | No
     model.harmony_config = dict(config, num_classes=num_classes)
     if pretrained is None:
         pretrained = name in ("resnet50", "ast")
+    model.harmony_pretrained = weights is not None  # True once trained weights are loaded
     if weights is not None:
         model.harmony_weights = load_weights(model, weights)
     elif not pretrained:
@@ -188,6 +190,7 @@ def build_model(name: str, num_classes: int = NUM_CLASSES, pretrained: bool | No
             model.harmony_weights = f"random init ({what} weights not available offline)"
         else:
             model.harmony_weights = f"{what} pretrained: " + load_weights(model, found)
+            model.harmony_pretrained = True
     else:
         raise ConfigError(f"no pretrained weights exist for {name!r}: the paper trained it from scratch")
     return model

@@ -20,8 +20,9 @@
 # **Differs from the report:** the clip comes from the profile's data set (**SynthIRMAS** under `smoke`
 # and `default`, not IRMAS). The original ran every augmentation with librosa on the CPU, one clip at a
 # time, inside the data loader; here they are torch functions of a whole batch on the model's device
-# (`harmonylib/augment.py`), seeded by an explicit `torch.Generator`, and the pitch shift is a torch
-# phase vocoder + polyphase resampler checked against librosa's (tests/test_augment.py).
+# (`harmonylib/augment.py`), seeded by an explicit `torch.Generator`, and the pitch shift is a batched
+# phase vocoder (whole-tensor torch on a GPU, one fused numba loop on a CPU) + torchaudio's polyphase
+# resampler, checked against librosa's (tests/test_augment.py).
 #
 # Why augment at all? IRMAS has 6705 training clips for eleven classes; the test excerpts come from
 # other recordings, rooms and mixes. An augmentation asks the model to give the same answer for a

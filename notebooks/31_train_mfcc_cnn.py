@@ -49,22 +49,18 @@ run_name = None  # None: "<profile>-mfcc_cnn_w<window>[_<sampling><max_sampled>]
 # %%
 import sys
 
-import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 import torch
 from harmonylib import paths
+from harmonylib.augment import AudioAugment
 from harmonylib.config import get_profile
 from harmonylib.data import prepare
 from harmonylib.distributed import init_distributed
-from harmonylib.evaluate import aggregate, multilabel_metrics, predict
 from harmonylib.inputs import make_input
 from harmonylib.io import Provenance, save_table
 from harmonylib.models import build_model, count_parameters
 from harmonylib.predict import save_model_input
-from harmonylib.train import (MODEL_INPUTS, clip_ids_and_groups, dataset_splits, evaluation_set, fit,
-                              hyperparameter_table, model_config, paper_groups, plot_history, predict_windows,
-                              save_predictions, settings_for, training_set)
+from harmonylib.train import (MODEL_INPUTS, dataset_splits, evaluation_set, fit, hyperparameter_table, model_config,
+                              paper_groups, predict_for_evaluation, settings_for, show_run, training_set)
 
 MODEL = "mfcc_cnn"
 NOTEBOOK = "31_train_mfcc_cnn"
@@ -93,32 +89,34 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 
 # %% [markdown]
 # ## Model, input and training
-# The MFCC image is computed on the device from the waveform batch; like the report's CNNs, the
-# model is trained without augmentation.
+# The MFCC image is computed on the device from the waveform batch. Training batches get the audio
+# augmentations of report 3.4 (pitch shift, time shift, noise) before the MFCCs are computed; the
+# spectrogram masks are left out because MFCCs are cepstral coefficients, not mel bands, so a
+# "frequency" mask would hide decorrelated coefficients rather than a band of the spectrum.
 
 # %%
 model = build_model(MODEL, **model_config(MODEL, P, window))
 model_input = make_input(MODEL_INPUTS[MODEL], P, splits["mean"], splits["std"])
+audio_augment = AudioAugment(splits["mean"], splits["std"])
+
+
+def train_input(wave, generator):
+    return model_input(audio_augment(wave, generator))
+
+
 settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
                         extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
                                "eval_datasets": eval_datasets, "weight_decay": weight_decay})
 print(f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")
-result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, device=device)
+result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, train_input,
+             device=device)
 if rank:  # under torchrun the other processes are done
     sys.exit(0)
 save_model_input(result.run_dir, model_input, P, splits["mean"], splits["std"], window)  # for `harmonylib predict`
 provenance = Provenance(splits["name"], P.name, model.harmony_weights)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-plot_history(result.metrics, axes)
-fig.suptitle(f"{run_name}: {splits['name']}, window {window} s, sampling {sampling}\n{provenance.label()}",
-             fontsize=8)
-plt.show()
-print(f"best epoch {result.summary['best_epoch'] + 1} by {result.summary['select']}; "
-      f"{result.summary['seconds_per_epoch']:.1f} s per epoch, {result.summary['samples_per_second']:.0f} "
-      f"samples/s, peak memory {result.summary['peak_memory_bytes'] / 2**20:.0f} MiB "
-      f"({result.summary['peak_memory_measure']})")
+show_run(result, f"{run_name}: {splits['name']}, window {window} s, sampling {sampling}\n{provenance.label()}")
 
 # %% [markdown]
 # ## Predictions for chapter 5
@@ -128,25 +126,9 @@ print(f"best epoch {result.summary['best_epoch'] + 1} by {result.summary['select
 # instrument for every clip (its recall is 1; a model must beat its macro F1 to be of use).
 
 # %%
-rows = []
-for name in dict.fromkeys([dataset, *eval_datasets]):
-    part = dataset_splits(data, name)
-    for split in (["val", "test"] if name == dataset else ["test"]):
-        frame = part[split]
-        windows = predict_windows(model, evaluation_set(frame, sr, window, P.train.max_eval_windows), model_input,
-                                  device, settings.eval_batch_size)
-        ids, groups = clip_ids_and_groups(frame)
-        save_predictions(result.run_dir / f"predictions_{name}_{split}.npz", windows, ids, groups)
-        if split == "test":
-            clips = np.unique(windows["clip_index"])
-            probs = [windows["probs"][windows["clip_index"] == c] for c in clips]
-            y_true = np.stack([windows["targets"][windows["clip_index"] == c][0] for c in clips]).astype(int)
-            ours = multilabel_metrics(y_true, predict(aggregate(probs, "S2"), P.evaluate.threshold))
-            everything = multilabel_metrics(y_true, np.ones_like(y_true))
-            for system, m in ((MODEL, ours), ("all-positive baseline", everything)):
-                rows.append({"test set": part["name"], "system": system, "clips": len(clips),
-                             **{k: round(m[k], 4) for k in ("hamming_score", "exact_match", "macro_f1")}})
-print(pd.DataFrame(rows).to_string(index=False))
+scores = predict_for_evaluation(model, model_input, data, dataset, eval_datasets, result.run_dir, P, window, device,
+                                settings.eval_batch_size)
+print(scores.to_string(index=False))
 
 # %% [markdown]
 # ## Table 4.3

@@ -151,29 +151,30 @@ print("ResNet-50: (B, 3, 256, 256) -> 2048 pooled features -> dropout 0.2 -> lin
 # Linear warm-up over the first 5 % of the optimiser steps, then polynomial decay with power 0.7 to
 # the final rate (report chapter 4), stepped after every batch. Drawn from
 # `transformers.get_polynomial_decay_schedule_with_warmup`, the scheduler `harmonylib.train.fit`
-# uses, for the report's 35 epochs (solid) and for this profile's epochs (dashed); the curve's shape
-# depends only on the fraction of training done, so the x axis is in epochs. AST's backbone and
+# uses, for the report's 35 epochs (solid) and as this profile trains (dashed: its epochs, and for
+# ResNet-50 and AST without their pretrained weights the from-scratch rates of
+# `harmonylib.train.SCRATCH_GROUPS`, see notebooks 33 and 34); the curve's shape depends only on the
+# fraction of training done, so the x axis is in epochs. AST's backbone and
 # classifier each have their own optimiser and schedule: transformers' scheduler computes its end
 # rate from the optimiser's default learning rate, so two groups in one optimiser could not both
 # end at their own final rate.
 
 # %%
-curves = [("CNNs (Table 4.3)", PAPER_GROUPS["cnn"][0], "raw_cnn"),
-          ("ResNet-50 (Table 4.4)", PAPER_GROUPS["resnet50"][0], "resnet50"),
-          ("AST backbone (Table 4.5)", PAPER_GROUPS["ast"][0], "ast"),
-          ("AST classifier (Table 4.5)", PAPER_GROUPS["ast"][1], "ast")]
+curves = [("CNNs (Table 4.3)", "raw_cnn", 0), ("ResNet-50 (Table 4.4)", "resnet50", 0),
+          ("AST backbone (Table 4.5)", "ast", 0), ("AST classifier (Table 4.5)", "ast", 1)]
 colors = plt.get_cmap("tab10").colors
 fig, ax = plt.subplots(figsize=(8, 4))
 per_epoch = 200  # optimiser steps drawn per epoch: enough to resolve the warm-up
-for (label, group, model), color in zip(curves, colors):
-    paper = lr_schedule(group, 35 * per_epoch)
+for (label, model, index), color in zip(curves, colors):
+    paper = lr_schedule(PAPER_GROUPS["cnn" if model.endswith("_cnn") else model][index], 35 * per_epoch)
     ax.plot(np.arange(len(paper)) / per_epoch, paper, color=color, label=label)
-    ours = settings_for(model, P)
+    from_scratch = model in ("resnet50", "ast") and find_pretrained(model) is None
+    ours = settings_for(model, P, from_scratch=from_scratch)
     steps = ours.epochs * per_epoch
-    ax.plot(np.arange(steps) / per_epoch, lr_schedule(group, steps), color=color, linestyle="--", linewidth=1)
+    ax.plot(np.arange(steps) / per_epoch, lr_schedule(ours.groups[index], steps), color=color, linestyle="--",
+            linewidth=1)
 ax.set(yscale="log", xlabel="epoch", ylabel="learning rate",
-       title=f"Polynomial decay (power 0.7) after a 5 % linear warm-up; dashed: {P.name} profile "
-             f"({settings_for('raw_cnn', P).epochs} epochs)")
+       title=f"Polynomial decay (power 0.7) after a 5 % linear warm-up; dashed: as the {P.name} profile trains")
 ax.title.set_fontsize(9)
 ax.legend(fontsize=8)
 batches = int(np.ceil(6705 * 3 / 16))

@@ -45,3 +45,14 @@ def test_benchmark_runs_and_ends_with_summary_lines():
     assert set(training.index) == {(m, r) for m in ("resnet50", "raw_cnn") for r in ("model only", "original", "ours")}
     assert training.loc[("resnet50", "ours"), "input_shape"] == f"3x{SIDE}x{SIDE}"  # the profile's image size
     assert training.loc[("raw_cnn", "ours"), "input_shape"] == "1x44100"
+
+
+def test_benchmark_measures_another_image_size_into_its_own_file():
+    done = subprocess.run([sys.executable, str(SCRIPT), "--profile", "smoke", "--items", "8", "--steps", "1",
+                           "--repeats", "1", "--device", "cpu", "--inputs", "mel", "--models", "resnet50",
+                           "--image-size", "24"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = re.search(r"results written to (\S+)", done.stdout).group(1)
+    assert written.endswith("_image24.csv")
+    table = pd.read_csv(written)
+    assert set(table.loc[table["measure"] != "breakdown", "input_shape"]) == {"3x24x24"}

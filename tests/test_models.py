@@ -66,6 +66,7 @@ def test_provenance_says_random_init_when_no_weights_are_available():
     assert small_ast.harmony_weights == "random init (AudioSet weights not available offline)"
     assert "pretrained" not in build_model("raw_cnn").harmony_weights
     assert build_model("resnet50", pretrained=False).harmony_weights == "random init"
+    assert not build_model("resnet50").harmony_pretrained and not small_ast.harmony_pretrained
     with pytest.raises(ConfigError):
         build_model("mfcc_cnn", pretrained=True)
     with pytest.raises(ConfigError):
@@ -86,6 +87,7 @@ def test_resnet_loads_a_timm_checkpoint_adapting_the_first_convolution(tmp_path)
     torch.testing.assert_close(loaded["backbone.layer4.2.conv3.weight"], source.layer4[2].conv3.weight)
     assert "conv1.weight adapted to 1 channel(s)" in model.harmony_weights
     assert "fc.weight" in model.harmony_weights  # the new 11-class head stays freshly initialised
+    assert model.harmony_pretrained
 
 
 def _legacy_name(key: str) -> str:
@@ -115,6 +117,7 @@ def test_ast_checkpoint_of_10_s_loads_into_a_1_s_model_with_fresh_position_embed
     save_file(legacy, str(repo / "snapshots" / "abc" / "model.safetensors"))
     model = build_model("ast", max_length=100, num_hidden_layers=1, hidden_size=64)
     assert model.harmony_weights.startswith("AudioSet pretrained: ")
+    assert model.harmony_pretrained
     assert "position_embeddings" in model.harmony_weights
     ours = model.state_dict()
     theirs = source.state_dict()
