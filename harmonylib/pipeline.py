@@ -86,9 +86,28 @@ def _sources_digest() -> str:
     return digest.hexdigest()
 
 
-def job_digest(job: Job, sources_digest: str) -> str:
-    """What a job's result depends on; a stored equal digest means the job need not run again."""
-    digest = hashlib.sha256(sources_digest.encode())
+def grid_digest(profile: str, data_dir: str | None, sources_digest: str) -> str:
+    """What the experiment grid's run folders depend on: the digests of all its jobs, whatever ``--only`` says."""
+    digest = hashlib.sha256()
+    for job in plan(profile, data_dir):
+        if job.name.startswith("experiments/"):
+            digest.update(job_digest(job, sources_digest).encode())
+    return digest.hexdigest()
+
+
+def reads_runs(job: Job, profile: str) -> bool:
+    """Whether a job comes after the training notebooks and may read their run folders (35, 50-57)."""
+    grid = {Path(e.notebook).stem for e in _experiments(profile)}
+    return bool(grid) and not job.name.startswith("experiments/") and job.name > min(grid)
+
+
+def job_digest(job: Job, sources_digest: str, runs_digest: str = "") -> str:
+    """What a job's result depends on; a stored equal digest means the job need not run again.
+
+    ``runs_digest`` (:func:`grid_digest`) for the jobs that read the experiments' run folders, so that
+    retraining a model reruns the evaluation chapter.
+    """
+    digest = hashlib.sha256((sources_digest + runs_digest).encode())
     digest.update(job.notebook.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode())
     for variable in ("HARMONY_DATA_DIR", "HARMONY_FIGURES_DIR", "HARMONY_BUILD_DIR"):
@@ -209,11 +228,12 @@ def run(profile: str, data_dir: str | None, only: list[str] | None, force: bool,
     log_dir = paths.build_dir() / "logs" / profile
     stamp_dir = paths.build_dir() / "stamps" / profile
     sources = _sources_digest()
+    runs = grid_digest(profile, data_dir, sources)
     print(f"harmony: {len(jobs)} notebook run(s), profile {profile}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
     for job in jobs:
         stamp = stamp_dir / f"{job.name}.json"
-        digest = job_digest(job, sources)
+        digest = job_digest(job, sources, runs if reads_runs(job, profile) else "")
         executed = out_dir / f"{job.name}.ipynb"
         if not force and executed.exists() and stamp.exists() and json.loads(stamp.read_text())["digest"] == digest:
             print(f"  {job.name:<44} skipped  (unchanged)", flush=True)

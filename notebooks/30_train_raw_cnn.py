@@ -98,7 +98,9 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 # The input is computed on the device from the raw waveform batch. Training batches get the audio
 # augmentations of report 3.4 ("if we were using raw audio or general audio features, then only
 # augmentations on raw audio would be used"): pitch shift, time shift and noise, batched on the
-# device, each drawing its random numbers from a generator the engine seeds per epoch.
+# device, each drawing its random numbers from a generator the engine seeds per epoch. They are
+# recorded with the run's settings, so a run folder trained with other augmentations is set aside
+# and retrained, never reused.
 
 # %%
 model = build_model(MODEL, **model_config(MODEL, P, window))
@@ -112,7 +114,8 @@ def train_input(wave, generator):
 
 settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
                         extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
-                               "eval_datasets": eval_datasets, "weight_decay": weight_decay})
+                               "eval_datasets": eval_datasets, "weight_decay": weight_decay,
+                               "augmentation": [repr(audio_augment)]})
 print(f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")
 result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, train_input,
              device=device)

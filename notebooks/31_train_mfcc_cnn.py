@@ -106,7 +106,8 @@ def train_input(wave, generator):
 
 settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
                         extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
-                               "eval_datasets": eval_datasets, "weight_decay": weight_decay})
+                               "eval_datasets": eval_datasets, "weight_decay": weight_decay,
+                               "augmentation": [repr(audio_augment)]})
 print(f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")
 result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, train_input,
              device=device)

@@ -118,7 +118,8 @@ def train_input(wave, generator):
 from_scratch = not model.harmony_pretrained
 settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
                         extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
-                               "eval_datasets": eval_datasets, "weight_decay": weight_decay},
+                               "eval_datasets": eval_datasets, "weight_decay": weight_decay,
+                               "augmentation": [repr(audio_augment), repr(spec_augment)]},
                         from_scratch=from_scratch)
 print(f"input {tuple(model_input(torch.zeros(1, int(window * sr), device=device)).shape[1:])}; "
       f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")

@@ -17,7 +17,7 @@
 # **Reproduces:** report section 5.7, Figure 5.7: the computational demands and training times of the
 # five models with 1-s windows on IRMAS.
 # **Writes:** Fig. 5.7 `computational_cost`; table 5.7 `model_sizes` (parameters measured and in the
-# original code, device, epochs).
+# original code, device, epochs); Fig. 5.7 `input_pipeline` (issue 8's benchmark, run here).
 # **Differs from the report:** the report timed 35 epochs on one RTX 2080 Ti, with a CPU feature pipeline
 # that left the GPU 28-60 % busy. These runs were timed on whatever device the profile ran on (printed
 # below), on the profile's data and input sizes (`Profile.scale_downs`), with the features computed
@@ -33,6 +33,11 @@ profile = os.environ.get("HARMONY_PROFILE", "default")
 data_dir = None
 
 # %%
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -115,8 +120,62 @@ sizes
 # depth, the ResNet-50's input) — listed in `Profile.scale_downs`; the `full` profile builds every model
 # at the paper's configuration (notebook 30 compares the counts with Table 4.1).
 #
+# ## The input pipeline: why the original's GPU idled
+# The original computed every model input, pitch shift included, with librosa for one item at a time
+# in every epoch, with no loader workers (REFERENCE.md §1, §3): its GPU ran at 28-40 % power. Here the
+# clips are decoded once into a memory-mapped store, and the augmentations and inputs run batched on
+# the model's device. `benchmarks/input_pipeline.py` measures both recipes side by side on this
+# machine (method and the measured run in `benchmarks/README.md`): ready inputs per second for each
+# input type (ours over the original's: the *speedup*), and end-to-end training samples per second
+# over those of the same model fed from memory (the *efficiency*; 1 means the input costs nothing).
+# The cell runs it at this profile (about two minutes at `default`; at `smoke` a tiny part of it, whose
+# numbers mean nothing).
+# Timings vary from run to run, so they go to the figure, not to a CSV table.
+
+# %%
+BENCHMARK = Path(ex.__file__).resolve().parents[1] / "benchmarks" / "input_pipeline.py"
+# smoke: two inputs and one model, a few items (tests/test_benchmarks.py runs every part)
+sizes = (["--items", "8", "--steps", "1", "--repeats", "1", "--inputs", "raw", "mel", "--models", "raw_cnn"]
+         if P.name == "smoke" else [])
+done = subprocess.run([sys.executable, str(BENCHMARK), "--profile", P.name, *sizes,
+                       *(["--data-dir", str(data_dir)] if data_dir else [])], capture_output=True, text=True)
+if done.returncode:
+    raise RuntimeError(f"{BENCHMARK.name} failed:\n{done.stderr[-3000:]}")
+bench = pd.read_csv(re.search(r"results written to (\S+)", done.stdout).group(1))
+print("\n".join(line for line in done.stdout.splitlines() if line.startswith(("input pipeline", "goal missed"))))
+ours = bench[(bench["recipe"] == "ours") & (bench["measure"] != "breakdown")].copy()
+ours["ratio"] = ours["ratio"].round(2)
+ours[["measure", "name", "input_shape", "per_second", "ratio", "goal"]]
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [5, 3]})
+for ax, measure, ylabel in ((axes[0], "throughput", "speedup: ours / original (inputs per second)"),
+                            (axes[1], "training", "efficiency: end to end / model only")):
+    part = ours[ours["measure"] == measure]
+    bars = ax.bar(part["name"], part["ratio"], color="C0", edgecolor="0.2", linewidth=0.5, label="ours")
+    ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.scatter(part["name"], part["goal"], marker="_", s=900, color="C3", zorder=3, label="goal (issue 8)")
+    if measure == "training":
+        original = bench[(bench["measure"] == measure) & (bench["recipe"] == "original")]
+        ax.scatter(original["name"], original["ratio"], marker="o", color="0.3", zorder=3, label="original's recipe")
+    ax.set(ylabel=ylabel, xlabel="input type" if measure == "throughput" else "model")
+    ax.legend(fontsize=8)
+    ax.grid(axis="x", visible=False)
+axes[1].set_ylim(0, 1.05)
+row = bench.iloc[0]
+fig.suptitle(f"input pipeline on {row['device']} ({row['cpus']} CPUs, {row['torch_threads']} torch threads, load "
+             f"{row['load_start']:.1f}-{row['load_end']:.1f}), batch {row['batch_size']}, {row['started']}", fontsize=9)
+fig.tight_layout()
+save_figure(fig, "5.7", "input_pipeline",
+            "Input pipeline: speedup of ours over the original's per-item librosa recipe, and training efficiency "
+            "(timings of this run; benchmarks/input_pipeline.py)", PROV, NOTEBOOK)
+plt.show()
+
+# %% [markdown]
 # ## Exercises
 # 1. Which model would you train first on a laptop without a GPU, and which on a cloud GPU by the hour?
 #    Use throughput, not parameters.
 # 2. The original's audio-features CNN took 18 h for a model of 115 k parameters. Where did the time go?
 #    (Hint: REFERENCE.md §3 and notebook 20.)
+# 3. Run the benchmark with `--threads 1` while another notebook trains: which recipe loses more, and
+#    why (benchmarks/README.md, "Threads on a shared 2-core machine")?

@@ -92,6 +92,24 @@ def test_plan_replaces_training_notebooks_with_the_experiment_grid(workspace, mo
     assert [j.name for j in pipeline.plan("smoke", None, ["31", "5"])] == ["experiments/y_w3", "50_eval"]
 
 
+def test_retraining_a_model_reruns_the_notebooks_that_read_the_runs(workspace, monkeypatch):
+    for name in ("10_data.py", "30_train_x.py", "50_eval.py"):
+        write_notebook(workspace, name, "# %%\n")
+
+    class Experiment:
+        def __init__(self, name, notebook, parameters):
+            self.name, self.notebook, self.parameters = name, notebook, parameters
+
+    monkeypatch.setattr(pipeline, "_experiments", lambda profile: [Experiment("x_w1", "30_train_x.py", {})])
+    data, train, evaluation = pipeline.plan("smoke", None)
+    assert [pipeline.reads_runs(j, "smoke") for j in (data, train, evaluation)] == [False, False, True]
+    before = pipeline.grid_digest("smoke", None, "sources")
+    write_notebook(workspace, "30_train_x.py", "# %%\naugment = True\n")  # e.g. a new augmentation
+    after = pipeline.grid_digest("smoke", None, "sources")
+    assert after != before
+    assert pipeline.job_digest(evaluation, "sources", after) != pipeline.job_digest(evaluation, "sources", before)
+
+
 def test_nbval_notebook_carries_reference_outputs_only_for_unchanged_checked_cells(workspace, tmp_path, monkeypatch):
     import nbformat
 
