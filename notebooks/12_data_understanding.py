@@ -152,6 +152,7 @@ per_label = data.test.assign(**{"class": data.test["labels"]}).explode("class")[
 per_label["duration"] = per_label["duration"].astype(float)
 by_count = data.test.assign(n_labels=data.test["labels"].map(len))
 fig, axes = plotting.subplots(1, 2, figsize=(12, 3.8), width_ratios=[2, 1])
+np.random.seed(P.seed)  # seaborn's strip-plot jitter draws from NumPy's global generator
 plotting.class_distributions(axes[0], per_label, "duration", ylabel="duration (s)", title="(a) per class")
 axes[1].set_title("(b) per number of labels")
 for n, group in by_count.groupby("n_labels"):

@@ -159,6 +159,7 @@ print(f"smallest p: {table['p'].min():.3g} (p = 0 means below the smallest doubl
 fig, ax = plotting.subplots(figsize=(11, 4))
 order = list(dict.fromkeys(table["feature"]))
 outcome = table["significant"].map({True: "significant", False: "not significant"})
+np.random.seed(P.seed)  # seaborn's strip-plot jitter draws from NumPy's global generator
 sns.stripplot(data=table.assign(outcome=outcome), x="feature", y="eta2", hue="outcome", order=order,
               hue_order=["significant", "not significant"], palette={"significant": "0.2", "not significant": "tab:red"},
               size=5, jitter=0.25, ax=ax)
