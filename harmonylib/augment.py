@@ -19,7 +19,7 @@ stretch + resample passes. tests/test_augment.py checks the shifted pitch agains
 The phase vocoder is the pitch shift's hot spot. On CUDA it runs as whole-tensor torch operations.
 On a CPU those operations are memory-bound, about ten passes over the (B, F, T) grid with
 ``angle``/``polar``, so there one fused numba loop per frequency bin reads the spectrogram once
-(:func:`_phase_vocoder_numba`, 3-4x faster; benchmarks/README.md).
+(:func:`_phase_vocoder_numba`, about 8x faster here; benchmarks/README.md).
 """
 from __future__ import annotations
 
