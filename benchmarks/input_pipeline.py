@@ -1,13 +1,13 @@
-"""Input pipeline benchmark (issue 8, report Figure 5.7): the original's per-item librosa recipe against ours.
+"""Input pipeline benchmark (report Figure 5.7): the original's per-item librosa recipe against ours.
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/input_pipeline.py [--profile default] [--items 128] [--device cpu|cuda]
+    .venv/bin/python benchmarks/input_pipeline.py [--profile default] [--items 128] [--device cpu|cuda] [--output CSV]
 
 Two recipes feed the same training windows (1-s windows of a seeded slice of the profile's
 SynthIRMAS training clips) in batches of ``profile.train.batch_size`` to the same models:
 
-* **original** (REFERENCE.md §1, §3): a ``torch.utils.data.Dataset`` whose ``__getitem__`` loads the
+* **original** (the original study's code): a ``torch.utils.data.Dataset`` whose ``__getitem__`` loads the
   wav file with ``librosa.load``, cuts the window, applies the audio augmentations with
   librosa/numpy (``librosa.effects.pitch_shift``, ``np.roll``, Gaussian noise), computes the model
   input with librosa (and the spectrogram masks with numpy) for every item in every epoch, in a
@@ -20,7 +20,7 @@ SynthIRMAS training clips) in batches of ``profile.train.batch_size`` to the sam
 Measured, in one run: ready model inputs per second for each input type (augmentations included),
 and the pipeline efficiency (training samples/s end to end divided by samples/s of the same model
 and batch fed from a tensor already in memory) for ResNet-50 and the raw-audio CNN. Results go to
-``build/benchmarks/input_pipeline_<profile>_<device>[_threads<N>].csv``; the run ends with one line per
+``build/benchmarks/input_pipeline_<profile>_<device>[_threads<N>].csv`` (or ``--output``); the run ends with one line per
 input type, ``speedup <type>: X.Xx``, and one per model, ``efficiency <model>: 0.XX`` (ours).
 """
 from __future__ import annotations
@@ -48,6 +48,7 @@ from harmonylib import io, paths  # noqa: E402
 from harmonylib.augment import AudioAugment, SpecAugment, add_noise, pitch_shift, time_shift  # noqa: E402
 from harmonylib.config import PROFILE_NAMES, get_profile  # noqa: E402
 from harmonylib.data import prepare, waveforms  # noqa: E402
+from harmonylib.features import general_features  # noqa: E402
 from harmonylib.inputs import AST_SAMPLE_RATE, INPUT_KINDS, ASTInput, make_input  # noqa: E402
 from harmonylib.labels import multi_hot_matrix  # noqa: E402
 from harmonylib.models import build_model  # noqa: E402
@@ -74,28 +75,6 @@ def spec_augment_numpy(spec: np.ndarray, rng: np.random.Generator, n_masks: int 
             index[axis] = slice(start, start + width)
             out[tuple(index)] = fill
     return out
-
-
-def general_features_librosa(y: np.ndarray, sr: int, n_fft: int, hop_length: int) -> np.ndarray:
-    """The 40 rows of report 3.1.3 with librosa, unscaled, one shared STFT (the cheapest way librosa allows)."""
-    import librosa
-
-    S = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))
-    power = S**2
-    mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
-    rows = [
-        librosa.feature.mfcc(S=mel_db, n_mfcc=13),
-        librosa.feature.chroma_stft(S=power, sr=sr),
-        librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length),
-        librosa.feature.spectral_centroid(S=S, sr=sr),
-        librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length),
-        librosa.feature.spectral_contrast(S=S, sr=sr),
-        librosa.feature.spectral_bandwidth(S=S, sr=sr),
-        librosa.feature.spectral_rolloff(S=S, sr=sr),
-        librosa.feature.spectral_flatness(S=S),
-        librosa.feature.poly_features(S=S, sr=sr, order=1),
-    ]
-    return np.concatenate(rows, axis=0).astype(np.float32)
 
 
 class OriginalDataset(Dataset):
@@ -163,7 +142,7 @@ class OriginalDataset(Dataset):
             side = self.train.image_size
             return F.interpolate(torch.from_numpy(db)[None, None], size=(side, side), mode="bilinear",
                                  align_corners=False)[0].expand(3, -1, -1).contiguous()
-        return torch.from_numpy(general_features_librosa(y, sr, f.n_fft, f.hop_length))
+        return torch.from_numpy(general_features(y, sr, f.n_fft, f.hop_length))
 
     def __getitem__(self, i: int):
         rng = self.rng(i)
@@ -469,6 +448,8 @@ def main(argv=None) -> Path:
     parser.add_argument("--models", nargs="+", default=list(MODEL_INPUTS), choices=list(MODEL_INPUTS))
     parser.add_argument("--image-size", type=int, default=None,
                         help="mel image side and mel bands of the ResNet input (default: the profile's; paper: 256)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="CSV to write (default: build/benchmarks/input_pipeline_<profile>_<device>[...].csv)")
     args = parser.parse_args(argv)
     if min(args.items, args.steps, args.repeats, args.image_size or 1) < 1 or (args.threads or 1) < 1:
         parser.error("--items, --steps, --repeats, --threads and --image-size must be positive")
@@ -477,7 +458,8 @@ def main(argv=None) -> Path:
     table = run(args.profile, args.items, args.device, args.steps, args.repeats, args.data_dir, tuple(args.inputs),
                 tuple(args.models), args.image_size)
     suffix = (f"_threads{args.threads}" if args.threads else "") + (f"_image{args.image_size}" if args.image_size else "")
-    target = paths.build_dir() / "benchmarks" / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}{suffix}.csv"
+    target = args.output or (paths.build_dir() / "benchmarks"
+                             / f"input_pipeline_{args.profile}_{table['device'].iloc[0]}{suffix}.csv")
     io.write_csv(target, table)
     body, summary = report(table)
     print(body)

@@ -49,8 +49,8 @@ def _timeline_paths(target: Path, files: list[Path]) -> list[Path]:
     return [target.with_name(f"{target.stem}-{name}{target.suffix or '.png'}") for name in names]
 
 
-def _table(results, run, args, window: float) -> str:
-    lines = [f"model: {run.run_dir} ({run.name}; {run.weights})",
+def _table(results, predictor, args, window: float) -> str:
+    lines = [f"model: {predictor.run_dir} ({predictor.name}; {predictor.weights})",
              f"windows of {window:g} s, {args.strategy}, threshold {args.threshold:g}", ""]
     for r in results:
         if r.error:
@@ -65,7 +65,7 @@ def _table(results, run, args, window: float) -> str:
     return "\n".join(lines)
 
 
-def _json(results, run, args, window: float) -> str:
+def _json(results, predictor, args, window: float) -> str:
     files = []
     for r in results:
         entry = {"file": str(r.path), "error": r.error}
@@ -76,7 +76,7 @@ def _json(results, run, args, window: float) -> str:
                                       for c, s in r.instruments()],
                          scores={c: round(float(s), 4) for c, s in zip(CLASSES, r.scores)})
         files.append(entry)
-    return json.dumps({"model": str(run.run_dir), "weights": run.weights, "window_s": window,
+    return json.dumps({"model": str(predictor.run_dir), "weights": predictor.weights, "window_s": window,
                        "strategy": args.strategy, "threshold": args.threshold, "files": files}, indent=2)
 
 
@@ -93,28 +93,28 @@ def _csv(results) -> str:
 
 
 def predict_command(args) -> int:
-    from .predict import final_model_dir, load_run, predict_file, save_timeline
+    from .predict import final_model_dir, load_predictor, predict_file, save_timeline
 
     if args.window is not None and args.window <= 0:
         print("harmony predict: --window must be a positive number of seconds", file=sys.stderr)
         return 2
     try:
-        run = load_run(args.model or final_model_dir(), args.device)
+        predictor = load_predictor(args.model or final_model_dir(), args.device)
     except HarmonyError as error:
         print(f"harmony predict: cannot use the model: {error}", file=sys.stderr)
         return 2
-    window = args.window or run.window
-    if window != run.window:
-        print(f"harmony predict: note: the model was trained on {run.window:g}-s windows, predicting on "
+    window = args.window or predictor.window
+    if window != predictor.window:
+        print(f"harmony predict: note: the model was trained on {predictor.window:g}-s windows, predicting on "
               f"{window:g}-s windows", file=sys.stderr)
-    results = [predict_file(run, path, window, args.strategy, args.threshold) for path in args.audio]
+    results = [predict_file(predictor, path, window, args.strategy, args.threshold) for path in args.audio]
     for r in results:
         if r.error:
             print(f"harmony predict: {r.path}: {r.error}", file=sys.stderr)
     if args.format == "table":
-        print(_table(results, run, args, window))
+        print(_table(results, predictor, args, window))
     elif args.format == "json":
-        print(_json(results, run, args, window))
+        print(_json(results, predictor, args, window))
     else:
         sys.stdout.write(_csv(results))
     if args.timeline is not None:

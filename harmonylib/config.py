@@ -94,7 +94,7 @@ class EvalConfig:
     permutation_resamples: int = 2000
     confidence: float = 0.95
     strategy: str = "S2"  # the report's aggregation (4.7); S1 and tuned thresholds are shown beside it
-    # Experiments of harmonylib.experiments.EXPERIMENTS this profile leaves out to fit its budget
+    # Experiments of harmonylib.grid.EXPERIMENTS this profile leaves out to fit its budget
     # (the evaluation notebooks drop their bars and say so; every comparison keeps its other systems).
     skip_experiments: tuple[str, ...] = ()
 
@@ -119,6 +119,11 @@ class Profile:
     @property
     def audioset_name(self) -> str:
         return "SynthAudioSet" if self.data.source == "synth" else "AudioSet"
+
+    @property
+    def data_names(self) -> dict[str, str]:
+        """The display name of each data set the study names by key (``irmas``, ``audioset``)."""
+        return {"irmas": self.dataset_name, "audioset": self.audioset_name}
 
     def torch_device(self):
         """The ``torch.device`` to run on."""

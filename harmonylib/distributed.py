@@ -17,7 +17,12 @@ import os
 import torch
 import torch.distributed as dist
 
-from .train import dist_info
+
+def dist_info() -> tuple[int, int]:
+    """(rank, world size) of the initialised torch.distributed process group, else (0, 1)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
 def init_distributed(device: torch.device | None = None) -> tuple[int, int, torch.device]:

@@ -3,7 +3,7 @@
 Used by the training notebooks (30-34, validation) and the evaluation notebooks 50-57.
 
 * :func:`aggregate` turns the sigmoid outputs of a clip's windows into one score per class
-  (S1 / S2 of Han et al. 2017, report 4.7); :func:`predict` thresholds them (0.5 as in the report).
+  (S1 / S2 of Han et al. 2017, report 4.7); :func:`binarize` thresholds them (0.5 as in the report).
 * :func:`multilabel_metrics` computes the report's metrics (5.1) with scikit-learn.
 * :func:`tune_thresholds` picks thresholds on *validation* scores (never on test).
 * :func:`bootstrap_ci` and :func:`paired_test` resample *songs*, not clips: excerpts of one song
@@ -80,7 +80,7 @@ def aggregate(window_probs, strategy: str = "S2") -> np.ndarray:
     return sums / top if top > 0 else np.zeros(NUM_CLASSES)
 
 
-def predict(scores, threshold=0.5) -> np.ndarray:
+def binarize(scores, threshold=0.5) -> np.ndarray:
     """Binary predictions: a class is predicted when its score exceeds the threshold.
 
     ``threshold`` is one number or one per class (shape (11,)). "Over the threshold" as in the
@@ -103,7 +103,7 @@ def _binary_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("no clips to evaluate")
     for name, array in (("y_true", y_true), ("y_pred", y_pred)):
         if not np.isin(array, (0, 1)).all():
-            raise ValueError(f"{name} must be multi-hot (0/1); threshold scores with predict() first")
+            raise ValueError(f"{name} must be multi-hot (0/1); threshold scores with binarize() first")
     return y_true.astype(np.int8), y_pred.astype(np.int8)
 
 
@@ -145,7 +145,7 @@ def tune_thresholds(val_scores, val_true, per_class: bool = True, grid: Sequence
     ``per_class=True``: each class gets the grid value maximising its own F1; ``False``: one value
     for all classes, maximising macro F1. Ties go to the value closest to the report's 0.5, so a
     class that validation says nothing about keeps 0.5. Returns an array of 11 thresholds for
-    :func:`predict`.
+    :func:`binarize`.
     """
     scores = np.asarray(val_scores, dtype=np.float64)
     y_true = np.asarray(val_true)
@@ -153,7 +153,7 @@ def tune_thresholds(val_scores, val_true, per_class: bool = True, grid: Sequence
         raise ValueError(f"validation scores and labels must both have shape (n_clips, {NUM_CLASSES})")
     grid = np.asarray(grid, dtype=np.float64)
     # f1[g, c]: F1 of class c at grid value g
-    f1 = np.stack([skm.f1_score(y_true, predict(scores, t), average=None, labels=list(range(NUM_CLASSES)),
+    f1 = np.stack([skm.f1_score(y_true, binarize(scores, t), average=None, labels=list(range(NUM_CLASSES)),
                                 zero_division=ZERO_DIVISION) for t in grid])
     closeness = -np.abs(grid - 0.5)
     if per_class:
@@ -332,7 +332,7 @@ def ensemble_scores(*clip_scores, weights: Sequence[float] | None = None) -> np.
 
     Averaging clip scores rather than window probabilities lets models with different windows
     (the report's final candidates use 1-s and 3-s windows) be combined. Each input has shape
-    (n_clips, 11), rows aligned on the same clips; threshold the result with :func:`predict`.
+    (n_clips, 11), rows aligned on the same clips; threshold the result with :func:`binarize`.
     """
     if len(clip_scores) < 2:
         raise ValueError("an ensemble needs at least two systems")

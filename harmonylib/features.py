@@ -15,11 +15,10 @@ Silence and very short audio never produce NaN:
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import librosa
@@ -36,6 +35,8 @@ CONTRAST_NAMES = tuple(f"band{i}" for i in range(7))  # librosa's 6 octave bands
 POLY1_NAMES = ("slope", "intercept")  # numpy.polyfit order: highest power first
 
 GENERAL_N_MFCC = 13
+# The row groups of the general-features matrix, in their order (report 3.1.3).
+GENERAL_FEATURES = ("mfcc", "chroma", "zcr", "centroid", "rms", "contrast", "bandwidth", "rolloff", "flatness", "poly1")
 GENERAL_FEATURE_NAMES: tuple[str, ...] = (
     *(f"mfcc_{i:02d}" for i in range(GENERAL_N_MFCC)),
     *(f"chroma_{p}" for p in PITCH_CLASSES),
@@ -103,31 +104,53 @@ def mel_spectrogram(y: np.ndarray, sr: int = 44100, n_fft: int = 2048, hop_lengt
     return librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr, n_mels=n_mels), ref=np.max)
 
 
-def reference_features(y: np.ndarray, sr: int = 44100, n_fft: int = 2048, hop_length: int = 512,
-                       n_mfcc: int = 40) -> dict[str, np.ndarray]:
-    """Every feature of report 2.2 as a (dimensions, frames) array, keyed by feature name.
+@dataclass(frozen=True)
+class _Analysis:
+    """What the features of one signal share: one STFT (magnitude and power) and the log-mel power for MFCCs."""
 
-    One STFT is shared by the spectral features; ZCR and RMS are framed on the waveform with the
-    same window and hop, so all have ``1 + len(y) // hop_length`` frames. Notebooks 11 and 13.
-    """
+    y: np.ndarray
+    S: np.ndarray
+    power: np.ndarray
+    mel_db: np.ndarray
+    sr: int
+    n_fft: int
+    hop_length: int
+    n_mfcc: int
+
+
+# Each feature of report 2.2 as librosa defines it, from the shared analysis of one signal.
+_FEATURES = {
+    "zcr": lambda a: librosa.feature.zero_crossing_rate(a.y, frame_length=a.n_fft, hop_length=a.hop_length),
+    "rms": lambda a: librosa.feature.rms(y=a.y, frame_length=a.n_fft, hop_length=a.hop_length),
+    "centroid": lambda a: librosa.feature.spectral_centroid(S=a.S, sr=a.sr),
+    "bandwidth": lambda a: librosa.feature.spectral_bandwidth(S=a.S, sr=a.sr),
+    "contrast": lambda a: librosa.feature.spectral_contrast(S=a.S, sr=a.sr),
+    "rolloff": lambda a: librosa.feature.spectral_rolloff(S=a.S, sr=a.sr),
+    "flatness": lambda a: librosa.feature.spectral_flatness(S=a.S),
+    "poly1": lambda a: librosa.feature.poly_features(S=a.S, sr=a.sr, order=1),
+    "chroma": lambda a: _quiet(librosa.feature.chroma_stft, S=a.power, sr=a.sr),
+    "tonnetz": lambda a: _quiet(librosa.feature.tonnetz, y=a.y, sr=a.sr, hop_length=a.hop_length),
+    "mfcc": lambda a: librosa.feature.mfcc(S=a.mel_db, n_mfcc=a.n_mfcc),
+}
+
+
+def compute_features(y: np.ndarray, names: Sequence[str], sr: int = 44100, n_fft: int = 2048, hop_length: int = 512,
+                     n_mfcc: int = 40) -> dict[str, np.ndarray]:
+    """The features ``names`` (keys of report 2.2's :data:`FEATURE_ORDER`) of one waveform, each a
+    (dimensions, frames) array; every feature shares one STFT, and ZCR and RMS are framed on the waveform
+    with the same window and hop, so all have ``1 + len(y) // hop_length`` frames."""
     y = prepare_signal(y, n_fft)
     S = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length))
     power = S**2
     mel_db = librosa.power_to_db(librosa.feature.melspectrogram(S=power, sr=sr))
-    features = {
-        "zcr": librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop_length),
-        "rms": librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop_length),
-        "centroid": librosa.feature.spectral_centroid(S=S, sr=sr),
-        "bandwidth": librosa.feature.spectral_bandwidth(S=S, sr=sr),
-        "contrast": librosa.feature.spectral_contrast(S=S, sr=sr),
-        "rolloff": librosa.feature.spectral_rolloff(S=S, sr=sr),
-        "flatness": librosa.feature.spectral_flatness(S=S),
-        "poly1": librosa.feature.poly_features(S=S, sr=sr, order=1),
-        "chroma": _quiet(librosa.feature.chroma_stft, S=power, sr=sr),
-        "tonnetz": _quiet(librosa.feature.tonnetz, y=y, sr=sr, hop_length=hop_length),
-        "mfcc": librosa.feature.mfcc(S=mel_db, n_mfcc=n_mfcc),
-    }
-    return _checked(features)
+    analysis = _Analysis(y, S, power, mel_db, sr, n_fft, hop_length, n_mfcc)
+    return _checked({name: _FEATURES[name](analysis) for name in names})
+
+
+def reference_features(y: np.ndarray, sr: int = 44100, n_fft: int = 2048, hop_length: int = 512,
+                       n_mfcc: int = 40) -> dict[str, np.ndarray]:
+    """Every feature of report 2.2 as a (dimensions, frames) array, keyed by feature name. Notebooks 11 and 13."""
+    return compute_features(y, FEATURE_ORDER, sr, n_fft, hop_length, n_mfcc)
 
 
 def dimension_names(feature: str, n_mfcc: int = 40) -> tuple[str, ...]:
@@ -145,18 +168,8 @@ def general_features(y: np.ndarray, sr: int = 44100, n_fft: int = 2048, hop_leng
     calls 13 librosa's default number of MFCCs; librosa's default is 20, but only 13 give 40 rows.
     Returns float32, shape (40, 1 + len(y) // hop_length).
     """
-    f = reference_features(y, sr, n_fft, hop_length, n_mfcc=GENERAL_N_MFCC)
-    order = ("mfcc", "chroma", "zcr", "centroid", "rms", "contrast", "bandwidth", "rolloff", "flatness", "poly1")
-    return np.concatenate([f[name] for name in order], axis=0).astype(np.float32)
-
-
-def _cache_key(files: Sequence[str | Path], params: dict) -> str:
-    stamp = []
-    for file in files:
-        status = os.stat(file)
-        stamp.append((str(file), status.st_size, status.st_mtime_ns))
-    text = json.dumps({"params": params, "files": stamp}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
+    f = compute_features(y, GENERAL_FEATURES, sr, n_fft, hop_length, n_mfcc=GENERAL_N_MFCC)
+    return np.concatenate([f[name] for name in GENERAL_FEATURES], axis=0).astype(np.float32)
 
 
 def clip_feature_means(files: Sequence[str | Path], sr: int = 44100, n_fft: int = 2048, hop_length: int = 512,
@@ -171,7 +184,8 @@ def clip_feature_means(files: Sequence[str | Path], sr: int = 44100, n_fft: int 
 
     params = {"kind": "clip_feature_means", "version": 1, "sr": sr, "n_fft": n_fft, "hop_length": hop_length,
               "n_mfcc": n_mfcc, "librosa": librosa.__version__}
-    target = paths.cache_dir() / "features" / f"clip_means_{_cache_key(files, params)}.npy"
+    key = io.files_digest(files, json.dumps(params, sort_keys=True))
+    target = paths.cache_dir() / "features" / f"clip_means_{key}.npy"
     columns = [(feature, dim) for feature in FEATURE_ORDER for dim in dimension_names(feature, n_mfcc)]
     if target.exists():
         return np.load(target), columns

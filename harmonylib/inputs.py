@@ -38,6 +38,7 @@ import torchaudio
 from torchaudio.compliance import kaldi
 
 from .errors import ConfigError
+from .features import GENERAL_FEATURES
 
 AST_SAMPLE_RATE = 16000
 AST_MEAN = -4.2677393  # MIT/ast-finetuned-audioset-10-10-0.4593 (AudioSet fbank statistics)
@@ -151,6 +152,85 @@ class MelImageInput(_Spectral):
         return self.image(spec)
 
 
+# The general features of report 3.1.3, one function each, named and defined as in librosa 0.11, on a batch:
+# ``y`` (B, N) waveforms, ``S`` (B, F, T) STFT magnitudes, ``power`` = S**2; each returns (B, rows, T).
+def zero_crossing_rate(y: torch.Tensor, frame_length: int, hop_length: int) -> torch.Tensor:
+    """``librosa.feature.zero_crossing_rate`` (centred frames, edge padding, values within 1e-10 of 0 are 0)."""
+    half = frame_length // 2
+    edge = F.pad(y.unsqueeze(1), (half, half), mode="replicate").squeeze(1)
+    negative = edge < -1e-10
+    crossings = (negative[:, 1:] != negative[:, :-1]).float()
+    zcr = crossings.unfold(1, frame_length - 1, hop_length).sum(dim=-1, keepdim=True).transpose(1, 2)
+    return zcr / frame_length
+
+
+def rms(y: torch.Tensor, frame_length: int, hop_length: int) -> torch.Tensor:
+    """``librosa.feature.rms`` of the waveform (centred frames, zero padding)."""
+    half = frame_length // 2
+    return F.pad(y, (half, half)).unfold(1, frame_length, hop_length).pow(2).mean(dim=-1).sqrt().unsqueeze(1)
+
+
+def _sum_normalised(S: torch.Tensor) -> torch.Tensor:
+    """Each frame's magnitudes divided by their sum (``librosa.util.normalize(norm=1)``; silent frames stay 0)."""
+    total = S.sum(dim=1, keepdim=True)
+    return S / torch.where(total < torch.finfo(S.dtype).tiny, torch.ones_like(total), total)
+
+
+def spectral_centroid(S: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """``librosa.feature.spectral_centroid``: the magnitude-weighted mean frequency (Hz)."""
+    return (_sum_normalised(S) * freqs.view(1, -1, 1)).sum(dim=1, keepdim=True)
+
+
+def spectral_bandwidth(S: torch.Tensor, freqs: torch.Tensor) -> torch.Tensor:
+    """``librosa.feature.spectral_bandwidth`` (p = 2): the magnitude-weighted spread around the centroid (Hz)."""
+    weights, freqs = _sum_normalised(S), freqs.view(1, -1, 1)
+    centroid = (weights * freqs).sum(dim=1, keepdim=True)
+    return (weights * (freqs - centroid) ** 2).sum(dim=1, keepdim=True).sqrt()
+
+
+def spectral_contrast(S: torch.Tensor, bands: list[tuple[int, int, int]]) -> torch.Tensor:
+    """``librosa.feature.spectral_contrast``: dB of each octave band's peak over its valley (mean of the
+    top and bottom ``count`` bins); ``bands`` as :meth:`GeneralFeatures._bands` gives them."""
+    peaks, valleys = [], []
+    frames_first = S.transpose(1, 2).contiguous()  # selection along the last dimension is much faster
+    for start, stop, count in bands:
+        band = frames_first[:, :, start:stop]
+        if count == 1:
+            valleys.append(band.amin(dim=-1))
+            peaks.append(band.amax(dim=-1))
+        else:
+            valleys.append(band.topk(count, dim=-1, largest=False).values.mean(dim=-1))
+            peaks.append(band.topk(count, dim=-1).values.mean(dim=-1))
+    return power_to_db(torch.stack(peaks, 1)) - power_to_db(torch.stack(valleys, 1))
+
+
+def spectral_rolloff(S: torch.Tensor, freqs: torch.Tensor, roll_percent: float = 0.85) -> torch.Tensor:
+    """``librosa.feature.spectral_rolloff``: the lowest frequency below which ``roll_percent`` of the magnitude lies."""
+    cumulative = S.cumsum(dim=1)
+    reached = cumulative >= roll_percent * cumulative[:, -1:]
+    return freqs[reached.int().argmax(dim=1)].unsqueeze(1)
+
+
+def spectral_flatness(power: torch.Tensor, amin: float = 1e-10) -> torch.Tensor:
+    """``librosa.feature.spectral_flatness``: geometric over arithmetic mean of the (floored) power."""
+    floored = power.clamp_min(amin)
+    return floored.log().mean(dim=1, keepdim=True).exp() / floored.mean(dim=1, keepdim=True)
+
+
+def poly_features(S: torch.Tensor, pinv: torch.Tensor) -> torch.Tensor:
+    """``librosa.feature.poly_features``: least-squares polynomial coefficients of each frame's magnitudes over
+    frequency; ``pinv`` is the pseudo-inverse of the Vandermonde matrix (highest power first)."""
+    return torch.matmul(pinv, S)
+
+
+def chroma_stft(power: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
+    """``librosa.feature.chroma_stft`` from power with each item's filter bank ``filters`` (B, 12, F), every
+    frame divided by its maximum (silent frames stay 0)."""
+    raw_chroma = torch.bmm(filters, power)
+    norm = raw_chroma.abs().amax(dim=1, keepdim=True)
+    return raw_chroma / torch.where(norm < torch.finfo(power.dtype).tiny, torch.ones_like(norm), norm)
+
+
 @functools.lru_cache(maxsize=512)
 def _chroma_bank(sample_rate: int, n_fft: int, tuning: float) -> torch.Tensor:
     """librosa's chroma filter bank for one tuning (12, 1 + n_fft // 2), built once per process."""
@@ -241,50 +321,31 @@ class GeneralFeatures(_Spectral):
         zero = int(np.argmin(np.abs(self.tuning_grid[:-1])))
         return torch.where(chosen.any(dim=1), counts.argmax(dim=1), torch.full_like(count, zero))
 
+    def chroma_filters(self, power: torch.Tensor) -> torch.Tensor:
+        """Each item's chroma filter bank for its estimated tuning: (B, 12, 1 + n_fft // 2)."""
+        tunings = self._tuning_index(power).tolist()
+        banks = {t: _chroma_bank(self.sample_rate, self.n_fft, float(self.tuning_grid[t])).to(power.device)
+                 for t in set(tunings)}
+        return torch.stack([banks[t] for t in tunings])
+
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         """The 40 unscaled rows (librosa's units), (B, 40, frames)."""
         y = self.normalise(x)
         S = self.magnitude(y)
         power = S**2
-        tiny = torch.finfo(S.dtype).tiny
-        mfcc = self.mfcc(power, self.mel_fb, self.dct)
-        tunings = self._tuning_index(power).tolist()
-        banks = {t: _chroma_bank(self.sample_rate, self.n_fft, float(self.tuning_grid[t])).to(power.device)
-                 for t in set(tunings)}
-        raw_chroma = torch.bmm(torch.stack([banks[t] for t in tunings]), power)
-        chroma_norm = raw_chroma.abs().amax(dim=1, keepdim=True)
-        chroma = raw_chroma / torch.where(chroma_norm < tiny, torch.ones_like(chroma_norm), chroma_norm)
-        half = self.n_fft // 2
-        edge = F.pad(y.unsqueeze(1), (half, half), mode="replicate").squeeze(1)
-        negative = edge < -1e-10  # np.signbit after values within 1e-10 of zero are set to 0
-        crossings = (negative[:, 1:] != negative[:, :-1]).float()
-        zcr = crossings.unfold(1, self.n_fft - 1, self.hop_length).sum(dim=-1, keepdim=True).transpose(1, 2)
-        zcr = zcr / self.n_fft
-        padded = F.pad(y, (half, half))
-        rms = padded.unfold(1, self.n_fft, self.hop_length).pow(2).mean(dim=-1).sqrt().unsqueeze(1)
-        total = S.sum(dim=1, keepdim=True)
-        S_norm = S / torch.where(total < tiny, torch.ones_like(total), total)
-        freqs = self.freqs.view(1, -1, 1)
-        centroid = (S_norm * freqs).sum(dim=1, keepdim=True)
-        bandwidth = (S_norm * (freqs - centroid) ** 2).sum(dim=1, keepdim=True).sqrt()
-        peaks, valleys = [], []
-        frames_first = S.transpose(1, 2).contiguous()  # selection along the last dimension is much faster
-        for start, stop, count in self._contrast_bands:
-            band = frames_first[:, :, start:stop]
-            if count == 1:
-                valleys.append(band.amin(dim=-1))
-                peaks.append(band.amax(dim=-1))
-            else:
-                valleys.append(band.topk(count, dim=-1, largest=False).values.mean(dim=-1))
-                peaks.append(band.topk(count, dim=-1).values.mean(dim=-1))
-        contrast = power_to_db(torch.stack(peaks, 1)) - power_to_db(torch.stack(valleys, 1))
-        cumulative = S.cumsum(dim=1)
-        reached = cumulative >= 0.85 * cumulative[:, -1:]
-        rolloff = self.freqs[reached.int().argmax(dim=1)].unsqueeze(1)
-        floored = power.clamp_min(1e-10)
-        flatness = (floored.log().mean(dim=1, keepdim=True).exp() / floored.mean(dim=1, keepdim=True))
-        poly = torch.matmul(self.poly_pinv, S)
-        return torch.cat([mfcc, chroma, zcr, centroid, rms, contrast, bandwidth, rolloff, flatness, poly], dim=1)
+        rows = {
+            "mfcc": self.mfcc(power, self.mel_fb, self.dct),
+            "chroma": chroma_stft(power, self.chroma_filters(power)),
+            "zcr": zero_crossing_rate(y, self.n_fft, self.hop_length),
+            "centroid": spectral_centroid(S, self.freqs),
+            "rms": rms(y, self.n_fft, self.hop_length),
+            "contrast": spectral_contrast(S, self._contrast_bands),
+            "bandwidth": spectral_bandwidth(S, self.freqs),
+            "rolloff": spectral_rolloff(S, self.freqs),
+            "flatness": spectral_flatness(power),
+            "poly1": poly_features(S, self.poly_pinv),
+        }
+        return torch.cat([rows[name] for name in GENERAL_FEATURES], dim=1)
 
     @torch.no_grad()
     def fit(self, batches) -> GeneralFeatures:

@@ -3,6 +3,8 @@
 A kill at any moment leaves either the old or the new file, never a torn one: everything is
 written to a temporary file in the same folder, flushed, and renamed over the target.
 
+It also holds :func:`files_digest`, the one cache key of a list of files.
+
 Figures and tables are named by report number (``fig2.8_irmas_class_distribution.png``,
 ``tab3.3_dynamic_epoch_size.csv`` + ``.md``) and recorded in ``figures/INDEX.md`` with their
 caption, notebook, data set, profile and weights. Used by every notebook.
@@ -10,6 +12,7 @@ caption, notebook, data set, profile and weights. Used by every notebook.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io as _io
 import json
 import os
@@ -61,6 +64,16 @@ def write_csv(path: str | Path, frame, **kwargs) -> None:
     kwargs.setdefault("float_format", "%.6g")
     kwargs.setdefault("lineterminator", "\n")
     write_text(path, frame.to_csv(**kwargs))
+
+
+def files_digest(file_paths, header: str = "", length: int = 20) -> str:
+    """A cache key of files by path, size and modification time (in the given order), after ``header`` (the
+    parameters of what is cached): it changes when a file, their order or a parameter does."""
+    digest = hashlib.sha256(header.encode())
+    for p in map(str, file_paths):
+        stat = os.stat(p)
+        digest.update(f"{p}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:length]
 
 
 def save_npy(path: str | Path, array) -> None:

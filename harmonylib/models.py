@@ -41,15 +41,6 @@ DISPLAY_NAMES = {
     "ast": "AST",
 }
 
-# Table 4.1 and REFERENCE.md §2: the original code's parameter counts for 11 classes.
-PAPER_PARAMETERS = {
-    "raw_cnn": 180_427,
-    "mfcc_cnn": 879_275,
-    "features_cnn": 114_859,
-    "resnet50": 23_530_571,
-    "ast": 86_197_259,  # max_length 1024; 85,349,387 with the 1-s input (max_length 100)
-}
-
 # The checkpoints the paper fine-tuned, and where they may already sit in a local cache.
 AST_CHECKPOINT = "MIT/ast-finetuned-audioset-10-10-0.4593"
 RESNET_CHECKPOINT = "timm/resnet50.tv_in1k"
@@ -61,7 +52,7 @@ class ConvBlocks(nn.Module):
     """Blocks of convolution, ReLU, batch norm and max pooling, then global average pooling and the MLP head.
 
     ``order`` is the layer order inside a block, as in the original code: the raw-audio and
-    features CNNs use conv→ReLU→BN→pool, the MFCC CNN conv→BN→ReLU→pool (REFERENCE.md §2).
+    features CNNs use conv→ReLU→BN→pool, the MFCC CNN conv→BN→ReLU→pool (as the original code).
     """
 
     def __init__(self, dims: int, channels: list[int], kernels: list, strides: list[int], pool: int,

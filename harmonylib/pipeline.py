@@ -3,7 +3,7 @@
 Each ``notebooks/NN_topic.py`` (jupytext percent format) is converted to ``.ipynb`` with the
 ``python3`` kernel and executed in numeric order with ``-p profile ... -p data_dir ...``; the
 executed copy goes to ``build/notebooks/<profile>/``. Training notebooks that the experiment grid
-of chapter 5 names (``harmonylib.experiments``) run once per experiment instead, with that
+of chapter 5 names (``harmonylib.grid``) run once per experiment instead, with that
 experiment's parameters, before the first notebook that comes after them.
 
 A notebook whose inputs (its source, its parameters, the harmonylib sources, the pins) are
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .config import PROFILE_NAMES
+from .config import PROFILE_NAMES, Profile, get_profile
+from .grid import experiments_for
 from .io import atomic_write, write_json
 
 NOTEBOOKS_DIR = paths.REPO_ROOT / "notebooks"
@@ -48,13 +49,14 @@ def notebook_paths(only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def plan(profile: str, data_dir: str | None, only: list[str] | None = None) -> list[Job]:
+def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None) -> list[Job]:
     """The jobs of one ``./run_all.sh``: plain notebooks, with the experiment grid in place of training notebooks."""
-    base = {"profile": profile, "data_dir": data_dir}
+    base = {"profile": profile.name, "data_dir": data_dir}
     notebooks = notebook_paths(only)
     selected = {notebook.stem for notebook in notebooks}
-    experiments = [e for e in _experiments(profile) if Path(e.notebook).stem in selected]
-    grid_notebooks = {Path(e.notebook).stem for e in _experiments(profile)}
+    grid = experiments_for(profile)
+    experiments = [e for e in grid if Path(e.notebook).stem in selected]
+    grid_notebooks = {Path(e.notebook).stem for e in grid}
     jobs: list[Job] = []
     grid_done = False
     for notebook in notebooks:
@@ -68,16 +70,6 @@ def plan(profile: str, data_dir: str | None, only: list[str] | None = None) -> l
     return jobs
 
 
-def _experiments(profile: str) -> list:
-    try:
-        from .experiments import experiments_for
-    except ImportError:  # the grid of chapter 5 is optional while the chapters are built
-        return []
-    from .config import get_profile
-
-    return list(experiments_for(get_profile(profile)))
-
-
 def _sources_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted((paths.REPO_ROOT / "harmonylib").rglob("*.py")) + [paths.REPO_ROOT / "pyproject.toml"]:
@@ -86,7 +78,7 @@ def _sources_digest() -> str:
     return digest.hexdigest()
 
 
-def grid_digest(profile: str, data_dir: str | None, sources_digest: str) -> str:
+def grid_digest(profile: Profile, data_dir: str | None, sources_digest: str) -> str:
     """What the experiment grid's run folders depend on: the digests of all its jobs, whatever ``--only`` says."""
     digest = hashlib.sha256()
     for job in plan(profile, data_dir):
@@ -95,9 +87,9 @@ def grid_digest(profile: str, data_dir: str | None, sources_digest: str) -> str:
     return digest.hexdigest()
 
 
-def reads_runs(job: Job, profile: str) -> bool:
+def reads_runs(job: Job, profile: Profile) -> bool:
     """Whether a job comes after the training notebooks and may read their run folders (35, 50-57)."""
-    grid = {Path(e.notebook).stem for e in _experiments(profile)}
+    grid = {Path(e.notebook).stem for e in experiments_for(profile)}
     return bool(grid) and not job.name.startswith("experiments/") and job.name > min(grid)
 
 
@@ -221,15 +213,15 @@ def nbval_notebook(notebook: Path, target: Path) -> Path:
     return target
 
 
-def run(profile: str, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
+def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
         report: bool = True) -> int:
     jobs = plan(profile, data_dir, only)
-    out_dir = paths.build_dir() / "notebooks" / profile
-    log_dir = paths.build_dir() / "logs" / profile
-    stamp_dir = paths.build_dir() / "stamps" / profile
+    out_dir = paths.build_dir() / "notebooks" / profile.name
+    log_dir = paths.build_dir() / "logs" / profile.name
+    stamp_dir = paths.build_dir() / "stamps" / profile.name
     sources = _sources_digest()
     runs = grid_digest(profile, data_dir, sources)
-    print(f"harmony: {len(jobs)} notebook run(s), profile {profile}, figures -> {paths.figures_dir()}", flush=True)
+    print(f"harmony: {len(jobs)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
     for job in jobs:
         stamp = stamp_dir / f"{job.name}.json"
@@ -282,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.refresh_nbval and args.profile != "smoke":
         parser.error("--refresh-nbval stores smoke-profile outputs; use it with --profile smoke")
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    return run(args.profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report)
+    return run(get_profile(args.profile), data_dir, args.only, args.force, args.refresh_nbval,
+               report=not args.no_report)
 
 
 if __name__ == "__main__":

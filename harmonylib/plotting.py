@@ -63,27 +63,6 @@ def class_bars(ax, counts: Mapping[str, float] | pd.Series, *, ylabel: str = "cl
     return ax
 
 
-def bar_with_ci(ax, labels: Sequence[str], values: Sequence[float], lower: Sequence[float],
-                upper: Sequence[float], *, colors: Sequence[str] | None = None, ylabel: str = "",
-                title: str | None = None):
-    """Bars with asymmetric confidence intervals ``[lower, upper]`` drawn as error bars.
-
-    Colours default to the class colours when ``labels`` are class codes, else one neutral colour.
-    """
-    values, lower, upper = (np.asarray(a, dtype=float) for a in (values, lower, upper))
-    if np.any(lower > values) or np.any(upper < values):
-        raise ValueError("every interval must contain its value (lower <= value <= upper)")
-    if colors is None:
-        colors = [CLASS_COLORS.get(label, "0.55") for label in labels]
-    ax.bar(list(labels), values, color=colors, edgecolor="0.2", linewidth=0.5,
-           yerr=np.vstack([values - lower, upper - values]), capsize=3, error_kw={"elinewidth": 0.8})
-    ax.set(ylabel=ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(axis="x", visible=False)
-    return ax
-
-
 def count_bars(ax, counts: pd.Series, *, xlabel: str, ylabel: str = "clips", title: str | None = None,
                color: str = "0.45"):
     """Bars of a count per value of a discrete quantity (e.g. labels per clip), annotated."""
@@ -96,10 +75,14 @@ def count_bars(ax, counts: pd.Series, *, xlabel: str, ylabel: str = "clips", tit
     return ax
 
 
-def cooccurrence_heatmap(ax, matrix: pd.DataFrame, *, title: str | None = None, cbar_label: str = "clips"):
-    """Symmetric class-by-class co-occurrence counts, classes in CLASSES order, diagonal left blank."""
+def cooccurrence_heatmap(ax, matrix: pd.DataFrame, *, title: str | None = None, cbar_label: str = "clips",
+                         fmt: str = "d", vmin: float | None = None, vmax: float | None = None,
+                         mask_diagonal: bool = True):
+    """A class-by-class matrix in CLASSES order, annotated: co-occurrence counts (the defaults, diagonal left
+    blank; notebook 12) or rates such as notebook 57's false positives given another class (NaN cells blank)."""
     matrix = matrix.reindex(index=CLASSES, columns=CLASSES, fill_value=0)
-    sns.heatmap(matrix, ax=ax, mask=np.eye(len(CLASSES), dtype=bool), annot=True, fmt="d", cmap="rocket_r",
+    mask = np.eye(len(CLASSES), dtype=bool) if mask_diagonal else None
+    sns.heatmap(matrix, ax=ax, mask=mask, annot=True, fmt=fmt, cmap="rocket_r", vmin=vmin, vmax=vmax,
                 square=True, linewidths=0.3, annot_kws={"fontsize": 6}, cbar_kws={"label": cbar_label, "shrink": 0.8})
     ax.set(xlabel="class", ylabel="class")
     ax.grid(False)

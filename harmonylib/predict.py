@@ -5,22 +5,11 @@ with :func:`harmonylib.audio.load` at any length, sample rate and channel count 
 averaged to mono and resampled to the model's rate, cut into the run's windows
 (:func:`harmonylib.windows.split`, last window zero-padded), turned into the model's input
 (:func:`harmonylib.inputs.make_input`), and the windows' sigmoid outputs are aggregated per file
-with S1 or S2 (:func:`harmonylib.evaluate.aggregate`) and thresholded (:func:`~harmonylib.evaluate.predict`).
+with S1 or S2 (:func:`harmonylib.evaluate.aggregate`) and thresholded (:func:`~harmonylib.evaluate.binarize`).
 
-Run folder read here (``paths.runs_dir() / name``, written by :func:`harmonylib.train.fit` and the
-training notebooks; see :mod:`harmonylib.train`):
-
-=========================  ===================================================================
-file                       what predict takes from it
-=========================  ===================================================================
-config.json                ``model`` and ``model_config`` (for :func:`~harmonylib.models.build_model`),
-                           ``weights`` (provenance of the initial weights)
-best/model.safetensors     the selected checkpoint (safetensors: no pickled code is ever loaded)
-input.json                 :func:`save_model_input`: ``profile``, waveform ``mean`` and ``std`` of the
-                           training data (the input itself follows from the model:
-                           ``harmonylib.train.MODEL_INPUTS``), ``window`` (s)
-input.safetensors          the input module's state (the general features' row statistics)
-=========================  ===================================================================
+The run folder (:mod:`harmonylib.runs`) gives the model's configuration, its selected checkpoint
+(safetensors: no pickled code is ever loaded) and the record of how its input is made; the input
+itself follows from the model (``harmonylib.recipes.MODEL_INPUTS``).
 
 ``build/final_model.json`` names the run the last ``./run_all.sh`` chose as the final model
 (:func:`register_final_model`); the command uses it unless ``--model`` is given.
@@ -35,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import paths
+from . import paths, runs
 from .errors import ConfigError, HarmonyError
 from .io import write_bytes, write_json
 from .labels import CLASS_COLORS, CLASS_NAMES, CLASSES
@@ -47,30 +36,13 @@ def final_model_file() -> Path:
     return paths.build_dir() / "final_model.json"
 
 
-def save_model_input(run_dir: str | Path, model_input: torch.nn.Module, profile, mean: float, std: float,
-                     window: float) -> None:
-    """Record how a run's model input is made, so :func:`load_run` can rebuild it: ``input.json`` (the
-    profile and training mean/std given to :func:`~harmonylib.inputs.make_input`, the window in seconds) and
-    ``input.safetensors`` (the module's fitted state: the general features' row statistics).
-
-    Called by the training notebooks 30-34 after ``fit``; ``profile`` is a Profile or its name.
-    """
-    from safetensors.torch import save
-
-    run_dir = Path(run_dir)
-    state = {k: v.detach().cpu().contiguous() for k, v in model_input.state_dict().items()}
-    write_bytes(run_dir / "input.safetensors", save(state))
-    write_json(run_dir / "input.json", {"profile": getattr(profile, "name", profile), "mean": float(mean),
-                                        "std": float(std), "window": float(window)})
-
-
 def register_final_model(run_dir: str | Path) -> Path:
     """Make ``run_dir`` the model ``python -m harmonylib predict`` uses by default (``build/final_model.json``).
 
     Checks first that predict can load the run. Called by the final-model notebook.
     """
     run_dir = Path(run_dir).resolve()
-    load_run(run_dir, device="cpu")
+    load_predictor(run_dir, device="cpu")
     write_json(final_model_file(), {"run_dir": str(run_dir)})
     return final_model_file()
 
@@ -85,7 +57,7 @@ def final_model_dir() -> Path:
 
 
 @dataclass
-class LoadedRun:
+class Predictor:
     """A trained model ready for prediction, with everything needed to feed it."""
 
     run_dir: Path
@@ -98,16 +70,7 @@ class LoadedRun:
     device: torch.device
 
 
-def _read_json(path: Path) -> dict:
-    if not path.exists():
-        raise HarmonyError(f"missing {path.name}: not a complete run folder", path.parent)
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise HarmonyError(f"not valid JSON ({error})", path) from None
-
-
-def load_run(run_dir: str | Path, device=None) -> LoadedRun:
+def load_predictor(run_dir: str | Path, device=None) -> Predictor:
     """The model of a run folder with its best checkpoint and its input module; :class:`HarmonyError` naming
     what is missing or wrong."""
     from safetensors import SafetensorError
@@ -116,37 +79,32 @@ def load_run(run_dir: str | Path, device=None) -> LoadedRun:
     from .config import get_profile
     from .inputs import make_input
     from .models import build_model
-    from .train import MODEL_INPUTS
+    from .recipes import MODEL_INPUTS
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise HarmonyError("run folder does not exist", run_dir)
-    config = _read_json(run_dir / "config.json")
-    if not (run_dir / "input.json").exists():
-        raise HarmonyError("missing input.json (how the model's input is made): the training notebook records it "
-                           "with harmonylib.predict.save_model_input", run_dir)
-    record = _read_json(run_dir / "input.json")
+    config = runs.read_json(run_dir / runs.CONFIG)
+    record, input_state = runs.read_model_input(run_dir)
     name = config.get("model")
     if name not in MODEL_INPUTS:
-        raise HarmonyError(f"config.json names no known model ({name!r})", run_dir / "config.json")
+        raise HarmonyError(f"the run's configuration names no known model ({name!r})", run_dir)
     profile = get_profile(record["profile"])
     device = torch.device(device) if device is not None else profile.torch_device()
     model_config = {k: v for k, v in config.get("model_config", {}).items() if k != "num_classes"}
     model = build_model(name, pretrained=False, **model_config)
-    checkpoint = run_dir / "best" / "model.safetensors"
-    if not checkpoint.exists():
-        raise HarmonyError("no best checkpoint (best/model.safetensors): the run did not finish an epoch", run_dir)
+    checkpoint = runs.best_checkpoint(run_dir)
     try:
         model.load_state_dict(load_file(str(checkpoint)))
         model_input = make_input(MODEL_INPUTS[name], profile, record["mean"], record["std"],
                                  model_config.get("max_length", 100))
-        model_input.load_state_dict(load_file(str(run_dir / "input.safetensors")))
+        model_input.load_state_dict(load_file(str(input_state)))
     except (SafetensorError, RuntimeError, OSError) as error:
         raise HarmonyError(f"cannot load the run's weights ({type(error).__name__}: {error})", run_dir) from None
     model.to(device).eval()
     model_input.to(device).eval()
     weights = f"trained in run {run_dir.name}; initial weights: {config.get('weights', 'unknown')}"
-    return LoadedRun(run_dir, model, model_input, name, weights, profile.features.sample_rate,
+    return Predictor(run_dir, model, model_input, name, weights, profile.features.sample_rate,
                      float(record["window"]), device)
 
 
@@ -170,34 +128,34 @@ class FilePrediction:
 
 
 @torch.no_grad()
-def window_probabilities(run: LoadedRun, wave: np.ndarray, window: float) -> np.ndarray:
-    """Sigmoid outputs (windows, 11) of ``run``'s model for every ``window``-second window of a mono waveform."""
+def window_probabilities(predictor: Predictor, wave: np.ndarray, window: float) -> np.ndarray:
+    """Sigmoid outputs (windows, 11) of ``predictor``'s model for every ``window``-second window of a mono waveform."""
     from .windows import split
 
-    windows = split(wave, max(1, int(round(window * run.sample_rate))), last="pad")
+    windows = split(wave, max(1, int(round(window * predictor.sample_rate))), last="pad")
     probs = []
     for start in range(0, len(windows), BATCH):
-        batch = torch.from_numpy(windows[start:start + BATCH]).to(run.device)
-        probs.append(torch.sigmoid(run.model(run.model_input(batch)).float()).cpu().numpy())
+        batch = torch.from_numpy(windows[start:start + BATCH]).to(predictor.device)
+        probs.append(torch.sigmoid(predictor.model(predictor.model_input(batch)).float()).cpu().numpy())
     return np.concatenate(probs)
 
 
-def predict_file(run: LoadedRun, path: str | Path, window: float | None = None, strategy: str = "S2",
+def predict_file(predictor: Predictor, path: str | Path, window: float | None = None, strategy: str = "S2",
                  threshold: float = 0.5) -> FilePrediction:
     """Instruments in one audio file; an unusable file gives a :class:`FilePrediction` with ``error`` set."""
     from . import audio
-    from .evaluate import aggregate, predict
+    from .evaluate import aggregate, binarize
 
     path = Path(path)
     try:
         header = audio.info(path)
-        wave, _ = audio.load(path, sr=run.sample_rate, mono=True)
+        wave, _ = audio.load(path, sr=predictor.sample_rate, mono=True)
     except HarmonyError as error:
         return FilePrediction(path, error=error.problem)
-    probs = window_probabilities(run, wave, window or run.window)
+    probs = window_probabilities(predictor, wave, window or predictor.window)
     scores = aggregate(probs, strategy)
     return FilePrediction(path, None, header.frames / header.samplerate, header.samplerate, header.channels,
-                          probs, scores, predict(scores, threshold))
+                          probs, scores, binarize(scores, threshold))
 
 
 def timeline_figure(result: FilePrediction, window: float, threshold: float):

@@ -9,7 +9,7 @@ outputs are shown as they are, nothing is re-executed) and the Sphinx Book Theme
 * one chapter per report chapter (1 overview, 2 data understanding, 3 data preparation,
   4 modelling, 5 evaluation), notebooks in numeric order, a table of contents and a search box;
 * chapter 4's training notebooks appear once per experiment of chapter 5 (the pipeline runs them
-  that way, see :mod:`harmonylib.experiments`), each titled with its experiment's name;
+  that way, see :mod:`harmonylib.grid`), each titled with its experiment's name;
 * a "Figures and tables" page from ``figures/index.json`` (:mod:`harmonylib.io`): every figure and
   table of this profile in report order, with its number, caption, notebook, data set, profile and
   weights;
@@ -31,8 +31,9 @@ import time
 from pathlib import Path
 
 from . import paths
-from .config import PROFILE_NAMES
+from .config import PROFILE_NAMES, Profile, get_profile
 from .errors import ConfigError, HarmonyError
+from .grid import BY_NAME, experiments_for
 from .io import _number_key, write_text
 
 CHAPTERS = {  # first digit of a notebook's number -> its chapter of the report
@@ -72,24 +73,17 @@ exclude_patterns = ["_build", "_mathjax"]
 '''
 
 
-def report_dir(profile: str) -> Path:
+def report_dir(profile: Profile) -> Path:
     """Where the report of ``profile`` goes: ``build/report/`` (default) or ``build/report-<profile>/``."""
-    if profile not in PROFILE_NAMES:
-        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILE_NAMES)}")
-    return paths.build_dir() / ("report" if profile == "default" else f"report-{profile}")
+    return paths.build_dir() / ("report" if profile.name == "default" else f"report-{profile.name}")
 
 
-def executed_notebooks(profile: str) -> tuple[list[Path], list[Path]]:
+def executed_notebooks(profile: Profile) -> tuple[list[Path], list[Path]]:
     """(chapter notebooks in numeric order, experiment runs in the grid's order) of ``build/notebooks/<profile>/``."""
-    folder = paths.build_dir() / "notebooks" / profile
+    folder = paths.build_dir() / "notebooks" / profile.name
     chapters = sorted(p for p in folder.glob("*.ipynb") if _EXECUTED.match(p.name))
     runs = {p.stem: p for p in (folder / "experiments").glob("*.ipynb") if "." not in p.stem}
-    try:
-        from .experiments import experiments_for
-
-        order = [e.name for e in experiments_for(profile)]
-    except ImportError:
-        order = []
+    order = [e.name for e in experiments_for(profile)]
     ranked = [runs.pop(name) for name in order if name in runs] + [runs[name] for name in sorted(runs)]
     return chapters, ranked
 
@@ -115,10 +109,6 @@ def _folded_copy(source: Path, target: Path, title: str | None = None) -> None:
 
 def _experiment_title(run: Path) -> str:
     """``# Training run `name``` with its label and parameters, from the experiment grid if it knows the run."""
-    try:
-        from .experiments import BY_NAME
-    except ImportError:
-        BY_NAME = {}
     experiment = BY_NAME.get(run.stem)
     lines = [f"# Training run `{run.stem}`"]
     if experiment is not None:
@@ -167,9 +157,10 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _stage(profile: str, stage: Path) -> int:
+def _stage(P: Profile, stage: Path) -> int:
     """Write the Sphinx sources of the report into ``stage``; returns the number of notebooks."""
-    chapters, runs = executed_notebooks(profile)
+    profile = P.name
+    chapters, runs = executed_notebooks(P)
     if not chapters and not runs:
         raise ConfigError(f"no executed notebooks in {paths.build_dir() / 'notebooks' / profile}; "
                           f"run ./run_all.sh --profile {profile} first")
@@ -185,9 +176,6 @@ def _stage(profile: str, stage: Path) -> int:
     for run in runs:
         _folded_copy(run, stage / "experiments" / run.name, _experiment_title(run))
         by_chapter.setdefault(CHAPTERS["3"], []).append(f"experiments/{run.stem}")
-    from .config import get_profile
-
-    P = get_profile(profile)
     title = f"harmony · {profile} profile"
     index = [
         f"# Harmony Is All You Need, reproduced ({profile} profile)", "",
@@ -214,16 +202,16 @@ def _stage(profile: str, stage: Path) -> int:
     return len(chapters) + len(runs)
 
 
-def build_report(profile: str) -> Path:
+def build_report(profile: Profile) -> Path:
     """Render ``build/notebooks/<profile>/`` into one HTML report; returns the path of its ``index.html``."""
     from sphinx.application import Sphinx
     from sphinx.util.docutils import docutils_namespace
 
     target = report_dir(profile)
-    stage = paths.build_dir() / "report-src" / profile
+    stage = paths.build_dir() / "report-src" / profile.name
     _stage(profile, stage)
     fresh = target.with_name(f".{target.name}.new")
-    doctrees = stage.parent / f".doctrees-{profile}"
+    doctrees = stage.parent / f".doctrees-{profile.name}"
     for folder in (fresh, doctrees):
         shutil.rmtree(folder, ignore_errors=True)
     with docutils_namespace():
@@ -249,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
-        index = build_report(args.profile)
+        index = build_report(get_profile(args.profile))
     except ConfigError as error:
         print(f"harmony report: {error}", file=sys.stderr)
         return 1

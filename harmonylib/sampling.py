@@ -33,7 +33,7 @@ def dynamic_epoch_size(n: int, min_sampled: int, max_sampled: int, p: float = 0.
     """Eq. 3.1: examples per epoch so that on average a fraction ``p`` of the ``n`` originals is never drawn.
 
     ``log_{1 - 1/n}(p)`` draws leave each original out with probability ``p``; each example uses
-    ``(min + max) / 2`` originals on average. Rounded down, as Table 3.3 (n = 6705: 30875 for 1-2).
+    ``(min + max) / 2`` originals on average. Rounded down, as Table 3.3 (``harmonylib.reference.TABLE_3_3``).
     """
     if n < 2 or not 1 <= min_sampled <= max_sampled or not 0 < p < 1:
         raise ValueError(f"need n >= 2, 1 <= min_sampled <= max_sampled and 0 < p < 1; got {n}, "

@@ -15,8 +15,6 @@ from statsmodels.stats.multitest import multipletests
 
 from .labels import CLASS_INDEX, CLASSES
 
-ANOVA_COLUMNS = ("feature", "dimension", "F", "p", "p_holm", "welch_p", "kruskal_p", "eta2", "significant")
-
 
 def class_counts(label_lists: Iterable[Iterable[str]]) -> pd.Series:
     """How many clips carry each class, indexed by CLASSES (zeros included). Notebook 12."""

@@ -43,10 +43,11 @@ from IPython.display import Audio, display
 from harmonylib import paths
 from harmonylib.audio import load
 from harmonylib.config import get_profile
-from harmonylib.data import prepare, synth
+from harmonylib.data import prepare
 from harmonylib.data.audioset import ids_table, read_segments, select_segments
 from harmonylib.io import Provenance, save_table
 from harmonylib.labels import CLASS_NAMES, CLASSES
+from harmonylib.reference import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TRAIN_COUNTS
 
 P = get_profile(profile)
 data = prepare(P, data_dir)
@@ -78,7 +79,7 @@ print(f"profile {P.name}: {data.irmas_name} at {data.irmas_root}, {data.audioset
 #   (`__1`, `__2`, `__3`) come from one rendered piece, as in IRMAS.
 # * **Test excerpts**: "songs" with 1-5 labelled instruments; the excerpts of a song share genre, key,
 #   tempo and instrument sounds, and each instrument plays for all or part of an excerpt. The number of
-#   labels per excerpt and the class frequencies follow IRMAS's (REFERENCE.md section 4).
+#   labels per excerpt and the class frequencies follow IRMAS's (`harmonylib.reference`).
 # * **SynthAudioSet** is rendered from a *different* SoundFont (`TimGM6mb.sf2`, 6 MB instead of 148 MB)
 #   through a different "YouTube" chain: mono, small rooms, the band limits of a low-bitrate upload,
 #   background noise, mains hum and soft clipping. Its clips are 10 s, mostly single-label, with classes
@@ -159,10 +160,10 @@ test_labels = pd.Series([c for labels in pd.concat([data.val, data.test])["label
 table = pd.DataFrame({
     f"{data.irmas_name} train": train_counts.reindex(CLASSES, fill_value=0),
     f"{data.irmas_name} train %": shares(train_counts),
-    "IRMAS train %": shares(synth.IRMAS_TRAIN_COUNTS),
+    "IRMAS train %": shares(IRMAS_TRAIN_COUNTS),
     f"{data.irmas_name} test labels": test_labels.reindex(CLASSES, fill_value=0),
     f"{data.irmas_name} test labels %": shares(test_labels),
-    "IRMAS test labels %": shares(synth.IRMAS_TEST_LABEL_COUNTS),
+    "IRMAS test labels %": shares(IRMAS_TEST_LABEL_COUNTS),
 })
 print(table.to_string())
 
@@ -170,7 +171,7 @@ print(table.to_string())
 # NBVAL_CHECK_OUTPUT
 testing = pd.concat([data.val, data.test])
 per_clip = testing["labels"].map(len).value_counts().reindex(range(1, 6), fill_value=0)
-irmas_per_clip = pd.Series(synth.IRMAS_LABELS_PER_CLIP)
+irmas_per_clip = pd.Series(IRMAS_LABELS_PER_CLIP)
 print(pd.DataFrame({f"{data.irmas_name} excerpts": per_clip.values, f"{data.irmas_name} %": percent(per_clip).values,
                     "IRMAS %": percent(irmas_per_clip).values}, index=pd.Index(range(1, 6), name="labels")).to_string())
 print(f"labels per excerpt: {testing['labels'].map(len).mean():.2f} (IRMAS 1.71); "

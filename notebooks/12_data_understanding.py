@@ -41,7 +41,7 @@ from harmonylib import plotting, stats
 from harmonylib.audio import load
 from harmonylib.config import get_profile
 from harmonylib.data import prepare
-from harmonylib.data.synth import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TRAIN_COUNTS
+from harmonylib.reference import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TRAIN_COUNTS
 from harmonylib.io import Provenance, save_figure
 from harmonylib.labels import CLASSES
 
@@ -174,8 +174,9 @@ print(f"{len(durations)} test clips, {durations.min():.1f}-{durations.max():.1f}
 # %% [markdown]
 # ### How close is the stand-in to IRMAS?
 #
-# IRMAS's numbers (REFERENCE.md section 4) against this profile's data. The testing-data columns count
-# validation and test splits together, as IRMAS publishes its 2874 testing excerpts as one set. Shares
+# IRMAS's numbers (`harmonylib.reference`, counted on the release) against this profile's data. The
+# testing-data columns count validation and test splits together, as IRMAS publishes its 2874 testing
+# excerpts as one set. Shares
 # rather than counts are compared, since the synthetic set is smaller. **SynthIRMAS is not IRMAS**: a
 # close match of these marginal frequencies says nothing about how the music sounds, and no result on
 # SynthIRMAS is an IRMAS result.

@@ -20,8 +20,8 @@
 # folder `build/runs/<run_name>/` (checkpoints, `metrics.csv`, `run.json`, and the validation/test
 # window probabilities for chapter 5).
 # **Differs from the report:** each of the 40 feature rows is standardised with training statistics
-# before the convolution: the original stacked them unscaled, so rows in Hz (centroid, rolloff, in
-# the thousands) dwarfed rows in [0, 1] (REFERENCE.md §3). The features are computed batched on the
+# before the convolution: the original code stacked them unscaled, so rows in Hz (centroid, rolloff,
+# in the thousands) dwarfed rows in [0, 1]. The features are computed batched on the
 # device (`harmonylib.inputs.GeneralFeatures`, tested against librosa). Otherwise as notebook 30:
 # checkpoint selection by validation macro F1 (`select="s2_bce"` restores the original), seeded and
 # resumable, nothing dropped, the profile's scale-downs, and SynthIRMAS numbers that are **not**
@@ -48,47 +48,26 @@ select = "macro_f1"  # checkpoint selection: "macro_f1" | "clip_bce" | "s2_bce" 
 eval_datasets = None  # test sets to predict; None: the training data set's
 run_name = None  # None: "<profile>-features_cnn_w<window>[_<sampling><max_sampled>]"
 
-# %%
-import sys
+# %% [markdown]
+# ## Set-up and data
+# `recipes.start_training` resolves the profile (printing how it scales the paper down), picks the
+# device (joining torchrun's process group when there is one), seeds, and cuts the training and
+# validation windows. Training windows inherit their clip's labels (report 4.6); validation and test
+# clips are cut into windows whose outputs are aggregated per clip. Waveforms come from the decoded,
+# cached store.
 
+# %%
 import numpy as np
 import torch
-from harmonylib import paths
+from harmonylib import recipes
 from harmonylib.augment import AudioAugment
-from harmonylib.config import get_profile
-from harmonylib.data import prepare
-from harmonylib.distributed import init_distributed
 from harmonylib.inputs import make_input
-from harmonylib.io import Provenance, save_table
-from harmonylib.models import build_model, count_parameters
-from harmonylib.predict import save_model_input
-from harmonylib.train import (MODEL_INPUTS, dataset_splits, evaluation_set, fit, hyperparameter_table, model_config,
-                              paper_groups, predict_for_evaluation, settings_for, show_run, training_set)
+from harmonylib.models import build_model
 
 MODEL = "features_cnn"
-NOTEBOOK = "32_train_features_cnn"
-P = get_profile(profile)
-rank, world, device = init_distributed(P.torch_device())
-torch.manual_seed(P.seed)
-eval_datasets = list(eval_datasets or [dataset])
-run_name = run_name or f"{P.name}-{MODEL}_w{window}" + ("" if sampling == "static" else f"_{sampling}{max_sampled}")
-print(f"profile {P.name}, device {device}, {world} process(es), run {run_name}")
-for item in P.scale_downs:
-    print("scale-down:", item)
-
-# %% [markdown]
-# ## Data
-# Training windows inherit their clip's labels (report 4.6); validation and test clips are cut into
-# windows whose outputs are aggregated per clip. Waveforms come from the decoded, cached store.
-
-# %%
-data = prepare(P, data_dir)
-splits = dataset_splits(data, dataset)
-sr = P.features.sample_rate
-train_set = training_set(splits["train"], sr, window, sampling, max_sampled, P.seed)
-val_set = evaluation_set(splits["val"], sr, window, P.train.max_eval_windows)
-print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_set)} training examples "
-      f"({sampling}); {len(splits['val'])} validation clips -> {len(val_set)} windows")
+job = recipes.start_training(MODEL, "32_train_features_cnn", profile, data_dir, dataset=dataset, window=window,
+                             sampling=sampling, max_sampled=max_sampled, eval_datasets=eval_datasets,
+                             run_name=run_name)
 
 # %% [markdown]
 # ## Model, input and training
@@ -98,34 +77,24 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 # features are computed.
 
 # %%
-model = build_model(MODEL, **model_config(MODEL, P, window))
-model_input = make_input(MODEL_INPUTS[MODEL], P, splits["mean"], splits["std"])
-static_windows = training_set(splits["train"], sr, window)
-sample = np.random.default_rng(P.seed).permutation(len(static_windows))[:P.train.features_fit_windows]
+model = build_model(MODEL, **job.model_config())
+model_input = make_input(recipes.MODEL_INPUTS[MODEL], job.profile, job.splits.mean, job.splits.std)
+static_windows = recipes.training_set(job.splits.train, job.sample_rate, job.window)
+order = np.random.default_rng(job.profile.seed).permutation(len(static_windows))
+sample = order[:job.profile.train.features_fit_windows]
 sample_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(static_windows, sample.tolist()), batch_size=64)
-model_input.fit(batch[0].to(device) for batch in sample_loader)
+model_input.fit(batch[0].to(job.device) for batch in sample_loader)
 print(f"row statistics from {len(sample)} training windows")
-audio_augment = AudioAugment(splits["mean"], splits["std"])
+audio_augment = AudioAugment(job.splits.mean, job.splits.std)
+augmentations = [audio_augment]
 
 
 def train_input(wave, generator):
     return model_input(audio_augment(wave, generator))
 
 
-settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
-                        extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
-                               "eval_datasets": eval_datasets, "weight_decay": weight_decay,
-                               "augmentation": [repr(audio_augment)]})
-print(f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")
-result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, train_input,
-             device=device)
-if rank:  # under torchrun the other processes are done
-    sys.exit(0)
-save_model_input(result.run_dir, model_input, P, splits["mean"], splits["std"], window)  # for `harmonylib predict`
-provenance = Provenance(splits["name"], P.name, model.harmony_weights)
-
-# %%
-show_run(result, f"{run_name}: {splits['name']}, window {window} s, sampling {sampling}\n{provenance.label()}")
+result = recipes.train_run(job, model, model_input, train_input, augmentations, weight_decay=weight_decay,
+                           epochs=epochs, seed=seed, select=select)
 
 # %% [markdown]
 # ## Predictions for chapter 5
@@ -135,8 +104,7 @@ show_run(result, f"{run_name}: {splits['name']}, window {window} s, sampling {sa
 # instrument for every clip (its recall is 1; a model must beat its macro F1 to be of use).
 
 # %%
-scores = predict_for_evaluation(model, model_input, data, dataset, eval_datasets, result.run_dir, P, window, device,
-                                settings.eval_batch_size)
+scores = recipes.predict_for_evaluation(job, result, model, model_input)
 print(scores.to_string(index=False))
 
 # %% [markdown]
@@ -146,13 +114,9 @@ print(scores.to_string(index=False))
 # a variant's value.
 
 # %%
-if settings.groups == paper_groups(MODEL):
-    table = hyperparameter_table(["raw_cnn", "mfcc_cnn", "features_cnn"], P)
-    save_table(table, "4.3", "cnn_hyperparameters",
-               "Hyperparameters of the 1-D raw audio, 2-D MFCC and 1-D audio features CNN models",
-               Provenance(splits["name"], P.name, "random init (trained from scratch, as in the paper)"),
-               notebook=NOTEBOOK)
-    print(table.to_string(index=False))
+table = recipes.save_hyperparameter_table(job, result, model)
+print("Table 4.3 is written by the run with the report's weight decay" if table is None
+      else table.to_string(index=False))
 
 # %% [markdown]
 # ## Exercises

@@ -24,7 +24,7 @@
 # the transformer starts from **random initialisation**, and every figure says so. The report's
 # fine-tuning learning rate (2e-5) is tiny for training from scratch, so a randomly initialised AST
 # trains with a from-scratch rate, 3e-4 for the backbone (the classifier keeps 1e-3;
-# `harmonylib.train.SCRATCH_GROUPS`, chosen on SynthIRMAS's validation split among 2e-5, 3e-4 and
+# `harmonylib.recipes.SCRATCH_GROUPS`, chosen on SynthIRMAS's validation split among 2e-5, 3e-4 and
 # 1e-3), and at the `default` profile for more steps than the CNNs (15 epochs of 640 windows: a
 # transformer without pretraining learns slowly). Read its numbers as those of a small AST trained
 # from scratch on little data, not of the report's fine-tuned one. At the `default` profile it is
@@ -49,7 +49,7 @@ dataset = "irmas"  # training data: "irmas" (SynthIRMAS at synthetic profiles) o
 window = 1  # seconds
 sampling = "static"  # "static" | "tds" (true dynamic sampling) | "bspds" (base-sample persistent)
 max_sampled = None  # dynamic sampling: at most this many windows mixed into one example
-weight_decay = None  # None: Table 4.3's 5e-4
+weight_decay = None  # None: Table 4.5's (backbone 1e-4, classifier 1e-3)
 epochs = None  # None: the profile's
 seed = None  # None: the profile's
 select = "macro_f1"  # checkpoint selection: "macro_f1" | "clip_bce" | "s2_bce" (the original's)
@@ -57,46 +57,24 @@ eval_datasets = None  # test sets to predict; None: the training data set's
 weights = None  # a local AudioSet checkpoint (file or directory); None: the local cache, else random init
 run_name = None  # None: "<profile>-ast_w<window>[_<sampling><max_sampled>]"
 
-# %%
-import sys
+# %% [markdown]
+# ## Set-up and data
+# `recipes.start_training` resolves the profile (printing how it scales the paper down), picks the
+# device (joining torchrun's process group when there is one), seeds, and cuts the training and
+# validation windows. Training windows inherit their clip's labels (report 4.6); validation and test
+# clips are cut into windows whose outputs are aggregated per clip. Waveforms come from the decoded,
+# cached store.
 
-import torch
-from harmonylib import paths
+# %%
+from harmonylib import recipes
 from harmonylib.augment import AudioAugment, SpecAugment
-from harmonylib.config import get_profile
-from harmonylib.data import prepare
-from harmonylib.distributed import init_distributed
 from harmonylib.inputs import make_input
-from harmonylib.io import Provenance, save_table
-from harmonylib.models import build_model, count_parameters
-from harmonylib.predict import save_model_input
-from harmonylib.train import (MODEL_INPUTS, dataset_splits, evaluation_set, fit, hyperparameter_table, model_config,
-                              paper_groups, predict_for_evaluation, settings_for, show_run, training_set)
+from harmonylib.models import build_model
 
 MODEL = "ast"
-NOTEBOOK = "34_train_ast"
-P = get_profile(profile)
-rank, world, device = init_distributed(P.torch_device())
-torch.manual_seed(P.seed)
-eval_datasets = list(eval_datasets or [dataset])
-run_name = run_name or f"{P.name}-{MODEL}_w{window}" + ("" if sampling == "static" else f"_{sampling}{max_sampled}")
-print(f"profile {P.name}, device {device}, {world} process(es), run {run_name}")
-for item in P.scale_downs:
-    print("scale-down:", item)
-
-# %% [markdown]
-# ## Data
-# Training windows inherit their clip's labels (report 4.6); validation and test clips are cut into
-# windows whose outputs are aggregated per clip. Waveforms come from the decoded, cached store.
-
-# %%
-data = prepare(P, data_dir)
-splits = dataset_splits(data, dataset)
-sr = P.features.sample_rate
-train_set = training_set(splits["train"], sr, window, sampling, max_sampled, P.seed)
-val_set = evaluation_set(splits["val"], sr, window, P.train.max_eval_windows)
-print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_set)} training examples "
-      f"({sampling}); {len(splits['val'])} validation clips -> {len(val_set)} windows")
+job = recipes.start_training(MODEL, "34_train_ast", profile, data_dir, dataset=dataset, window=window,
+                             sampling=sampling, max_sampled=max_sampled, eval_datasets=eval_datasets,
+                             run_name=run_name)
 
 # %% [markdown]
 # ## Model, input and training
@@ -104,14 +82,17 @@ print(f"{splits['name']}: {len(splits['train'])} training clips -> {len(train_se
 # that fits a spectrogram model ("in all cases, all possible augmentations for the given features
 # were used"): pitch shift, time shift and noise on the waveform, then two frequency and two time
 # masks on the filter bank (transposed to bins x frames for `SpecAugment`). Gradients are clipped at
-# norm 1.0 as in the original code (REFERENCE.md §2). The learning rates are Table 4.5's when the
+# norm 1.0 as in the original code. The learning rates are Table 4.5's when the
 # AudioSet checkpoint was loaded and the from-scratch ones otherwise (printed below).
 
 # %%
-model = build_model(MODEL, weights=weights, **model_config(MODEL, P, window))
-model_input = make_input(MODEL_INPUTS[MODEL], P, splits["mean"], splits["std"], max_length=int(round(100 * window)))
-audio_augment = AudioAugment(splits["mean"], splits["std"])
+config = job.model_config()  # max_length: 100 fbank frames per second of window
+model = build_model(MODEL, weights=weights, **config)
+model_input = make_input(recipes.MODEL_INPUTS[MODEL], job.profile, job.splits.mean, job.splits.std,
+                         max_length=config["max_length"])
+audio_augment = AudioAugment(job.splits.mean, job.splits.std)
 spec_augment = SpecAugment()
+augmentations = [audio_augment, spec_augment]
 
 
 def train_input(wave, generator):
@@ -119,25 +100,8 @@ def train_input(wave, generator):
     return spec_augment(fbank.transpose(1, 2), generator).transpose(1, 2)
 
 
-from_scratch = not model.harmony_pretrained
-settings = settings_for(MODEL, P, weight_decay, epochs, seed, select,
-                        extra={"dataset": dataset, "window": window, "sampling": sampling, "max_sampled": max_sampled,
-                               "eval_datasets": eval_datasets, "weight_decay": weight_decay,
-                               "augmentation": [repr(audio_augment), repr(spec_augment)]},
-                        from_scratch=from_scratch)
-print(f"input {tuple(model_input(torch.zeros(1, int(window * sr), device=device)).shape[1:])}; "
-      f"{count_parameters(model):,} parameters; weights: {model.harmony_weights}")
-print("optimisers:", ", ".join(f"{g.name}: lr {g.lr:g} -> {g.lr_end:g}, L2 {g.weight_decay:g}" for g in settings.groups),
-      "(from-scratch rates)" if from_scratch else "(Table 4.5)")
-result = fit(model, train_set, val_set, settings, paths.runs_dir() / run_name, model_input, train_input,
-             device=device)
-if rank:  # under torchrun the other processes are done
-    sys.exit(0)
-save_model_input(result.run_dir, model_input, P, splits["mean"], splits["std"], window)  # for `harmonylib predict`
-provenance = Provenance(splits["name"], P.name, model.harmony_weights)
-
-# %%
-show_run(result, f"{run_name}: {splits['name']}, window {window} s, sampling {sampling}\n{provenance.label()}")
+result = recipes.train_run(job, model, model_input, train_input, augmentations, weight_decay=weight_decay,
+                           epochs=epochs, seed=seed, select=select)
 
 # %% [markdown]
 # ## Predictions for chapter 5
@@ -147,8 +111,7 @@ show_run(result, f"{run_name}: {splits['name']}, window {window} s, sampling {sa
 # instrument for every clip (its recall is 1; a model must beat its macro F1 to be of use).
 
 # %%
-scores = predict_for_evaluation(model, model_input, data, dataset, eval_datasets, result.run_dir, P, window, device,
-                                settings.eval_batch_size)
+scores = recipes.predict_for_evaluation(job, result, model, model_input)
 print(scores.to_string(index=False))
 
 # %% [markdown]
@@ -158,11 +121,9 @@ print(scores.to_string(index=False))
 # by a run with the report's weight decay (the "higher L2" run of the grid).
 
 # %%
-if settings.groups == paper_groups(MODEL, from_scratch=from_scratch):
-    table = hyperparameter_table([MODEL], P, from_scratch)
-    save_table(table, "4.5", "ast_hyperparameters", "Standard hyperparameters of our AST model",
-               provenance, notebook=NOTEBOOK)
-    print(table.to_string(index=False))
+table = recipes.save_hyperparameter_table(job, result, model)
+print("Table 4.5 is written by the run with the report's weight decay" if table is None
+      else table.to_string(index=False))
 
 # %% [markdown]
 # ## Exercises

@@ -40,9 +40,10 @@ import torch
 import transformers  # noqa: F401  (imported first so its import-time warnings stay out of checked cells)
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
-from harmonylib.models import (DISPLAY_NAMES, MODEL_NAMES, PAPER_PARAMETERS, build_model, count_parameters,
-                               find_pretrained, layer_shapes)
-from harmonylib.train import PAPER_GROUPS, lr_schedule, model_config, settings_for, steps_per_epoch
+from harmonylib.models import DISPLAY_NAMES, MODEL_NAMES, build_model, count_parameters, find_pretrained, layer_shapes
+from harmonylib.recipes import model_config, paper_groups, settings_for
+from harmonylib.reference import IRMAS_TRAIN_COUNTS, PAPER_BATCH_SIZE, PAPER_EPOCHS, PAPER_PARAMETERS
+from harmonylib.train import lr_schedule, steps_per_epoch
 
 P = get_profile(profile)
 NOTEBOOK = "35_models_overview"
@@ -153,7 +154,7 @@ print("ResNet-50: (B, 3, 256, 256) -> 2048 pooled features -> dropout 0.2 -> lin
 # `transformers.get_polynomial_decay_schedule_with_warmup`, the scheduler `harmonylib.train.fit`
 # uses, for the report's 35 epochs (solid) and as this profile trains (dashed: its epochs, and for
 # ResNet-50 and AST without their pretrained weights the from-scratch rates of
-# `harmonylib.train.SCRATCH_GROUPS`, see notebooks 33 and 34); the curve's shape depends only on the
+# `harmonylib.recipes.SCRATCH_GROUPS`, see notebooks 33 and 34); the curve's shape depends only on the
 # fraction of training done, so the x axis is in epochs. AST's backbone and
 # classifier each have their own optimiser and schedule: transformers' scheduler computes its end
 # rate from the optimiser's default learning rate, so two groups in one optimiser could not both
@@ -166,7 +167,7 @@ colors = plt.get_cmap("tab10").colors
 fig, ax = plt.subplots(figsize=(8, 4))
 per_epoch = 200  # optimiser steps drawn per epoch: enough to resolve the warm-up
 for (label, model, index), color in zip(curves, colors):
-    paper = lr_schedule(PAPER_GROUPS["cnn" if model.endswith("_cnn") else model][index], 35 * per_epoch)
+    paper = lr_schedule(paper_groups(model)[index], PAPER_EPOCHS * per_epoch)
     ax.plot(np.arange(len(paper)) / per_epoch, paper, color=color, label=label)
     from_scratch = model in ("resnet50", "ast") and find_pretrained(model) is None
     ours = settings_for(model, P, from_scratch=from_scratch)
@@ -177,11 +178,12 @@ ax.set(yscale="log", xlabel="epoch", ylabel="learning rate",
        title=f"Polynomial decay (power 0.7) after a 5 % linear warm-up; dashed: as the {P.name} profile trains")
 ax.title.set_fontsize(9)
 ax.legend(fontsize=8)
-batches = int(np.ceil(6705 * 3 / 16))
-print(f"report: {35 * batches:,} optimiser steps for 35 epochs of IRMAS's 20,115 1-s training windows, "
-      f"batch 16; warm-up {int(np.ceil(0.05 * 35 * batches)):,} steps")
+windows = 3 * sum(IRMAS_TRAIN_COUNTS.values())  # three 1-s windows per 3-s training clip
+batches = int(np.ceil(windows / PAPER_BATCH_SIZE))
+print(f"report: {PAPER_EPOCHS * batches:,} optimiser steps for {PAPER_EPOCHS} epochs of IRMAS's {windows:,} 1-s "
+      f"training windows, batch {PAPER_BATCH_SIZE}; warm-up {int(np.ceil(0.05 * PAPER_EPOCHS * batches)):,} steps")
 ours = settings_for("resnet50", P)
-print(f"{P.name} profile: {ours.epochs} epochs x {steps_per_epoch(ours, 6705 * 3)[1]} steps at most")
+print(f"{P.name} profile: {ours.epochs} epochs x {steps_per_epoch(ours, windows)[1]} steps at most")
 _ = save_figure(fig, "4.1", "learning_rate_schedule", "Learning rate behaviour throughout the training",
                 Provenance("n/a (schedule only)", P.name, "n/a"), notebook=NOTEBOOK)
 plt.show()

@@ -21,7 +21,7 @@
 # `resnet_window_sizes_variants` (S1, tuned thresholds), `resnet_window_sizes_per_class_f1`, and,
 # on the real IRMAS only, `resnet_window_sizes_vs_original`.
 # **Differs from the report:** this notebook trains nothing: it reads the run folders the experiment
-# grid (`harmonylib/experiments.py`, executed by `./run_all.sh`) wrote. The report compared bars by
+# grid (`harmonylib/grid.py`, executed by `./run_all.sh`) wrote. The report compared bars by
 # eye; here every bar has a 95 % confidence interval from a bootstrap over **songs**, and every
 # comparison the text draws is a paired permutation test. Under the `smoke` and `default` profiles
 # the data are **SynthIRMAS**, so no number here is an IRMAS result.
@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
 from harmonylib import plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
@@ -49,8 +49,8 @@ P = get_profile(profile)
 NOTEBOOK = "50_window_sizes"
 plotting.use_style()
 pd.set_option("display.width", 160)
-E = ex.evaluate_comparison("5.1", P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(E.collected.runs))
+E = cmp.evaluate_comparison("5.1", P)
+PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(E.collected.runs))
 print(f"profile {P.name}: {len(E.collected.systems)} systems, "
       f"{len(next(iter(E.collected.systems.values()))[0])} {P.dataset_name} test clips from "
       f"{len(set(next(iter(E.collected.groups.values()))))} songs")
@@ -74,8 +74,8 @@ print(f"profile {P.name}: {len(E.collected.systems)} systems, "
 # NBVAL_CHECK_OUTPUT
 toy = np.zeros((3, NUM_CLASSES))
 toy[:, :4] = [[0.30, 0.20, 0.05, 0.0], [0.40, 0.25, 0.10, 0.0], [0.35, 0.15, 0.00, 0.0]]
-print("S1:", ev.aggregate(toy, "S1")[:4].round(3), "->", ev.predict(ev.aggregate(toy, "S1"))[:4])
-print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.predict(ev.aggregate(toy, "S2"))[:4])
+print("S1:", ev.aggregate(toy, "S1")[:4].round(3), "->", ev.binarize(ev.aggregate(toy, "S1"))[:4])
+print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregate(toy, "S2"))[:4])
 
 # %% [markdown]
 # S1 predicts nothing (no mean reaches 0.5); S2 names class 0 and class 1, which has 57 % of class
@@ -95,14 +95,14 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.predict(ev.aggregate
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4))
-ex.plot_evaluation(E, ax)
+cmp.plot_evaluation(E, ax)
 save_figure(fig, "5.1", "resnet_window_sizes",
             "ResNet-50 trained and tested with 1-, 2- and 3-s windows (S2 at 0.5; 95 % bootstrap CIs over songs)",
             PROV, NOTEBOOK)
 plt.show()
 
 # %%
-table = ex.wide(E.metrics, ev.METRICS)
+table = cmp.wide(E.metrics, ev.METRICS)
 save_table(table, "5.1", "resnet_window_sizes",
            f"ResNet-50 by window size: metrics ({E.main_variant}) with 95 % bootstrap CIs over songs", PROV, NOTEBOOK)
 table
@@ -120,7 +120,7 @@ table
 save_table(E.tests, "5.1", "resnet_window_sizes_tests",
            "Paired permutation tests between window sizes (difference A - B, 95 % paired-bootstrap CI, "
            "p and Holm-adjusted p)", PROV, NOTEBOOK)
-for line in ex.describe_tests(E.tests):
+for line in cmp.describe_tests(E.tests):
     print(line)
 
 # %% [markdown]
@@ -151,15 +151,12 @@ E.per_class.round(3)
 
 # %%
 if P.data.source == "real":
-    beside = ex.beside_paper(E)
+    beside = cmp.beside_paper(E)
     save_table(beside, "5.1", "resnet_window_sizes_vs_original",
-               "Our ResNet-50 window-size results beside the original study's (REFERENCE.md 1)", PROV, NOTEBOOK)
+               "Our ResNet-50 window-size results beside the original study's (harmonylib.reference)", PROV, NOTEBOOK)
     display(beside.round(4))
 else:
-    display(Markdown(f"These models were trained and tested on **{P.dataset_name}**, a synthetic stand-in: "
-                     "the numbers above are **not comparable** to the report's IRMAS results "
-                     "(ResNet-50 macro F1 0.5507 / 0.5432 / 0.5384 for 1 / 2 / 3 s). Run the `full` "
-                     "profile on the real IRMAS for that comparison."))
+    display(Markdown(cmp.not_comparable(E)))
 
 # %% [markdown]
 # ## Exercises

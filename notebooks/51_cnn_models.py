@@ -35,8 +35,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
 from harmonylib import plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
@@ -45,10 +45,10 @@ P = get_profile(profile)
 NOTEBOOK = "51_cnn_models"
 plotting.use_style()
 pd.set_option("display.width", 160)
-A = ex.evaluate_comparison("5.2a", P)
-B = ex.evaluate_comparison("5.2b", P, variants=False)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(A.collected.runs))
-PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(B.collected.runs))
+A = cmp.evaluate_comparison("5.2a", P)
+B = cmp.evaluate_comparison("5.2b", P, variants=False)
+PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(A.collected.runs))
+PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs))
 for run in A.collected.runs.values():
     print(f"{run.label:<28} {run.summary.get('parameters', 0):>12,} parameters   weights: {run.config.get('weights')}")
 
@@ -62,14 +62,14 @@ for run in A.collected.runs.values():
 
 # %%
 fig, ax = plt.subplots(figsize=(8, 4))
-ex.plot_evaluation(A, ax)
+cmp.plot_evaluation(A, ax)
 save_figure(fig, "5.2a", "cnn_models",
             "Non-pretrained CNNs (and ResNet-50) with 1-s windows: Hamming score, exact match, macro F1 "
             "(S2 at 0.5; 95 % bootstrap CIs over songs)", PROV, NOTEBOOK)
 plt.show()
 
 # %%
-table = ex.wide(A.metrics, ev.METRICS)
+table = cmp.wide(A.metrics, ev.METRICS)
 save_table(table, "5.2a", "cnn_models",
            f"Non-pretrained CNNs and ResNet-50 (window 1 s, {A.main_variant}) with 95 % bootstrap CIs", PROV, NOTEBOOK)
 table
@@ -84,7 +84,7 @@ table
 save_table(A.tests, "5.2a", "cnn_models_tests",
            "Paired permutation tests between the CNNs and against ResNet-50 (A - B, 95 % CI, p, Holm p)",
            PROV, NOTEBOOK)
-for line in ex.describe_tests(A.tests):
+for line in cmp.describe_tests(A.tests):
     print(line)
 
 # %% [markdown]
@@ -96,14 +96,14 @@ for line in ex.describe_tests(A.tests):
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
-ex.plot_evaluation(B, ax)
+cmp.plot_evaluation(B, ax)
 save_figure(fig, "5.2b", "cnn_precision_recall",
             "Macro precision and recall of the raw-audio and audio-features CNNs (95 % bootstrap CIs)",
             PROV_B, NOTEBOOK)
 plt.show()
 save_table(B.tests, "5.2b", "cnn_precision_recall_tests",
            "Raw-audio vs audio-features CNN: paired tests on macro precision and recall", PROV_B, NOTEBOOK)
-for line in ex.describe_tests(B.tests):
+for line in cmp.describe_tests(B.tests):
     print(line)
 
 # %% [markdown]
@@ -133,13 +133,12 @@ A.per_class.round(3)
 
 # %%
 if P.data.source == "real":
-    beside = pd.concat([ex.beside_paper(A), ex.beside_paper(B)], ignore_index=True)
+    beside = pd.concat([cmp.beside_paper(A), cmp.beside_paper(B)], ignore_index=True)
     save_table(beside, "5.2a", "cnn_models_vs_original",
-               "Our CNN results beside the original study's (REFERENCE.md 1)", PROV, NOTEBOOK)
+               "Our CNN results beside the original study's (harmonylib.reference)", PROV, NOTEBOOK)
     display(beside.round(4))
 else:
-    display(Markdown(f"Trained and tested on **{P.dataset_name}**: **not comparable** to the report's IRMAS "
-                     "numbers (macro F1 0.4565 raw audio, 0.4276 MFCC, 0.371 audio features)."))
+    display(Markdown(cmp.not_comparable(A, B)))
 
 # %% [markdown]
 # ## Exercises

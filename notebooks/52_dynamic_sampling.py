@@ -39,8 +39,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
 from harmonylib import plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
@@ -49,9 +49,9 @@ P = get_profile(profile)
 NOTEBOOK = "52_dynamic_sampling"
 plotting.use_style()
 pd.set_option("display.width", 160)
-A = ex.evaluate_comparison("5.3a", P)
-B = ex.evaluate_comparison("5.3b", P, variants=False)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(A.collected.runs))
+A = cmp.evaluate_comparison("5.3a", P)
+B = cmp.evaluate_comparison("5.3b", P, variants=False)
+PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(A.collected.runs))
 print("systems:", ", ".join(A.collected.systems))
 print("left out at this profile:", ", ".join(A.collected.skipped) or "none")
 
@@ -64,14 +64,14 @@ print("left out at this profile:", ", ".join(A.collected.skipped) or "none")
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 4.2))
-ex.plot_evaluation(A, ax)
+cmp.plot_evaluation(A, ax)
 save_figure(fig, "5.3a", "dynamic_sampling",
             "ResNet-50 with dynamic sampling (TDS-4, TDS-5, BSPDS-5) and static training at 1-s and 3-s windows "
             "(S2 at 0.5; 95 % bootstrap CIs over songs)", PROV, NOTEBOOK)
 plt.show()
 
 # %%
-table = ex.wide(A.metrics, ev.METRICS)
+table = cmp.wide(A.metrics, ev.METRICS)
 save_table(table, "5.3a", "dynamic_sampling",
            f"Dynamic sampling vs static training ({A.main_variant}) with 95 % bootstrap CIs", PROV, NOTEBOOK)
 table
@@ -83,7 +83,7 @@ table
 save_table(A.tests, "5.3a", "dynamic_sampling_tests",
            "Paired permutation tests: each dynamic method vs static with the same window, and the dynamic methods "
            "against each other (A - B, 95 % CI, p, Holm p)", PROV, NOTEBOOK)
-for line in ex.describe_tests(A.tests):
+for line in cmp.describe_tests(A.tests):
     print(line)
 
 # %%
@@ -101,14 +101,14 @@ display(Markdown(
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-ex.plot_evaluation(B, ax)
+cmp.plot_evaluation(B, ax)
 save_figure(fig, "5.3b", "dynamic_precision_recall",
             "Macro precision and recall of dynamic vs static training (95 % bootstrap CIs over songs)",
-            Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(B.collected.runs)), NOTEBOOK)
+            Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs)), NOTEBOOK)
 plt.show()
 save_table(B.tests, "5.3b", "dynamic_precision_recall_tests",
            "Dynamic vs static training: paired tests on macro precision and recall", PROV, NOTEBOOK)
-for line in ex.describe_tests(B.tests):
+for line in cmp.describe_tests(B.tests):
     print(line)
 
 # %% [markdown]
@@ -129,13 +129,12 @@ A.per_class.round(3)
 
 # %%
 if P.data.source == "real":
-    beside = pd.concat([ex.beside_paper(A), ex.beside_paper(B)], ignore_index=True)
+    beside = pd.concat([cmp.beside_paper(A), cmp.beside_paper(B)], ignore_index=True)
     save_table(beside, "5.3a", "dynamic_sampling_vs_original",
-               "Our dynamic-sampling results beside the original study's (REFERENCE.md 1)", PROV, NOTEBOOK)
+               "Our dynamic-sampling results beside the original study's (harmonylib.reference)", PROV, NOTEBOOK)
     display(beside.round(4))
 else:
-    display(Markdown(f"Trained and tested on **{P.dataset_name}**: **not comparable** to the report's IRMAS "
-                     "numbers (macro F1 0.5466 BSPDS-5 w3, 0.5368 BSPDS-5 w1, 0.5406 TDS-5 w1, 0.5378 TDS-4 w1)."))
+    display(Markdown(cmp.not_comparable(A, B)))
 
 # %% [markdown]
 # ## Exercises

@@ -36,8 +36,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
 from harmonylib import plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
@@ -46,9 +46,9 @@ P = get_profile(profile)
 NOTEBOOK = "53_audioset"
 plotting.use_style()
 pd.set_option("display.width", 160)
-E = ex.evaluate_comparison("5.4", P)
+E = cmp.evaluate_comparison("5.4", P)
 PROV = Provenance(dataset=f"{P.dataset_name} + {P.audioset_name}", profile=P.name,
-                  weights=ex.weights_label(E.collected.runs))
+                  weights=cmp.weights_label(E.collected.runs))
 for label, (y_true, _) in E.collected.systems.items():
     print(f"{label:<24} {len(y_true):>5} test clips, {y_true.sum(1).mean():.2f} labels per clip")
 
@@ -59,14 +59,14 @@ for label, (y_true, _) in E.collected.systems.items():
 
 # %%
 fig, ax = plt.subplots(figsize=(8.5, 4.2))
-ex.plot_evaluation(E, ax)
+cmp.plot_evaluation(E, ax)
 save_figure(fig, "5.4", "audioset_irmas",
             f"ResNet-50 trained on {P.audioset_name} or {P.dataset_name} and tested on each "
             "(S2 at 0.5; 95 % bootstrap CIs)", PROV, NOTEBOOK)
 plt.show()
 
 # %%
-table = ex.wide(E.metrics, ev.METRICS)
+table = cmp.wide(E.metrics, ev.METRICS)
 save_table(table, "5.4", "audioset_irmas",
            f"Train x test combinations of {P.audioset_name} and {P.dataset_name} ({E.main_variant}) with 95 % "
            "bootstrap CIs", PROV, NOTEBOOK)
@@ -79,7 +79,7 @@ table
 save_table(E.tests, "5.4", "audioset_irmas_tests",
            "Paired permutation tests on each test set: in-domain vs cross-domain training (A - B, 95 % CI, p, Holm p)",
            PROV, NOTEBOOK)
-for line in ex.describe_tests(E.tests):
+for line in cmp.describe_tests(E.tests):
     print(line)
 
 # %% [markdown]
@@ -103,14 +103,12 @@ E.per_class.round(3)
 
 # %%
 if P.data.source == "real":
-    beside = ex.beside_paper(E)
+    beside = cmp.beside_paper(E)
     save_table(beside, "5.4", "audioset_irmas_vs_original",
-               "Our AudioSet/IRMAS results beside the original study's (REFERENCE.md 1)", PROV, NOTEBOOK)
+               "Our AudioSet/IRMAS results beside the original study's (harmonylib.reference)", PROV, NOTEBOOK)
     display(beside.round(4))
 else:
-    display(Markdown(f"Trained and tested on **{P.dataset_name}** and **{P.audioset_name}**: **not comparable** "
-                     "to the report's numbers (macro F1 AudioSet->IRMAS 0.4728, AudioSet->AudioSet 0.7162, "
-                     "IRMAS->AudioSet 0.4832)."))
+    display(Markdown(cmp.not_comparable(E)))
 
 # %% [markdown]
 # ## Exercises

@@ -37,8 +37,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
 from harmonylib import plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
@@ -47,11 +47,11 @@ P = get_profile(profile)
 NOTEBOOK = "54_ast"
 plotting.use_style()
 pd.set_option("display.width", 160)
-A = ex.evaluate_comparison("5.5a", P)
-B = ex.evaluate_comparison("5.5b", P)
+A = cmp.evaluate_comparison("5.5a", P)
+B = cmp.evaluate_comparison("5.5b", P)
 PROV_A = Provenance(dataset=f"{P.audioset_name} -> {P.dataset_name}", profile=P.name,
-                    weights=ex.weights_label(A.collected.runs))
-PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(B.collected.runs))
+                    weights=cmp.weights_label(A.collected.runs))
+PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs))
 for run in {**A.collected.runs, **B.collected.runs}.values():
     print(f"{run.name:<32} weight decay {run.parameters.get('weight_decay', 'paper default')}   "
           f"weights: {run.config.get('weights')}")
@@ -61,16 +61,16 @@ for run in {**A.collected.runs, **B.collected.runs}.values():
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
-ex.plot_evaluation(A, ax)
+cmp.plot_evaluation(A, ax)
 save_figure(fig, "5.5a", "ast_vs_resnet",
             f"AST vs ResNet-50, trained on {P.audioset_name} and tested on {P.dataset_name} (S2 at 0.5; 95 % "
             "bootstrap CIs over songs)", PROV_A, NOTEBOOK)
 plt.show()
-save_table(ex.wide(A.metrics, ev.METRICS), "5.5a", "ast_vs_resnet",
+save_table(cmp.wide(A.metrics, ev.METRICS), "5.5a", "ast_vs_resnet",
            f"AST vs ResNet-50 trained on {P.audioset_name}, tested on {P.dataset_name} ({A.main_variant})",
            PROV_A, NOTEBOOK)
 save_table(A.tests, "5.5a", "ast_vs_resnet_tests", "AST - ResNet-50: paired permutation tests", PROV_A, NOTEBOOK)
-for line in ex.describe_tests(A.tests):
+for line in cmp.describe_tests(A.tests):
     print(line)
 
 # %% [markdown]
@@ -81,17 +81,17 @@ for line in ex.describe_tests(A.tests):
 
 # %%
 fig, ax = plt.subplots(figsize=(6.5, 4))
-ex.plot_evaluation(B, ax)
+cmp.plot_evaluation(B, ax)
 save_figure(fig, "5.5b", "ast_l2",
             "AST trained on the IRMAS data with lower and higher L2 regularisation (S2 at 0.5; 95 % bootstrap CIs)",
             PROV_B, NOTEBOOK)
 plt.show()
 
 # %%
-save_table(ex.wide(B.metrics, ev.METRICS), "5.5b", "ast_l2",
+save_table(cmp.wide(B.metrics, ev.METRICS), "5.5b", "ast_l2",
            f"AST with lower vs higher L2 regularisation ({B.main_variant}) with 95 % bootstrap CIs", PROV_B, NOTEBOOK)
 save_table(B.tests, "5.5b", "ast_l2_tests", "AST higher - lower L2: paired permutation tests", PROV_B, NOTEBOOK)
-for line in ex.describe_tests(B.tests):
+for line in cmp.describe_tests(B.tests):
     print(line)
 
 # %% [markdown]
@@ -114,19 +114,17 @@ per_class.round(3)
 
 # %%
 if P.data.source == "real":
-    beside = pd.concat([ex.beside_paper(A), ex.beside_paper(B)], ignore_index=True)
-    save_table(beside, "5.5a", "ast_vs_original", "Our AST results beside the original study's (REFERENCE.md 1)",
+    beside = pd.concat([cmp.beside_paper(A), cmp.beside_paper(B)], ignore_index=True)
+    save_table(beside, "5.5a", "ast_vs_original", "Our AST results beside the original study's (harmonylib.reference)",
                PROV_A, NOTEBOOK)
     display(beside.round(4))
 else:
-    display(Markdown(f"Trained and tested on **{P.dataset_name}** / **{P.audioset_name}**: **not comparable** to "
-                     "the report's numbers (macro F1: AST from AudioSet 0.4557, ResNet from AudioSet 0.4728, AST "
-                     "lower L2 0.5138, higher L2 0.5656)."))
+    display(Markdown(cmp.not_comparable(A, B)))
 
 # %% [markdown]
 # ## Exercises
 # 1. The AST has ~85 M parameters and the training set a few thousand windows. Before running: would
 #    you expect dropout or weight decay to matter more? Add a run with only the classifier's weight
-#    decay raised to the grid (`harmonylib/experiments.py`) and compare.
+#    decay raised to the grid (`harmonylib/grid.py`) and compare.
 # 2. Is the AST's advantage (or disadvantage) the same for every class? Use the per-class table and
 #    relate it to the class counts of notebook 12.

@@ -33,46 +33,26 @@ profile = os.environ.get("HARMONY_PROFILE", "default")
 data_dir = None
 
 # %%
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from harmonylib import experiments as ex
-from harmonylib import plotting
+from harmonylib import comparisons as cmp
+from harmonylib import paths, plotting
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
-from harmonylib.models import DISPLAY_NAMES, PAPER_PARAMETERS
 
 P = get_profile(profile)
 NOTEBOOK = "56_computational_cost"
 plotting.use_style()
 pd.set_option("display.width", 160)
-runs, skipped = ex.available_runs(ex.COST_MODELS["5.7"], P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(runs))
-# REFERENCE.md §1: the original's training time for 35 epochs on one RTX 2080 Ti, in hours.
-ORIGINAL_HOURS = {"ast": 4.1, "raw_cnn": 5.0, "mfcc_cnn": 6.6, "resnet50": 7.6, "features_cnn": 18.3}
-
-rows = []
-for name, run in runs.items():
-    model, s = ex.BY_NAME[name].model, run.summary
-    per_epoch = run.metrics
-    rows.append({
-        "model": DISPLAY_NAMES[model], "key": model, "run": run.name, "device": s.get("device"),
-        "epochs": len(per_epoch), "parameters": s.get("parameters"), "paper parameters": PAPER_PARAMETERS[model],
-        "seconds per epoch": per_epoch["train_seconds"].mean(),
-        "s/epoch min": per_epoch["train_seconds"].min(), "s/epoch max": per_epoch["train_seconds"].max(),
-        "windows per second": per_epoch["samples_per_second"].mean(),
-        "win/s min": per_epoch["samples_per_second"].min(), "win/s max": per_epoch["samples_per_second"].max(),
-        "peak memory (MiB)": s.get("peak_memory_bytes", np.nan) / 2**20, "memory measure": s.get("peak_memory_measure"),
-        "original hours (35 epochs, RTX 2080 Ti)": ORIGINAL_HOURS[model],
-    })
-cost = pd.DataFrame(rows)
+runs, skipped = cmp.available_runs(cmp.COST_MODELS["5.7"], P)
+PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(runs))
+cost = cmp.cost_table(runs)
 print("left out at this profile:", ", ".join(skipped) or "none")
 cost.drop(columns=["key", "run"]).round(2)
 
@@ -122,7 +102,7 @@ sizes
 #
 # ## The input pipeline: why the original's GPU idled
 # The original computed every model input, pitch shift included, with librosa for one item at a time
-# in every epoch, with no loader workers (REFERENCE.md §1, §3): its GPU ran at 28-40 % power. Here the
+# in every epoch, with no loader workers: its GPU ran at 28-40 % power (report 5.7). Here the
 # clips are decoded once into a memory-mapped store, and the augmentations and inputs run batched on
 # the model's device. `benchmarks/input_pipeline.py` measures both recipes side by side on this
 # machine (method and the measured run in `benchmarks/README.md`): ready inputs per second for each
@@ -133,15 +113,16 @@ sizes
 # Timings vary from run to run, so they go to the figure, not to a CSV table.
 
 # %%
-BENCHMARK = Path(ex.__file__).resolve().parents[1] / "benchmarks" / "input_pipeline.py"
+BENCHMARK = paths.REPO_ROOT / "benchmarks" / "input_pipeline.py"
+RESULTS = paths.build_dir() / "benchmarks" / f"input_pipeline_{P.name}_notebook56.csv"
 # smoke: two inputs and one model, a few items (tests/test_benchmarks.py runs every part)
 sizes = (["--items", "8", "--steps", "1", "--repeats", "1", "--inputs", "raw", "mel", "--models", "raw_cnn"]
          if P.name == "smoke" else [])
-done = subprocess.run([sys.executable, str(BENCHMARK), "--profile", P.name, *sizes,
+done = subprocess.run([sys.executable, str(BENCHMARK), "--profile", P.name, "--output", str(RESULTS), *sizes,
                        *(["--data-dir", str(data_dir)] if data_dir else [])], capture_output=True, text=True)
 if done.returncode:
     raise RuntimeError(f"{BENCHMARK.name} failed:\n{done.stderr[-3000:]}")
-bench = pd.read_csv(re.search(r"results written to (\S+)", done.stdout).group(1))
+bench = pd.read_csv(RESULTS)
 print("\n".join(line for line in done.stdout.splitlines() if line.startswith(("input pipeline", "goal missed"))))
 ours = bench[(bench["recipe"] == "ours") & (bench["measure"] != "breakdown")].copy()
 ours["ratio"] = ours["ratio"].round(2)
@@ -154,7 +135,7 @@ for ax, measure, ylabel in ((axes[0], "throughput", "speedup: ours / original (i
     part = ours[ours["measure"] == measure]
     bars = ax.bar(part["name"], part["ratio"], color="C0", edgecolor="0.2", linewidth=0.5, label="ours")
     ax.bar_label(bars, fmt="%.2f", fontsize=8)
-    ax.scatter(part["name"], part["goal"], marker="_", s=900, color="C3", zorder=3, label="goal (issue 8)")
+    ax.scatter(part["name"], part["goal"], marker="_", s=900, color="C3", zorder=3, label="goal")
     if measure == "training":
         original = bench[(bench["measure"] == measure) & (bench["recipe"] == "original")]
         ax.scatter(original["name"], original["ratio"], marker="o", color="0.3", zorder=3, label="original's recipe")
@@ -176,6 +157,6 @@ plt.show()
 # 1. Which model would you train first on a laptop without a GPU, and which on a cloud GPU by the hour?
 #    Use throughput, not parameters.
 # 2. The original's audio-features CNN took 18 h for a model of 115 k parameters. Where did the time go?
-#    (Hint: REFERENCE.md §3 and notebook 20.)
+#    (Hint: notebook 20, and how the original computed every input.)
 # 3. Run the benchmark with `--threads 1` while another notebook trains: which recipe loses more, and
 #    why (benchmarks/README.md, "Threads on a shared 2-core machine")?

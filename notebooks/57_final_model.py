@@ -37,23 +37,23 @@ register_final = True  # make the chosen run the default of `python -m harmonyli
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
+from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import experiments as ex
-from harmonylib import plotting
+from harmonylib import plotting, reference
 from harmonylib.config import get_profile
 from harmonylib.io import Provenance, save_figure, save_table
 from harmonylib.labels import CLASS_COLORS, CLASSES
+from harmonylib.runs import MissingRunError
 
 P = get_profile(profile)
 C = P.evaluate
 NOTEBOOK = "57_final_model"
 plotting.use_style()
 pd.set_option("display.width", 180)
-E = ex.evaluate_comparison("5.8", P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=ex.weights_label(E.collected.runs))
+E = cmp.evaluate_comparison("5.8", P)
+PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(E.collected.runs))
 STATIC, DYNAMIC = "ResNet-50 static, w1", "ResNet-50 BSPDS-5, w3"
 ENSEMBLE = "Ensemble static w1 + BSPDS-5 w3"
 print("candidates:", ", ".join(E.collected.systems), "| left out:", ", ".join(E.collected.skipped) or "none")
@@ -69,13 +69,13 @@ print("candidates:", ", ".join(E.collected.systems), "| left out:", ", ".join(E.
 
 # %%
 if {STATIC, DYNAMIC} - set(E.collected.systems):
-    raise ex.MissingRunError(f"the ensemble needs both {STATIC!r} and {DYNAMIC!r}; this profile skips one")
+    raise MissingRunError(f"the ensemble needs both {STATIC!r} and {DYNAMIC!r}; this profile skips one")
 static_pred, dynamic_pred = (E.collected.runs[n].predictions("irmas", "test") for n in
                              ("resnet50_w1", "resnet50_w3_bspds5"))
 assert np.array_equal(static_pred.clip_ids, dynamic_pred.clip_ids), "the two runs must score the same test clips"
 y_true = E.collected.systems[STATIC][0]
 ensemble_scores = ev.ensemble_scores(E.collected.scores[STATIC], E.collected.scores[DYNAMIC])
-systems = {**E.collected.systems, ENSEMBLE: (y_true, ev.predict(ensemble_scores, C.threshold))}
+systems = {**E.collected.systems, ENSEMBLE: (y_true, ev.binarize(ensemble_scores, C.threshold))}
 songs = E.collected.groups[STATIC]
 val_static, val_dynamic = (E.collected.runs[n].predictions("irmas", "val") for n in ("resnet50_w1", "resnet50_w3_bspds5"))
 assert np.array_equal(val_static.clip_ids, val_dynamic.clip_ids)
@@ -101,7 +101,7 @@ save_figure(fig, "5.8", "final_candidates",
 plt.show()
 
 # %%
-wide = ex.wide(table, ev.METRICS)
+wide = cmp.wide(table, ev.METRICS)
 save_table(wide, "5.8", "final_candidates",
            f"Final candidates and the ensemble ({E.main_variant}) with 95 % bootstrap CIs over songs", PROV, NOTEBOOK)
 wide
@@ -120,25 +120,14 @@ tests = ev.comparison_table(systems, pairs, songs, metrics, n_resamples=C.permut
 save_table(tests, "5.8", "final_tests",
            "All pairs of final candidates and the ensemble: paired permutation tests (A - B, 95 % CI, p, Holm p)",
            PROV, NOTEBOOK)
-verdict = ex.winners(table, tests)
+verdict = cmp.winners(table, tests)
 save_table(verdict, "5.8", "final_winners",
            "The best system under each metric and whom it beats significantly (Holm-adjusted paired tests)",
            PROV, NOTEBOOK)
 verdict
 
 # %%
-core = verdict[verdict["metric"].isin(["hamming_score", "exact_match", "macro_f1"])]
-tops = core["best"].str.split(" = ").explode().value_counts()
-lines = [f"- **{ev.METRIC_LABELS[r.metric]}**: {r.best} ({r.value:.4f}); significantly better than: "
-         f"{r._4}; not distinguishable from: {r._5}." for r in verdict.itertuples()]
-clear = core[core["not distinguishable from"] == "none"]
-lines.append(f"\nOn the report's three metrics (Hamming, exact match, macro F1), **{tops.index[0]}** is on top "
-             f"{tops.iloc[0]} time(s). " + (
-                 "On none of them is the top system significantly better than all the others."
-                 if clear.empty else
-                 "The top system is significantly better than all the others on: "
-                 + "; ".join(f"{ev.METRIC_LABELS[r.metric]} ({r.best})" for r in clear.itertuples()) + "."))
-display(Markdown("\n".join(lines)))
+display(Markdown(cmp.winners_markdown(verdict)))
 
 # %% [markdown]
 # The report chose the BSPDS-5 ResNet "as it was, technically, the best-performing model on 2 out of 3
@@ -153,16 +142,7 @@ display(Markdown("\n".join(lines)))
 # model of `python -m harmonylib predict`.
 
 # %%
-candidates = {s.label: s.run for s in E.collected.comparison.systems if s.label in E.collected.systems}
-validation = {}
-for label, name in candidates.items():
-    val = E.collected.runs[name].predictions("irmas", "val")
-    validation[label] = ev.multilabel_metrics(val.labels, ev.predict(val.scores(C.strategy), C.threshold))["macro_f1"]
-choice = pd.DataFrame({"validation macro F1": validation,
-                       "test macro F1": table[table["metric"] == "macro_f1"].set_index("system")["value"]}).loc[
-    list(candidates)]
-final_label = choice["validation macro F1"].idxmax()
-final_run = E.collected.runs[candidates[final_label]]
+choice, final_label, final_run = cmp.choose_final_model(E, table)
 print(choice.round(4).to_string())
 print(f"\nfinal model: {final_label} (run {final_run.name}); the test set's macro-F1 leader is "
       f"{choice['test macro F1'].idxmax()}")
@@ -170,15 +150,16 @@ if register_final:
     from harmonylib.predict import register_final_model
 
     print("registered for `python -m harmonylib predict`:", register_final_model(final_run.path))
-#
+
+# %% [markdown]
 # ## Beside the report's setting: S1 and tuned thresholds
 
 # %%
 variants = E.variants.copy()
 ensemble_variants = pd.concat([
-    ev.metric_table({ENSEMBLE: (y_true, ev.predict(ensemble_scores, C.threshold))}, songs, **resample)
+    ev.metric_table({ENSEMBLE: (y_true, ev.binarize(ensemble_scores, C.threshold))}, songs, **resample)
     .assign(variant=E.main_variant),
-    ev.metric_table({ENSEMBLE: (y_true, ev.predict(ensemble_scores, ensemble_thresholds))}, songs, **resample)
+    ev.metric_table({ENSEMBLE: (y_true, ev.binarize(ensemble_scores, ensemble_thresholds))}, songs, **resample)
     .assign(variant=f"{C.strategy} @ tuned on validation")])
 variants = pd.concat([variants, ensemble_variants], ignore_index=True)
 variants = variants[variants["metric"].isin(metrics)]
@@ -231,11 +212,10 @@ errors["excess_fp_rate"] = errors["fp_rate"] - errors["fp_rate_without_b"]
 shown = errors.assign(fp_rate=errors["fp_rate"].where(errors["clips_b_not_a"] >= 3))
 matrix = shown.pivot(index="class", columns="present", values="fp_rate").reindex(index=CLASSES, columns=CLASSES)
 fig, ax = plt.subplots(figsize=(7, 6))
-sns.heatmap(matrix, annot=True, fmt=".2f", cmap="rocket_r", vmin=0, vmax=1, ax=ax, annot_kws={"fontsize": 7},
-            cbar_kws={"label": "false-positive rate of the row class"})
-ax.set(xlabel="instrument present (b)", ylabel="instrument wrongly predicted (a)",
-       title=f"False positives given a co-occurring instrument\n{best}")
-ax.grid(False)
+plotting.cooccurrence_heatmap(ax, matrix, fmt=".2f", vmin=0, vmax=1, mask_diagonal=False,
+                              cbar_label="false-positive rate of the row class",
+                              title=f"False positives given a co-occurring instrument\n{best}")
+ax.set(xlabel="instrument present (b)", ylabel="instrument wrongly predicted (a)")
 for label in ax.get_xticklabels() + ax.get_yticklabels():
     label.set_color(CLASS_COLORS[label.get_text()])
 fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -256,22 +236,21 @@ errors[errors["clips_b_not_a"] >= 3].sort_values(["excess_fp_rate", "class", "pr
 
 # %%
 if P.data.source == "real":
-    beside = ex.beside_paper(E)
+    beside = cmp.beside_paper(E)
     save_table(beside, "5.8", "final_vs_original", "Our final candidates beside the original study's numbers "
-               "(REFERENCE.md 1)", PROV, NOTEBOOK)
+               "(harmonylib.reference)", PROV, NOTEBOOK)
     display(beside.round(4))
     ours = table[table["metric"].isin(["micro_f1", "macro_f1"])].pivot(index="system", columns="metric", values="value")
-    published = pd.concat([ex.PUBLISHED_RESULTS.assign(source="published (full IRMAS test set)"),
+    published = pd.concat([cmp.published_results().assign(source="published (full IRMAS test set)"),
                            ours.reset_index().assign(source="this study (our song-grouped test split)")],
                           ignore_index=True)
     save_table(published, "5.8", "published_results", "Micro and macro F1 beside published IRMAS results "
-               "(REFERENCE.md 5); the published numbers use the full test set, ours the test songs of our split",
+               "(harmonylib.reference); the published numbers use the full test set, ours the test songs of our split",
                PROV, NOTEBOOK)
     display(published.round(3))
 else:
-    display(Markdown(f"Trained and tested on **{P.dataset_name}**: these numbers are **not comparable** to the "
-                     "report's IRMAS results (macro F1 0.5507 ResNet static w1, 0.5466 BSPDS-5 w3, 0.5656 AST) "
-                     "nor to published IRMAS results (macro F1 0.50-0.62, REFERENCE.md §5)."))
+    display(Markdown(cmp.not_comparable(E) + " Nor are they comparable to published IRMAS results (macro F1 "
+                     f"{reference.published_range('macro_f1')})."))
 
 # %% [markdown]
 # ## The final model on one test clip

@@ -1,4 +1,4 @@
-"""Fake run folders in the format of ``harmonylib.experiments`` (synthetic predictions, no training).
+"""Fake run folders in the format of ``harmonylib.runs`` (synthetic predictions, no training).
 
 They let the evaluation notebooks 50-57 and their tests run before (or without) the training grid:
 
@@ -19,10 +19,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harmonylib import paths  # noqa: E402
-from harmonylib.experiments import BY_NAME, experiments_for, run_name  # noqa: E402
-from harmonylib.io import write_csv, write_json  # noqa: E402
-from harmonylib.train import save_predictions  # noqa: E402
+from harmonylib import paths, runs  # noqa: E402
+from harmonylib.config import get_profile  # noqa: E402
+from harmonylib.grid import BY_NAME, experiments_for, run_name  # noqa: E402
 from harmonylib.labels import NUM_CLASSES  # noqa: E402
 
 # How well each fake model separates present from absent classes (higher: better).
@@ -46,9 +45,9 @@ def _clips(dataset: str, split: str, n_songs: int, rng: np.random.Generator):
     return np.array(ids), np.array(songs), np.stack(labels), np.array(durations)
 
 
-def fake_predictions(path: Path, dataset: str, split: str, window: int, quality: float, seed: int,
+def fake_predictions(folder: Path, dataset: str, split: str, window: int, quality: float, seed: int,
                      n_songs: int = 12) -> Path:
-    """One ``predictions_<dataset>_<split>.npz``, written by the training engine's own ``save_predictions``."""
+    """The predictions of one split of one data set, written by the run folder's own ``save_predictions``."""
     ids, songs, labels, durations = _clips(dataset, split, n_songs, np.random.default_rng(zlib.crc32(
         f"{dataset}/{split}".encode())))
     rng = np.random.default_rng(seed)
@@ -61,31 +60,30 @@ def fake_predictions(path: Path, dataset: str, split: str, window: int, quality:
         targets.append(np.tile(y, (n, 1)))
         clip_index += [i] * n
     window = {"probs": np.concatenate(probs), "targets": np.concatenate(targets), "clip_index": np.array(clip_index)}
-    return save_predictions(path, window, ids, songs)
+    return runs.save_predictions(folder, dataset, split, window, ids, songs)
 
 
 def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
-    """One fake run folder of experiment ``name`` at ``profile`` (config.json, run.json, metrics.csv, npz)."""
+    """One fake run folder of experiment ``name`` at ``profile`` (configuration, summary, metrics, predictions)."""
     experiment = BY_NAME[name]
     p = experiment.parameters
-    folder = paths.runs_dir() / run_name(name, profile)
+    folder = paths.runs_dir() / run_name(name, get_profile(profile))
     seed = zlib.crc32(name.encode())
     rng = np.random.default_rng(seed)
     quality = QUALITY[experiment.model] + (0.3 if p["sampling"] != "static" else 0.0)
     weights = "fake run (tests/fake_runs.py)"
-    write_json(folder / "config.json", {"settings": {"model": experiment.model, "epochs": 3, "seed": seed,
-                                                     "extra": {**p, "run_name": run_name(name, profile)}},
+    runs.write_config(folder, {"settings": {"model": experiment.model, "epochs": 3, "seed": seed,
+                                                     "extra": {**p, "run_name": folder.name}},
                                         "model": experiment.model, "weights": weights, "world_size": 1})
     epochs = np.arange(3)
-    write_csv(folder / "metrics.csv", pd.DataFrame({
+    runs.write_metrics(folder, pd.DataFrame({
         "epoch": epochs, "train_loss": 0.5 / (epochs + 1), "val_loss": 0.4 + 0.05 * rng.random(3),
         "val_macro_f1": 0.3 + 0.1 * rng.random(3), "train_seconds": rng.uniform(1, 100, 3),
         "samples_per_second": rng.uniform(5, 500, 3)}))
     splits = [(p["dataset"], "val"), (p["dataset"], "test")] + [(d, "test") for d in p["eval_datasets"]]
     for i, (dataset, split) in enumerate(dict.fromkeys(splits)):
-        fake_predictions(folder / f"predictions_{dataset}_{split}.npz", dataset, split, p["window"], quality,
-                         seed + i, n_songs)
-    write_json(folder / "run.json", {
+        fake_predictions(folder, dataset, split, p["window"], quality, seed + i, n_songs)
+    runs.write_summary(folder, {
         "status": "finished", "model": experiment.model, "weights": weights,
         "parameters": int(rng.integers(10**5, 10**8)), "device": "cpu", "world_size": 1, "best_epoch": 2,
         "seconds_per_epoch": float(rng.uniform(1, 100)), "samples_per_second": float(rng.uniform(5, 500)),
@@ -95,7 +93,7 @@ def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
 
 def write_fake_runs(profile: str, n_songs: int = 12) -> list[Path]:
     """Fake run folders for every experiment the profile runs."""
-    return [write_fake_run(e.name, profile, n_songs) for e in experiments_for(profile)]
+    return [write_fake_run(e.name, profile, n_songs) for e in experiments_for(get_profile(profile))]
 
 
 if __name__ == "__main__":

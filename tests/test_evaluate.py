@@ -25,8 +25,8 @@ def test_s1_is_classwise_mean_and_s2_divides_sum_by_max():
     s2 = ev.aggregate(windows, "S2")
     assert s1[:3] == pytest.approx([0.3, 0.6, 0.25])
     assert s2[:3] == pytest.approx([0.5, 1.0, 0.5 / 1.2])
-    assert ev.predict(s2).tolist()[:3] == [0, 1, 0]  # 0.5 is not *over* the threshold
-    assert ev.predict(s1).tolist()[:3] == [0, 1, 0]
+    assert ev.binarize(s2).tolist()[:3] == [0, 1, 0]  # 0.5 is not *over* the threshold
+    assert ev.binarize(s1).tolist()[:3] == [0, 1, 0]
 
 
 def test_s2_top_class_is_always_one_and_range_is_unit():
@@ -36,18 +36,18 @@ def test_s2_top_class_is_always_one_and_range_is_unit():
     assert scores.shape == (50, NUM_CLASSES)
     assert np.allclose(scores.max(axis=1), 1.0)
     assert scores.min() >= 0
-    assert ev.predict(scores).sum(axis=1).min() >= 1  # S2 always predicts at least one class
+    assert ev.binarize(scores).sum(axis=1).min() >= 1  # S2 always predicts at least one class
 
 
 def test_s2_all_zero_clip_gives_zeros_not_nan():
     scores = ev.aggregate(np.zeros((4, NUM_CLASSES)), "S2")
     assert np.array_equal(scores, np.zeros(NUM_CLASSES))
-    assert ev.predict(scores).sum() == 0
+    assert ev.binarize(scores).sum() == 0
 
 
 def test_s1_can_predict_nothing():
     scores = ev.aggregate(np.full((3, NUM_CLASSES), 0.1), "S1")
-    assert ev.predict(scores).sum() == 0
+    assert ev.binarize(scores).sum() == 0
 
 
 @pytest.mark.parametrize("bad", [np.zeros((0, NUM_CLASSES)), np.zeros((3, 5)), np.full((2, NUM_CLASSES), np.nan),
@@ -66,9 +66,9 @@ def test_predict_per_class_thresholds():
     scores = np.tile(np.linspace(0, 1, NUM_CLASSES), (2, 1))
     thresholds = np.full(NUM_CLASSES, 0.95)
     thresholds[0] = -1
-    assert ev.predict(scores, thresholds)[0].tolist() == [1] + [0] * 9 + [1]
+    assert ev.binarize(scores, thresholds)[0].tolist() == [1] + [0] * 9 + [1]
     with pytest.raises(ValueError):
-        ev.predict(scores, [0.5, 0.5])
+        ev.binarize(scores, [0.5, 0.5])
 
 
 # ---------------------------------------------------------------- metrics
@@ -120,7 +120,7 @@ def test_tune_thresholds_per_class_and_global():
     assert per_class.shape == (NUM_CLASSES,)
     assert 0.1 <= per_class[0] < 0.3
     assert np.all((per_class[1:] >= 0.2) & (per_class[1:] < 0.8))
-    assert ev.multilabel_metrics(y_true, ev.predict(scores, per_class))["macro_f1"] == pytest.approx(1.0)
+    assert ev.multilabel_metrics(y_true, ev.binarize(scores, per_class))["macro_f1"] == pytest.approx(1.0)
     glob = ev.tune_thresholds(scores, y_true, per_class=False)
     assert len(set(glob)) == 1
 

@@ -80,3 +80,17 @@ def test_save_table_writes_csv_and_markdown_and_index_in_report_order(figures):
 def test_bad_names_are_refused(figures, number, slug):
     with pytest.raises(ValueError):
         io.save_table(pd.DataFrame({"a": [1]}), number, slug, "c", PROV, "nb")
+
+
+def test_files_digest_changes_with_a_file_its_order_or_the_header(tmp_path):
+    from harmonylib.io import files_digest
+
+    a, b = tmp_path / "a.wav", tmp_path / "b.wav"
+    a.write_bytes(b"1")
+    b.write_bytes(b"22")
+    key = files_digest([a, b], "sr=44100")
+    assert key == files_digest([str(a), str(b)], "sr=44100") and len(key) == 20
+    assert files_digest([b, a], "sr=44100") != key
+    assert files_digest([a, b], "sr=16000") != key
+    b.write_bytes(b"333")
+    assert files_digest([a, b], "sr=44100") != key

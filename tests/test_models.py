@@ -6,8 +6,8 @@ import torch
 from safetensors.torch import save_file
 
 from harmonylib.errors import ConfigError, HarmonyError
-from harmonylib.models import (PAPER_PARAMETERS, build_model, count_parameters, layer_shapes, load_weights,
-                               parameter_groups)
+from harmonylib.models import build_model, count_parameters, layer_shapes, load_weights, parameter_groups
+from harmonylib.reference import PAPER_PARAMETERS
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,11 @@
-"""The papermill runner behind ./run_all.sh (issue: foundation, reliability)."""
+"""The papermill runner behind ./run_all.sh: order, skipping unchanged work, failures, the grid's jobs."""
 import json
 import textwrap
 
 import pytest
 
 from harmonylib import pipeline
+from harmonylib.config import get_profile
 
 HEADER = """\
 # ---
@@ -16,13 +17,15 @@ HEADER = """\
 # ---
 """
 
+SMOKE = get_profile("smoke")
+
 
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     monkeypatch.setattr(pipeline, "NOTEBOOKS_DIR", notebooks)
-    monkeypatch.setattr(pipeline, "_experiments", lambda profile: [])
+    monkeypatch.setattr(pipeline, "experiments_for", lambda profile: [])
     monkeypatch.setenv("HARMONY_BUILD_DIR", str(tmp_path / "build"))
     monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
     return notebooks
@@ -51,7 +54,7 @@ def test_runs_in_order_skips_unchanged_and_reports_the_failing_cell(workspace, t
     """)
     assert [p.name for p in pipeline.notebook_paths()] == ["01_first.py", "02_broken.py"]
 
-    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False, report=False) == 1
+    assert pipeline.run(SMOKE, None, None, force=False, refresh_nbval=False, report=False) == 1
     out = capsys.readouterr().out
     assert "01_first" in out and " ok " in out
     assert "02_broken.py failed at cell" in out and "ValueError: bad clip" in out
@@ -67,7 +70,7 @@ def test_runs_in_order_skips_unchanged_and_reports_the_failing_cell(workspace, t
         # %%
         x = 1
     """)
-    assert pipeline.run("smoke", None, None, force=False, refresh_nbval=False, report=False) == 0
+    assert pipeline.run(SMOKE, None, None, force=False, refresh_nbval=False, report=False) == 0
     out = capsys.readouterr().out
     assert "01_first" in out and "skipped  (unchanged)" in out
     assert (executed / "02_broken.ipynb").exists() and not (executed / "02_broken.failed.ipynb").exists()
@@ -84,12 +87,12 @@ def test_plan_replaces_training_notebooks_with_the_experiment_grid(workspace, mo
             self.name, self.notebook, self.parameters = name, notebook, parameters
 
     grid = [Experiment("x_w1", "30_train_x.py", {"window": 1}), Experiment("y_w3", "31_train_y.py", {"window": 3})]
-    monkeypatch.setattr(pipeline, "_experiments", lambda profile: grid)
-    jobs = pipeline.plan("smoke", "/data", None)
+    monkeypatch.setattr(pipeline, "experiments_for", lambda profile: grid)
+    jobs = pipeline.plan(SMOKE, "/data", None)
     assert [j.name for j in jobs] == ["10_data", "experiments/x_w1", "experiments/y_w3", "50_eval"]
     assert jobs[1].parameters == {"profile": "smoke", "data_dir": "/data", "window": 1}
-    assert [j.name for j in pipeline.plan("smoke", None, ["5"])] == ["50_eval"]
-    assert [j.name for j in pipeline.plan("smoke", None, ["31", "5"])] == ["experiments/y_w3", "50_eval"]
+    assert [j.name for j in pipeline.plan(SMOKE, None, ["5"])] == ["50_eval"]
+    assert [j.name for j in pipeline.plan(SMOKE, None, ["31", "5"])] == ["experiments/y_w3", "50_eval"]
 
 
 def test_retraining_a_model_reruns_the_notebooks_that_read_the_runs(workspace, monkeypatch):
@@ -100,12 +103,12 @@ def test_retraining_a_model_reruns_the_notebooks_that_read_the_runs(workspace, m
         def __init__(self, name, notebook, parameters):
             self.name, self.notebook, self.parameters = name, notebook, parameters
 
-    monkeypatch.setattr(pipeline, "_experiments", lambda profile: [Experiment("x_w1", "30_train_x.py", {})])
-    data, train, evaluation = pipeline.plan("smoke", None)
-    assert [pipeline.reads_runs(j, "smoke") for j in (data, train, evaluation)] == [False, False, True]
-    before = pipeline.grid_digest("smoke", None, "sources")
+    monkeypatch.setattr(pipeline, "experiments_for", lambda profile: [Experiment("x_w1", "30_train_x.py", {})])
+    data, train, evaluation = pipeline.plan(SMOKE, None)
+    assert [pipeline.reads_runs(j, SMOKE) for j in (data, train, evaluation)] == [False, False, True]
+    before = pipeline.grid_digest(SMOKE, None, "sources")
     write_notebook(workspace, "30_train_x.py", "# %%\naugment = True\n")  # e.g. a new augmentation
-    after = pipeline.grid_digest("smoke", None, "sources")
+    after = pipeline.grid_digest(SMOKE, None, "sources")
     assert after != before
     assert pipeline.job_digest(evaluation, "sources", after) != pipeline.job_digest(evaluation, "sources", before)
 

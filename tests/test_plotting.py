@@ -30,12 +30,12 @@ def test_class_bars_use_class_order_and_colours(ax):
     assert ax.get_xlabel() == "class" and ax.get_ylabel() == "clips"
 
 
-def test_bar_with_ci_draws_error_bars_and_checks_intervals(ax):
-    plotting.bar_with_ci(ax, ["cel", "gel"], [0.5, 0.7], [0.4, 0.6], [0.6, 0.9], ylabel="F1")
-    assert len(ax.patches) == 2 and ax.get_ylabel() == "F1"
-    assert to_hex(ax.patches[1].get_facecolor()) == CLASS_COLORS["gel"]
-    with pytest.raises(ValueError):
-        plotting.bar_with_ci(ax, ["cel"], [0.5], [0.6], [0.7])
+def test_cooccurrence_heatmap_shows_rates_with_missing_cells_blank(ax):
+    rates = pd.DataFrame(0.25, index=list(CLASSES), columns=list(CLASSES))
+    rates.loc["cel", "gel"] = np.nan
+    plotting.cooccurrence_heatmap(ax, rates, fmt=".2f", vmin=0, vmax=1, mask_diagonal=False)
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == len(CLASSES) ** 2 - 1 and set(texts) == {"0.25"}
 
 
 def test_cooccurrence_heatmap_orders_classes(ax):

@@ -1,7 +1,7 @@
 """The predict command (harmonylib.predict, python -m harmonylib predict) on tiny randomly initialised runs.
 
-Run folders are written in the layout predict reads (config.json as harmonylib.train.fit writes it,
-best/model.safetensors, input.json + input.safetensors from save_model_input); audio files at odd
+Run folders are written as the training notebooks write them (harmonylib.train.fit, then
+harmonylib.runs.save_model_input); audio files at odd
 rates and channel counts, very short ones, and a corrupt one.
 """
 from __future__ import annotations
@@ -26,9 +26,11 @@ from harmonylib.errors import ConfigError, HarmonyError
 from harmonylib.inputs import make_input
 from harmonylib.labels import CLASSES
 from harmonylib.models import build_model
-from harmonylib.train import MODEL_INPUTS, fit, model_config, settings_for
-from harmonylib.predict import (final_model_dir, load_run, predict_file, register_final_model, save_model_input,
+from harmonylib.predict import (final_model_dir, load_predictor, predict_file, register_final_model,
                                 window_probabilities)
+from harmonylib.recipes import MODEL_INPUTS, model_config, settings_for
+from harmonylib.runs import save_model_input
+from harmonylib.train import fit
 
 
 class _Noise(torch.utils.data.Dataset):
@@ -108,7 +110,7 @@ def test_all_good_files_exit_0_and_table_names_instruments(run_dir, audio, capsy
     code, out, err = _run(capsys, audio["mono8k"], "--model", run_dir)
     assert code == 0 and not err
     assert f"{audio['mono8k']}  (2.50 s, 8000 Hz, 1 channel(s), 3 window(s))" in out
-    result = predict_file(load_run(run_dir, "cpu"), audio["mono8k"])
+    result = predict_file(load_predictor(run_dir, "cpu"), audio["mono8k"])
     for code_, score in result.instruments():
         assert f"  {code_}  " in out and f"{score:.3f}" in out
 
@@ -122,7 +124,7 @@ def test_csv_has_one_row_per_file_with_status_and_scores(run_dir, audio, capsys)
     assert rows[1]["error"] and rows[1][CLASSES[0]] == ""
     scores = np.array([float(rows[0][c]) for c in CLASSES])
     assert set(rows[0]["instruments"].split()) == {c for c, s in zip(CLASSES, scores) if s > 0.3}
-    run = load_run(run_dir, "cpu")
+    run = load_predictor(run_dir, "cpu")
     wave = __import__("harmonylib.audio", fromlist=["load"]).load(audio["six96k"], sr=44100, mono=True)[0]
     expected = window_probabilities(run, wave, 1.0).mean(axis=0)  # S1
     np.testing.assert_allclose(scores, expected, atol=1e-4)
@@ -148,11 +150,11 @@ def test_timeline_png_per_file(run_dir, audio, tmp_path, capsys):
 
 def test_features_and_ast_runs_load_and_predict(tmp_path, audio):
     for name in ("features_cnn", "ast"):
-        run = load_run(_write_run(tmp_path / name, name), "cpu")
+        run = load_predictor(_write_run(tmp_path / name, name), "cpu")
         result = predict_file(run, audio["six96k"])
         assert result.error is None and result.window_probs.shape == (2, len(CLASSES))
         assert np.all((result.window_probs >= 0) & (result.window_probs <= 1))
-    features = load_run(tmp_path / "features_cnn", "cpu").model_input
+    features = load_predictor(tmp_path / "features_cnn", "cpu").model_input
     assert bool(features.fitted) and not torch.all(features.row_std == 1)  # the fitted statistics came back
 
 
@@ -181,7 +183,7 @@ def test_pickled_checkpoints_are_never_loaded(run_dir, tmp_path):
     shutil.copytree(run_dir, evil)
     (evil / "best" / "model.safetensors").write_bytes(b"\x80\x04not safetensors")
     with pytest.raises(HarmonyError, match="cannot load the run's weights"):
-        load_run(evil, "cpu")
+        load_predictor(evil, "cpu")
 
 
 def test_register_final_model_is_the_default(run_dir, audio, tmp_path, monkeypatch, capsys):

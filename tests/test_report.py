@@ -22,6 +22,7 @@ import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
 from harmonylib import paths, report  # noqa: E402
+from harmonylib.config import get_profile  # noqa: E402
 from harmonylib.io import Provenance, save_figure, save_table  # noqa: E402
 
 from browser import Browser, chromium  # noqa: E402  (tests/browser.py)
@@ -91,7 +92,7 @@ def built(tmp_path_factory):
         for name, nb in notebooks.items():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(nb, out / f"{name}.ipynb")
-        index = report.build_report("smoke")
+        index = report.build_report(get_profile("smoke"))
         yield index, paths.build_dir()
 
 
@@ -120,7 +121,7 @@ def _check_pages(pages: list[Path]) -> dict[str, dict]:
 def test_report_goes_where_documented(built):
     index, build = built
     assert index == build / "report-smoke" / "index.html"
-    assert report.report_dir("default") == build / "report"
+    assert report.report_dir(get_profile("default")) == build / "report"
 
 
 def test_every_page_loads_with_its_figures_displayed_and_code_folded(built):
@@ -169,7 +170,7 @@ def test_missing_notebooks_are_a_clear_error(tmp_path, monkeypatch):
 
 def test_real_report_of_the_last_run_all():
     """The report of the last ./run_all.sh at this profile (./run_tests.sh makes the smoke one first)."""
-    index = report.report_dir(os.environ.get("HARMONY_PROFILE", "default")) / "index.html"
+    index = report.report_dir(get_profile(os.environ.get("HARMONY_PROFILE", "default"))) / "index.html"
     if not index.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{index} is missing: ./run_tests.sh runs ./run_all.sh --profile smoke first")

@@ -6,6 +6,7 @@ import pytest
 import torch
 from scipy import stats
 
+from harmonylib import reference
 from harmonylib.labels import NUM_CLASSES
 from harmonylib.sampling import BasePersistentDynamicSampling, TrueDynamicSampling, dynamic_epoch_size, mix
 
@@ -20,7 +21,9 @@ def _data(sizes=(3, 5, 8, 13, 21, 2, 4, 6, 9, 30, 11)):
 
 
 def test_table_3_3():
-    assert [dynamic_epoch_size(6705, 1, m) for m in (2, 3, 4, 5)] == [30875, 23156, 18525, 15437]
+    n = sum(reference.IRMAS_TRAIN_COUNTS.values())
+    assert {m: dynamic_epoch_size(n, 1, m) for m in (2, 3, 4, 5)} == reference.TABLE_3_3 == {
+        2: 30875, 3: 23156, 4: 18525, 5: 15437}
 
 
 def test_epoch_size_leaves_p_unsampled():

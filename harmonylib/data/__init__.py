@@ -24,8 +24,6 @@ from .synth import render_synth_audioset, render_synth_irmas
 
 __all__ = ["StudyData", "prepare", "waveforms", "WaveformStore", "read_irmas", "read_audioset"]
 
-CLIP_COLUMNS = ["path", "split", "labels", "instrument", "genre", "drums", "song", "duration"]
-
 
 @dataclass
 class StudyData:

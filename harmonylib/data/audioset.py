@@ -1,6 +1,6 @@
 """Collecting the AudioSet subset of report 3.2, and reading it (or SynthAudioSet) back (notebook 10).
 
-The report's procedure, with its flaws fixed (REFERENCE.md section 3):
+The report's procedure, with the flaws of the original code fixed:
 
 1. :func:`read_segments` parses Google's ``balanced_train_segments.csv`` /
    ``unbalanced_train_segments.csv``: ``#`` comment header lines, then

@@ -1,6 +1,6 @@
 """Reading IRMAS (and SynthIRMAS, written in the same layout) into one table (notebooks 10, 12).
 
-Layout (Zenodo record 1290750; REFERENCE.md section 4)::
+Layout (Zenodo record 1290750; counts in ``harmonylib.reference``)::
 
     IRMAS-TrainingData/<cls>/[cls][genre]NNNN__k.wav
     IRMAS-TrainingData/<cls>/PPP__[cls][dru|nod][genre]NNNN__k.wav

@@ -8,23 +8,11 @@ content of the file list, so a changed data set never reuses stale numbers.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 
 from .. import audio, io, paths
-
-
-def content_key(file_paths) -> str:
-    """A hash of the file list: each path with its size and modification time."""
-    digest = hashlib.sha256()
-    for p in sorted(map(str, file_paths)):
-        stat = os.stat(p)
-        digest.update(f"{p}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:20]
 
 
 def pooled_stats(file_paths) -> tuple[float, float, int]:
@@ -45,7 +33,7 @@ def pooled_stats(file_paths) -> tuple[float, float, int]:
 def waveform_stats(file_paths, name: str) -> tuple[float, float]:
     """Cached :func:`pooled_stats` of a data set's training files (``build/cache/stats/<name>-<key>.json``)."""
     file_paths = list(file_paths)
-    target = paths.cache_dir() / "stats" / f"{name}-{content_key(file_paths)}.json"
+    target = paths.cache_dir() / "stats" / f"{name}-{io.files_digest(sorted(map(str, file_paths)))}.json"
     if target.exists():
         cached = json.loads(target.read_text())
         return cached["mean"], cached["std"]

@@ -10,7 +10,6 @@ worker processes through the page cache.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -19,17 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import audio, paths
+from .. import audio, io, paths
 
 FORMAT_VERSION = 1
 
 
 def store_key(file_paths, sr: int, mono: bool) -> str:
-    digest = hashlib.sha256(f"v{FORMAT_VERSION} sr={sr} mono={mono}\n".encode())
-    for p in file_paths:
-        stat = os.stat(p)
-        digest.update(f"{p}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-    return digest.hexdigest()[:24]
+    """The store's folder name: its format, sample rate, channels and the files (``io.files_digest``)."""
+    return io.files_digest(file_paths, f"v{FORMAT_VERSION} sr={sr} mono={mono}\n", length=24)
 
 
 class WaveformStore:

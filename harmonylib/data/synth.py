@@ -9,7 +9,7 @@ profile seed, with tinysoundfont:
   unlabelled accompaniment (bass, a chord instrument, GM drums for ``[dru]``); test excerpts are
   5-20 s (mostly 20 s) of "songs" whose excerpts share key, tempo and instrumentation, with 1-5
   labelled instruments that play for part or all of an excerpt. Class and label-count frequencies
-  follow IRMAS's (REFERENCE.md section 4).
+  follow IRMAS's (``harmonylib.reference``).
 * **SynthAudioSet** (``TimGM6mb.sf2``, a different and much smaller SoundFont) through a different
   recording chain: mono, band-limited like a low-bitrate upload, other rooms, background noise and
   soft clipping; 10-s clips in the layout the AudioSet collector writes (``audio/<YTID>.wav`` +
@@ -36,7 +36,7 @@ import json
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ import soundfile as sf
 from .. import io
 from ..errors import ConfigError
 from ..labels import CLASSES
+from ..reference import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TEST_PARTS, IRMAS_TRAIN_COUNTS
 
 GENERATOR_VERSION = "1.0"
 SR = 44100
@@ -52,18 +53,6 @@ GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
 AUDIOSET_SOUNDFONT = "TimGM6mb.sf2"
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
-
-# REFERENCE.md section 4: IRMAS training clips per class, test labels per class, labels per test clip.
-IRMAS_TRAIN_COUNTS = dict(cel=388, cla=505, flu=451, gac=637, gel=760, org=682, pia=721, sax=626, tru=577,
-                          vio=580, voi=778)
-IRMAS_TEST_LABEL_COUNTS = dict(voi=1044, pia=995, gel=942, gac=535, org=361, sax=326, vio=211, tru=167,
-                               flu=163, cel=111, cla=62)
-IRMAS_LABELS_PER_CLIP = {1: 1236, 2: 1278, 3: 318, 4: 39, 5: 3}
-IRMAS_TEST_PARTS = (  # (folder, inner folder, excerpts in IRMAS)
-    ("IRMAS-TestingData-Part1", "Part1", 807),
-    ("IRMAS-TestingData-Part2", "IRTestingData-Part2", 1301),
-    ("IRMAS-TestingData-Part3", "Part3", 766),
-)
 
 
 @dataclass(frozen=True)

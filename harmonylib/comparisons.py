@@ -1,0 +1,414 @@
+"""Chapter 5: the comparisons of the report's figures, evaluated from the runs of the grid (notebooks 50-57).
+
+* :data:`COMPARISONS` names, for each figure of chapter 5, its systems (an experiment of
+  :mod:`harmonylib.grid` tested on one data set), its metrics and the paired tests its text needs;
+  :data:`LOSS_CURVES` (5.6) and :data:`COST_MODELS` (5.7) the runs of the other two figures.
+* :func:`experiment_run` opens an experiment's run folder (:mod:`harmonylib.runs`) and says how to
+  produce it where it is missing; :func:`collect` loads a comparison's predictions;
+  :func:`evaluate_comparison` gives every table a chapter-5 notebook shows: metrics with bootstrap
+  intervals over songs, the S1 and tuned-threshold variants, the paired tests and per-class F1.
+* :func:`winners`, :func:`describe_tests`, :func:`winners_markdown`: verdicts computed from the tests;
+  :func:`beside_paper` and :func:`published_results`: the original study's and the literature's numbers
+  (:mod:`harmonylib.reference`) beside ours, shown only on the real data.
+* :func:`cost_table` (notebook 56) and :func:`choose_final_model` (notebook 57).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from . import paths, reference
+from .config import Profile
+from .errors import HarmonyError
+from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, metric_table, multilabel_metrics,
+                       per_class_f1, plot_metric_bars, tune_thresholds)
+from .grid import BY_NAME, command_for, run_name
+from .labels import NUM_CLASSES
+from .runs import MissingRunError, Run, open_run
+
+
+# ---------------------------------------------------------------- opening the grid's runs
+def experiment_run(name: str, profile: Profile) -> Run:
+    """The finished run folder of experiment ``name`` at ``profile``; a missing or unfinished one raises
+    :class:`~harmonylib.runs.MissingRunError` naming the run and the command that produces it."""
+    if name not in BY_NAME:
+        raise HarmonyError(f"unknown experiment {name!r}; the grid has {sorted(BY_NAME)}")
+    folder = paths.runs_dir() / run_name(name, profile)
+    if name in profile.evaluate.skip_experiments:
+        raise MissingRunError(f"experiment {name!r} is skipped at profile {profile.name!r} "
+                              "(EvalConfig.skip_experiments)", folder)
+    return open_run(folder, BY_NAME[name].label, command_for(name, profile))
+
+
+def available_runs(names, profile: Profile) -> tuple[dict[str, Run], list[str]]:
+    """Open the runs ``names`` that exist at ``profile``: (runs, names skipped by the profile).
+
+    A run the profile skips is reported, not raised; a run the profile should have but lacks raises.
+    """
+    skipped = [n for n in names if n in profile.evaluate.skip_experiments]
+    return {n: experiment_run(n, profile) for n in names if n not in skipped}, skipped
+
+
+# ---------------------------------------------------------------- what each report figure compares
+@dataclass(frozen=True)
+class System:
+    """A bar in a figure: experiment ``run`` evaluated on ``test`` (``irmas`` | ``audioset``)."""
+
+    label: str
+    run: str
+    test: str = "irmas"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One report figure: its systems (bars), metrics and the paired tests its text needs.
+
+    Titles and labels say ``{irmas}`` / ``{audioset}`` where a data set is named: :meth:`named`
+    fills in the profile's names, so SynthIRMAS results are never labelled IRMAS.
+    """
+
+    title: str
+    systems: tuple[System, ...]
+    metrics: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]  # system labels (A, B): A minus B
+
+    def named(self, profile: Profile) -> Comparison:
+        names = profile.data_names
+        return Comparison(self.title.format(**names),
+                          tuple(replace(s, label=s.label.format(**names)) for s in self.systems), self.metrics,
+                          tuple((a.format(**names), b.format(**names)) for a, b in self.pairs))
+
+
+_CORE = ("hamming_score", "exact_match", "macro_f1")
+_PR = ("macro_precision", "macro_recall")
+_W1 = System("static, window 1 s", "resnet50_w1")
+_W3 = System("static, window 3 s", "resnet50_w3")
+_TDS4, _TDS5 = System("TDS-4, window 1 s", "resnet50_w1_tds4"), System("TDS-5, window 1 s", "resnet50_w1_tds5")
+_BSP1, _BSP3 = System("BSPDS-5, window 1 s", "resnet50_w1_bspds5"), System("BSPDS-5, window 3 s", "resnet50_w3_bspds5")
+
+COMPARISONS: dict[str, Comparison] = {
+    "5.1": Comparison("ResNet-50 with different window sizes",
+                      (System("window 1 s", "resnet50_w1"), System("window 2 s", "resnet50_w2"),
+                       System("window 3 s", "resnet50_w3")),
+                      _CORE, (("window 1 s", "window 2 s"), ("window 1 s", "window 3 s"), ("window 2 s", "window 3 s"))),
+    "5.2a": Comparison("Non-pretrained CNNs, window 1 s",
+                       (System("1-D CNN raw audio", "raw_cnn_w1"), System("2-D CNN MFCC", "mfcc_cnn_w1"),
+                        System("1-D CNN audio features", "features_cnn_w1"), System("ResNet-50", "resnet50_w1")),
+                       _CORE, (("1-D CNN raw audio", "2-D CNN MFCC"), ("1-D CNN raw audio", "1-D CNN audio features"),
+                               ("2-D CNN MFCC", "1-D CNN audio features"), ("ResNet-50", "1-D CNN raw audio"),
+                               ("ResNet-50", "2-D CNN MFCC"), ("ResNet-50", "1-D CNN audio features"))),
+    "5.2b": Comparison("Macro precision and recall: raw audio vs audio features",
+                       (System("1-D CNN raw audio", "raw_cnn_w1"), System("1-D CNN audio features", "features_cnn_w1")),
+                       _PR, (("1-D CNN raw audio", "1-D CNN audio features"),)),
+    "5.3a": Comparison("Dynamic sampling vs static (ResNet-50)",
+                       (_W1, _TDS4, _TDS5, _BSP1, _W3, _BSP3), _CORE,
+                       ((_TDS4.label, _W1.label), (_TDS5.label, _W1.label), (_BSP1.label, _W1.label),
+                        (_BSP3.label, _W3.label), (_TDS4.label, _TDS5.label), (_TDS4.label, _BSP1.label),
+                        (_TDS5.label, _BSP1.label), (_BSP3.label, _BSP1.label), (_BSP3.label, _TDS4.label),
+                        (_BSP3.label, _TDS5.label))),
+    "5.3b": Comparison("Macro precision and recall: dynamic vs static",
+                       (_W1, _TDS5, _W3, _BSP3), _PR, ((_TDS5.label, _W1.label), (_BSP3.label, _W3.label))),
+    "5.4": Comparison("ResNet-50 trained and tested on {audioset} / {irmas}",
+                      (System("{audioset} -> {irmas}", "resnet50_audioset_w1", "irmas"),
+                       System("{audioset} -> {audioset}", "resnet50_audioset_w1", "audioset"),
+                       System("{irmas} -> {audioset}", "resnet50_w1", "audioset"),
+                       System("{irmas} -> {irmas}", "resnet50_w1", "irmas")),
+                      _CORE, (("{irmas} -> {irmas}", "{audioset} -> {irmas}"),
+                              ("{audioset} -> {audioset}", "{irmas} -> {audioset}"))),
+    "5.5a": Comparison("AST vs ResNet-50, trained on {audioset}, tested on {irmas}",
+                       (System("ResNet-50", "resnet50_audioset_w1"), System("AST", "ast_audioset_w1")),
+                       _CORE, (("AST", "ResNet-50"),)),
+    "5.5b": Comparison("AST on {irmas} with lower and higher L2 regularisation",
+                       (System("AST, lower L2", "ast_w1_l2low"), System("AST, higher L2", "ast_w1_l2high")),
+                       _CORE, (("AST, higher L2", "AST, lower L2"),)),
+    "5.8": Comparison("Final candidates",
+                      (System("ResNet-50 static, w1", "resnet50_w1"), System("ResNet-50 BSPDS-5, w3", "resnet50_w3_bspds5"),
+                       System("AST higher L2, w1", "ast_w1_l2high")),
+                      _CORE + _PR + ("micro_f1",),
+                      (("ResNet-50 BSPDS-5, w3", "ResNet-50 static, w1"), ("ResNet-50 BSPDS-5, w3", "AST higher L2, w1"),
+                       ("ResNet-50 static, w1", "AST higher L2, w1"))),
+}
+LOSS_CURVES = {"5.6": ("ast_w1_l2low", "ast_w1_l2high")}
+COST_MODELS = {"5.7": ("raw_cnn_w1", "mfcc_cnn_w1", "features_cnn_w1", "resnet50_w1", "ast_w1_l2high")}
+
+
+@dataclass
+class Collected:
+    """The systems of one :class:`Comparison`, ready for ``harmonylib.evaluate``'s tables.
+
+    ``systems``: label -> (y_true, y_pred); ``scores``: label -> clip scores; ``groups``: label ->
+    songs; ``skipped``: labels left out because the profile skips their run; ``pairs``: the tests
+    whose two systems both exist.
+    """
+
+    comparison: Comparison
+    systems: dict[str, tuple[np.ndarray, np.ndarray]]
+    scores: dict[str, np.ndarray]
+    groups: dict[str, np.ndarray]
+    runs: dict[str, Run]
+    skipped: list[str]
+    pairs: list[tuple[str, str]]
+    thresholds: dict[str, np.ndarray]
+
+
+def tuned_thresholds(run: Run, strategy: str = "S2", per_class: bool = True) -> np.ndarray:
+    """Thresholds tuned on the validation split of the data set ``run`` was trained on (never on test)."""
+    val = run.predictions(run.train_dataset, "val")
+    return tune_thresholds(val.scores(strategy), val.labels, per_class=per_class)
+
+
+def collect(key: str, profile: Profile, strategy: str = "S2", threshold="fixed") -> Collected:
+    """Load the runs of ``COMPARISONS[key]`` and predict with ``strategy`` and ``threshold``.
+
+    ``threshold``: ``"fixed"`` (the profile's, 0.5 as in the report), ``"tuned"`` (per class on
+    each run's validation split) or a number.
+    """
+    comparison = COMPARISONS[key].named(profile)
+    runs, skipped_runs = available_runs(dict.fromkeys(s.run for s in comparison.systems), profile)
+    systems, scores, groups, thresholds, clips = {}, {}, {}, {}, {}
+    for system in comparison.systems:
+        if system.run in skipped_runs:
+            continue
+        run = runs[system.run]
+        predictions = run.predictions(system.test, "test")
+        first = clips.setdefault(system.test, predictions)
+        if not np.array_equal(first.clip_ids, predictions.clip_ids):
+            raise HarmonyError(f"{first.path} and {predictions.path} score different {system.test} test clips; "
+                               "rerun the older run on the current data", predictions.path)
+        if threshold == "fixed":
+            cut = np.full(NUM_CLASSES, profile.evaluate.threshold)
+        elif threshold == "tuned":
+            cut = tuned_thresholds(run, strategy)
+        else:
+            cut = np.full(NUM_CLASSES, float(threshold))
+        scores[system.label] = predictions.scores(strategy)
+        systems[system.label] = (predictions.labels, binarize(scores[system.label], cut))
+        groups[system.label] = predictions.groups
+        thresholds[system.label] = cut
+    skipped = [s.label for s in comparison.systems if s.run in skipped_runs]
+    pairs = [(a, b) for a, b in comparison.pairs if a in systems and b in systems]
+    return Collected(comparison, systems, scores, groups, runs, skipped, pairs, thresholds)
+
+
+# ---------------------------------------------------------------- one figure's evaluation
+@dataclass
+class Evaluation:
+    """Everything a chapter-5 notebook shows for one :class:`Comparison`.
+
+    ``metrics``: system, metric, value, ci_low, ci_high of the report's setting (S2 at the
+    profile's threshold, 0.5); ``variants``: the same with S1 at 0.5 and S2 with thresholds tuned
+    per class on validation beside it; ``tests``: the paired tests of the comparison on every
+    metric of the figure (Holm-adjusted over the table); ``per_class``: per-class F1.
+    """
+
+    key: str
+    profile: Profile
+    collected: Collected
+    metrics: pd.DataFrame
+    variants: pd.DataFrame
+    tests: pd.DataFrame
+    per_class: pd.DataFrame
+
+    @property
+    def main_variant(self) -> str:
+        return f"{self.profile.evaluate.strategy} @ {self.profile.evaluate.threshold:g}"
+
+
+def evaluate_comparison(key: str, profile: Profile, variants: bool = True) -> Evaluation:
+    """Load, score and test the systems of ``COMPARISONS[key]`` (the evaluation notebooks' one call)."""
+    cfg = profile.evaluate
+    main = collect(key, profile, cfg.strategy, "fixed")
+    resample = {"n_resamples": cfg.bootstrap_resamples, "seed": profile.seed, "confidence": cfg.confidence}
+    metrics = metric_table(main.systems, main.groups, METRICS, **resample)
+    tables = [metrics.assign(variant=f"{cfg.strategy} @ {cfg.threshold:g}")]
+    if variants:
+        for strategy, threshold, name in (("S1", "fixed", f"S1 @ {cfg.threshold:g}"),
+                                          (cfg.strategy, "tuned", f"{cfg.strategy} @ tuned on validation")):
+            other = collect(key, profile, strategy, threshold)
+            tables.append(metric_table(other.systems, other.groups, METRICS, **resample).assign(variant=name))
+    tests = comparison_table(main.systems, main.pairs, main.groups, main.comparison.metrics,
+                             n_resamples=cfg.permutation_resamples, seed=profile.seed, confidence=cfg.confidence)
+    by_test = {}
+    for label, system in main.systems.items():  # per-class F1 needs systems on one test set per table
+        by_test.setdefault(next(s.test for s in main.comparison.systems if s.label == label), {})[label] = system
+    per_class = pd.concat([per_class_f1(s).assign(test=t) for t, s in by_test.items()], ignore_index=True)
+    variants_table = pd.concat(tables, ignore_index=True)[["variant", "system", "metric", "value", "ci_low", "ci_high"]]
+    return Evaluation(key, profile, main, metrics, variants_table, tests, per_class)
+
+
+def weights_label(opened: dict[str, Run]) -> str:
+    """The runs' initial weights for a figure's provenance: models grouped by their weights' description."""
+    models: dict[str, list[str]] = {}
+    for r in opened.values():
+        names = models.setdefault(str(r.config.get("weights", "unknown")), [])
+        if r.config.get("model", "?") not in names:
+            names.append(r.config.get("model", "?"))
+    return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
+
+
+def plot_evaluation(evaluation: Evaluation, ax, metrics: tuple[str, ...] | None = None):
+    """Figure bars of an evaluation (report setting) with bootstrap CIs as error bars."""
+    metrics = metrics or evaluation.collected.comparison.metrics
+    plot_metric_bars(evaluation.metrics, metrics, ax, systems=list(evaluation.collected.systems))
+    ax.set_title(f"{evaluation.collected.comparison.title}\n({evaluation.main_variant}; test data: "
+                 f"{' and '.join(test_data_names(evaluation))})", fontsize=10)
+    ax.figure.tight_layout(rect=(0, 0.04, 1, 1))  # room for the provenance line save_figure adds
+    return ax
+
+
+def test_data_names(evaluation: Evaluation) -> list[str]:
+    """Display names of the test sets of an evaluation (SynthIRMAS / IRMAS, SynthAudioSet / AudioSet)."""
+    names = evaluation.profile.data_names
+    return list(dict.fromkeys(names[s.test] for s in evaluation.collected.comparison.systems))
+
+
+def wide(table: pd.DataFrame, metrics, digits: int = 4) -> pd.DataFrame:
+    """A long metric table as one row per system: ``metric`` and ``metric [CI]`` columns."""
+    rows = []
+    for system, part in table.groupby("system", sort=False):
+        part = part.set_index("metric")
+        row = {"system": system}
+        for m in metrics:
+            row[m] = round(part.loc[m, "value"], digits)
+            row[f"{m} CI"] = f"[{part.loc[m, 'ci_low']:.{digits}f}, {part.loc[m, 'ci_high']:.{digits}f}]"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- beside the original study
+def beside_paper(evaluation: Evaluation) -> pd.DataFrame:
+    """Our value and CI next to the original study's number for every system and metric it reported.
+
+    Only meaningful on the real IRMAS/AudioSet (``profile.data.source == "real"``); the notebooks
+    say so and show it only then. The original's split of the IRMAS testing data was random per file,
+    ours is by song, so even then the test clips differ.
+    """
+    rows = []
+    for system in evaluation.collected.comparison.systems:
+        ours = evaluation.metrics[evaluation.metrics["system"] == system.label].set_index("metric")
+        for metric, value in reference.paper_results(system.run, system.test).items():
+            if system.label in evaluation.collected.systems and metric in evaluation.collected.comparison.metrics:
+                low, high = ours.loc[metric, "ci_low"], ours.loc[metric, "ci_high"]
+                rows.append({"system": system.label, "metric": metric, "ours": ours.loc[metric, "value"],
+                             "ci_low": low, "ci_high": high, "original": value,
+                             "original inside our CI": bool(low <= value <= high)})
+    return pd.DataFrame(rows)
+
+
+def not_comparable(*evaluations: Evaluation, metric: str = "macro_f1") -> str:
+    """Markdown for a synthetic profile: the evaluations' numbers are not comparable to the report's,
+    which it quotes for their systems (:data:`harmonylib.reference.PAPER_RESULTS`)."""
+    real_names = {"irmas": "IRMAS", "audioset": "AudioSet"}
+    quoted = dict.fromkeys(
+        f"{system.label.format(**real_names)} {value:.4g}"
+        for e in evaluations for system in COMPARISONS[e.key].systems
+        if (value := reference.paper_results(system.run, system.test).get(metric)) is not None)
+    names = " and ".join(dict.fromkeys(name for e in evaluations for name in test_data_names(e)))
+    return (f"Trained and tested on **{names}**, synthetic stand-ins: these numbers are **not comparable** to the "
+            f"report's IRMAS/AudioSet results ({METRIC_LABELS[metric]}: {'; '.join(quoted)}). Run the `full` "
+            "profile on the real data sets for that comparison.")
+
+
+def published_results() -> pd.DataFrame:
+    """Published micro and macro F1 on the full IRMAS test set (``reference.PUBLISHED_RESULTS``)."""
+    return pd.DataFrame(reference.PUBLISHED_RESULTS, columns=["system", "micro_f1", "macro_f1"]).astype(
+        {"macro_f1": float})
+
+
+# ---------------------------------------------------------------- verdicts, computed from the tests
+def describe_tests(tests: pd.DataFrame, alpha: float = 0.05) -> list[str]:
+    """One sentence per paired test: the difference, its CI, p and Holm-adjusted p, and the verdict."""
+    lines = []
+    for r in tests.itertuples():
+        verdict = "significant" if r.p_holm < alpha else "not significant"
+        lines.append(f"{r.system_a} - {r.system_b}: {METRIC_LABELS.get(r.metric, r.metric)} difference "
+                     f"{r.difference:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}], p = {r.p_value:.3g} "
+                     f"(Holm {r.p_holm:.3g}): {verdict} at alpha = {alpha:g}")
+    return lines
+
+
+def winners(metrics: pd.DataFrame, tests: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """Per metric: the system with the highest value, whom it beats significantly (Holm-adjusted paired
+    tests) and from whom it is not distinguishable. Systems tied on the value are listed together."""
+    rows = []
+    for metric, part in metrics.groupby("metric", sort=False):
+        if metric not in set(tests["metric"]):
+            continue
+        top = part["value"].max()
+        best = part.loc[part["value"] == top, "system"].tolist()
+        beats, ties = [], []
+        for other in part.loc[part["value"] < top, "system"]:
+            pair = tests[(tests["metric"] == metric)
+                         & (((tests["system_a"] == best[0]) & (tests["system_b"] == other))
+                            | ((tests["system_a"] == other) & (tests["system_b"] == best[0])))]
+            if pair.empty:
+                continue
+            (beats if pair["p_holm"].iloc[0] < alpha else ties).append(f"{other} (Holm p = {pair['p_holm'].iloc[0]:.3g})")
+        rows.append({"metric": metric, "best": " = ".join(best), "value": top,
+                     "significantly better than": "; ".join(beats) or "none",
+                     "not distinguishable from": "; ".join(ties + best[1:]) or "none"})
+    return pd.DataFrame(rows)
+
+
+def winners_markdown(verdict: pd.DataFrame, core: tuple[str, ...] = _CORE) -> str:
+    """A :func:`winners` table in words: one line per metric, then which system tops the report's three
+    metrics and whether it is significantly better than all the others on any of them."""
+    lines = [f"- **{METRIC_LABELS[r.metric]}**: {r.best} ({r.value:.4f}); significantly better than: "
+             f"{r._4}; not distinguishable from: {r._5}." for r in verdict.itertuples()]
+    on_core = verdict[verdict["metric"].isin(core)]
+    tops = on_core["best"].str.split(" = ").explode().value_counts()
+    clear = on_core[on_core["not distinguishable from"] == "none"]
+    lines.append(f"\nOn the report's three metrics (Hamming, exact match, macro F1), **{tops.index[0]}** is on top "
+                 f"{tops.iloc[0]} time(s). " + (
+                     "On none of them is the top system significantly better than all the others."
+                     if clear.empty else
+                     "The top system is significantly better than all the others on: "
+                     + "; ".join(f"{METRIC_LABELS[r.metric]} ({r.best})" for r in clear.itertuples()) + "."))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- notebooks 56 and 57
+def cost_table(opened: dict[str, Run]) -> pd.DataFrame:
+    """Figure 5.7's numbers per run: parameters (ours and the original's), time per epoch and throughput
+    (mean, fastest and slowest epoch), peak memory, and the original's training hours."""
+    from .models import DISPLAY_NAMES
+
+    rows = []
+    for name, run in opened.items():
+        model, s, per_epoch = BY_NAME[name].model, run.summary, run.metrics
+        rows.append({
+            "model": DISPLAY_NAMES[model], "key": model, "run": run.name, "device": s.get("device"),
+            "epochs": len(per_epoch), "parameters": s.get("parameters"),
+            "paper parameters": reference.PAPER_PARAMETERS[model],
+            "seconds per epoch": per_epoch["train_seconds"].mean(),
+            "s/epoch min": per_epoch["train_seconds"].min(), "s/epoch max": per_epoch["train_seconds"].max(),
+            "windows per second": per_epoch["samples_per_second"].mean(),
+            "win/s min": per_epoch["samples_per_second"].min(), "win/s max": per_epoch["samples_per_second"].max(),
+            "peak memory (MiB)": s.get("peak_memory_bytes", np.nan) / 2**20,
+            "memory measure": s.get("peak_memory_measure"),
+            "original hours (35 epochs, RTX 2080 Ti)": reference.ORIGINAL_HOURS[model],
+        })
+    return pd.DataFrame(rows)
+
+
+def choose_final_model(evaluation: Evaluation, table: pd.DataFrame) -> tuple[pd.DataFrame, str, Run]:
+    """The final model among a comparison's single systems, chosen by macro F1 on the *validation* songs
+    (the report chose on the test set, which makes the test score optimistic).
+
+    Returns the table of validation and test macro F1 per candidate (test values from ``table``, a
+    ``metric_table``), the chosen label and its run.
+    """
+    collected, settings = evaluation.collected, evaluation.profile.evaluate
+    candidates = {s.label: s.run for s in collected.comparison.systems if s.label in collected.systems}
+    validation = {}
+    for label, name in candidates.items():
+        val = collected.runs[name].predictions("irmas", "val")
+        predicted = val.binarize(settings.strategy, settings.threshold)
+        validation[label] = multilabel_metrics(val.labels, predicted)["macro_f1"]
+    choice = pd.DataFrame({"validation macro F1": validation,
+                           "test macro F1": table[table["metric"] == "macro_f1"].set_index("system")["value"]}).loc[
+        list(candidates)]
+    final_label = choice["validation macro F1"].idxmax()
+    return choice, final_label, collected.runs[candidates[final_label]]

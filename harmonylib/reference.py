@@ -1,0 +1,104 @@
+"""Every published number the study compares itself with, each with its source (all notebooks).
+
+The study reproduces *Harmony Is All You Need: Predominant Instrument Recognition* (Ferković & Smoljan,
+2023; "the report" below). Its numbers, those of its public code, of the IRMAS data set (Bosch, Janer,
+Fuhrmann & Herrera, ISMIR 2012; Zenodo record 1290750, https://zenodo.org/record/1290750) and of the
+literature on IRMAS live here and nowhere else; notebooks, figures and the other modules cite this
+module. Each constant's comment names where its numbers come from.
+
+The helpers at the end look numbers up for the "beside the report" tables and sentences of chapter 5
+(``harmonylib.comparisons``).
+"""
+from __future__ import annotations
+
+# ----------------------------------------------------------------------------- chapter 4: recipes
+# Report Tables 4.3 (the three CNNs), 4.4 (ResNet-50) and 4.5 (AST): per optimiser group the initial
+# and final learning rate and the L2 weight decay; 35 epochs, batch 16, polynomial decay (power 0.7)
+# after a 5 % warm-up. AST's backbone ("base") and classifier have an optimiser each (report 4.5).
+PAPER_EPOCHS = 35
+PAPER_BATCH_SIZE = 16
+PAPER_OPTIMISERS: dict[str, tuple[tuple[str, float, float, float], ...]] = {  # (group, lr, final lr, L2)
+    "cnn": (("all", 1e-3, 1e-5, 5e-4),),
+    "resnet50": (("all", 2e-4, 1e-6, 1e-5),),
+    "ast": (("base", 2e-5, 2e-6, 1e-4), ("classifier", 1e-3, 1e-4, 1e-3)),
+}
+# Report 5.6: the AST's "lower" and "higher" L2 regularisation, per optimiser group.
+AST_L2_LOWER = {"base": 1e-5, "classifier": 1e-5}
+AST_L2_HIGHER = {"base": 1e-4, "classifier": 1e-3}
+
+# Report Table 4.1, and the original code's models counted for 11 classes: parameters per model.
+PAPER_PARAMETERS = {
+    "raw_cnn": 180_427,
+    "mfcc_cnn": 879_275,
+    "features_cnn": 114_859,
+    "resnet50": 23_530_571,
+    "ast": 86_197_259,  # max_length 1024; 85,349,387 with the 1-s input (max_length 100)
+}
+
+# Report Figure 5.7: hours to train 35 epochs on one RTX 2080 Ti (1-s input).
+ORIGINAL_HOURS = {"ast": 4.1, "raw_cnn": 5.0, "mfcc_cnn": 6.6, "resnet50": 7.6, "features_cnn": 18.3}
+
+# Report Table 3.3: examples per epoch N of dynamic sampling (Eq. 3.1, n = 6,705 IRMAS training clips,
+# P = 0.1 %) for minSampled 1 and maxSampled 2-5.
+TABLE_3_3 = {2: 30875, 3: 23156, 4: 18525, 5: 15437}
+
+# ----------------------------------------------------------------------------- chapter 5: results
+# Report Figures 5.1-5.5 and 5.8, read off the bars: IRMAS test split (the authors' random split of the
+# testing data), S2 aggregation, threshold 0.5. Key: (experiment of harmonylib.grid, test data set).
+PAPER_RESULTS: dict[tuple[str, str], dict[str, float]] = {
+    ("resnet50_w1", "irmas"): {"hamming_score": 0.9011, "exact_match": 0.353, "macro_f1": 0.5507,
+                               "macro_precision": 0.598, "macro_recall": 0.542},
+    ("resnet50_w2", "irmas"): {"hamming_score": 0.8986, "exact_match": 0.3345, "macro_f1": 0.5432},
+    ("resnet50_w3", "irmas"): {"hamming_score": 0.9000, "exact_match": 0.3252, "macro_f1": 0.5384},
+    ("raw_cnn_w1", "irmas"): {"hamming_score": 0.8365, "exact_match": 0.198, "macro_f1": 0.4565,
+                              "macro_precision": 0.407, "macro_recall": 0.554},
+    ("mfcc_cnn_w1", "irmas"): {"hamming_score": 0.837, "exact_match": 0.232, "macro_f1": 0.4276},
+    ("features_cnn_w1", "irmas"): {"hamming_score": 0.8297, "exact_match": 0.228, "macro_f1": 0.371,
+                                   "macro_precision": 0.405, "macro_recall": 0.415},
+    ("resnet50_w3_bspds5", "irmas"): {"hamming_score": 0.9015, "exact_match": 0.355, "macro_f1": 0.5466},
+    ("resnet50_w1_bspds5", "irmas"): {"hamming_score": 0.893, "exact_match": 0.3435, "macro_f1": 0.5368},
+    ("resnet50_w1_tds5", "irmas"): {"hamming_score": 0.894, "exact_match": 0.337, "macro_f1": 0.5406,
+                                    "macro_precision": 0.560, "macro_recall": 0.583},
+    ("resnet50_w1_tds4", "irmas"): {"hamming_score": 0.8957, "exact_match": 0.3495, "macro_f1": 0.5378},
+    ("resnet50_audioset_w1", "irmas"): {"hamming_score": 0.8593, "exact_match": 0.2175, "macro_f1": 0.4728},
+    ("resnet50_audioset_w1", "audioset"): {"hamming_score": 0.9378, "exact_match": 0.5994, "macro_f1": 0.7162},
+    ("resnet50_w1", "audioset"): {"hamming_score": 0.8702, "exact_match": 0.3132, "macro_f1": 0.4832},
+    ("ast_audioset_w1", "irmas"): {"hamming_score": 0.8588, "exact_match": 0.2144, "macro_f1": 0.4557},
+    ("ast_w1_l2low", "irmas"): {"hamming_score": 0.8956, "exact_match": 0.3222, "macro_f1": 0.5138},
+    ("ast_w1_l2high", "irmas"): {"hamming_score": 0.8983, "exact_match": 0.351, "macro_f1": 0.5656},
+}
+
+# Published results on the full IRMAS test set: (system and source, micro F1, macro F1; None: not reported).
+PUBLISHED_RESULTS: tuple[tuple[str, float, float | None], ...] = (
+    ("Han, Kim & Lee 2017 (S1/S2 paper, 1-s windows; IEEE/ACM TASLP 25(1))", 0.602, 0.503),
+    ("Lekshmi & Rajan 2022, Swin-T ensemble", 0.66, 0.62),
+    ("Zhong et al. 2023 (threshold picked on the test set: optimistic)", 0.674, None),
+    ("fine-tuned PaSST (unreviewed)", 0.688, 0.617),
+)
+
+# ----------------------------------------------------------------------------- the IRMAS data set
+# IRMAS (Zenodo record 1290750), counted on the release: training clips per class (6,705 in all; every
+# one 3 s at 44.1 kHz), labels per class over the 2,874 test excerpts, test excerpts by number of labels.
+IRMAS_TRAIN_COUNTS = dict(cel=388, cla=505, flu=451, gac=637, gel=760, org=682, pia=721, sax=626, tru=577,
+                          vio=580, voi=778)
+IRMAS_TEST_LABEL_COUNTS = dict(voi=1044, pia=995, gel=942, gac=535, org=361, sax=326, vio=211, tru=167,
+                               flu=163, cel=111, cla=62)
+IRMAS_LABELS_PER_CLIP = {1: 1236, 2: 1278, 3: 318, 4: 39, 5: 3}
+IRMAS_TEST_PARTS = (  # (folder, inner folder, excerpts) of the three testing archives
+    ("IRMAS-TestingData-Part1", "Part1", 807),
+    ("IRMAS-TestingData-Part2", "IRTestingData-Part2", 1301),
+    ("IRMAS-TestingData-Part3", "Part3", 766),
+)
+
+
+# ----------------------------------------------------------------------------- beside the report
+def paper_results(experiment: str, test: str = "irmas") -> dict[str, float]:
+    """The report's numbers for an experiment of the grid on a test set ({} where it gave none)."""
+    return dict(PAPER_RESULTS.get((experiment, test), {}))
+
+
+def published_range(metric: str = "macro_f1") -> str:
+    """The span of published IRMAS results for ``macro_f1`` or ``micro_f1``, e.g. ``"0.50-0.62"``."""
+    column = {"micro_f1": 1, "macro_f1": 2}[metric]
+    values = [row[column] for row in PUBLISHED_RESULTS if row[column] is not None]
+    return f"{min(values):.2f}-{max(values):.2f}"
