@@ -3,10 +3,19 @@
     python -m harmonylib predict AUDIO... [--model RUN_DIR] [--window S] [--strategy S1|S2]
                                           [--threshold T] [--format table|json|csv] [--timeline OUT.png]
     python -m harmonylib report [--profile P]
+    python -m harmonylib download-irmas DIR
+    python -m harmonylib make-fixture DIR
+    python -m harmonylib collect-audioset DIR --segments CSV [CSV ...] [--ontology CSV] [--cap-per-class N]
+                                          [--no-speech] [--rate-limit S]
 
 ``predict`` prints, for each file, the instruments found with their scores. Exit status: 0 when
 every file was processed, 1 when some file could not be read (it is named, the others are still
 processed), 2 for a usage error or a model that cannot be loaded.
+
+``download-irmas`` puts IRMAS (Zenodo record 1290750, MD5-checked) in ``DIR/IRMAS/`` and
+``collect-audioset`` the AudioSet segments of Table 3.2 in ``DIR/AudioSet/``, the layout
+``./run_all.sh --profile full --data-dir DIR`` reads. Both show progress and resume where an
+interrupted run stopped.
 """
 from __future__ import annotations
 
@@ -38,6 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="torch device (default: CUDA when available, else CPU)")
     r = commands.add_parser("report", help="build the HTML report of executed notebooks")
     r.add_argument("--profile", choices=PROFILE_NAMES, default="default")
+    d = commands.add_parser("download-irmas", help="download IRMAS from Zenodo into DIR/IRMAS (resumable)")
+    d.add_argument("dir", type=Path, metavar="DIR", help="data folder (./run_all.sh --profile full --data-dir DIR)")
+    f = commands.add_parser("make-fixture", help="write a tiny IRMAS and AudioSet tree in their real layouts")
+    f.add_argument("dir", type=Path, metavar="DIR", help="where (DIR/IRMAS, DIR/AudioSet)")
+    a = commands.add_parser("collect-audioset", help="collect the AudioSet segments of report Table 3.2 into "
+                                                     "DIR/AudioSet (yt-dlp + ffmpeg; resumable)")
+    a.add_argument("dir", type=Path, metavar="DIR", help="data folder (./run_all.sh --profile full --data-dir DIR)")
+    a.add_argument("--segments", type=Path, nargs="+", required=True, metavar="CSV",
+                   help="Google's segment files, e.g. balanced_train_segments.csv unbalanced_train_segments.csv")
+    a.add_argument("--ontology", type=Path, metavar="CSV",
+                   help="Google's class_labels_indices.csv: refuse segment files with IDs it does not know")
+    a.add_argument("--cap-per-class", type=int, metavar="N", help="at most N segments per class")
+    a.add_argument("--no-speech", action="store_true", help="do not count speech as voi (the report did)")
+    a.add_argument("--rate-limit", type=float, default=1.0, metavar="S", help="seconds between downloads (default 1)")
     return parser
 
 
@@ -125,10 +148,53 @@ def predict_command(args) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+def download_irmas_command(args) -> int:
+    from .data.irmas import download_irmas
+
+    try:
+        target = download_irmas(args.dir / "IRMAS")
+    except (HarmonyError, OSError) as error:
+        print(f"harmony download-irmas: {error}", file=sys.stderr)
+        return 1
+    print(f"harmony download-irmas: IRMAS in {target}; run ./run_all.sh --profile full --data-dir {args.dir}")
+    return 0
+
+
+def collect_audioset_command(args) -> int:
+    import pandas as pd
+
+    from .data import audioset
+
+    try:
+        known = audioset.read_class_labels(args.ontology) if args.ontology else None
+        segments = pd.concat([audioset.read_segments(path, known_mids=known) for path in args.segments],
+                             ignore_index=True)
+        chosen = audioset.select_segments(segments, include_speech=not args.no_speech,
+                                          cap_per_class=args.cap_per_class)
+        print(f"harmony collect-audioset: {len(chosen)} of {len(segments)} segments have a class of Table 3.2")
+        manifest = audioset.collect(chosen, args.dir / "AudioSet", rate_limit_s=args.rate_limit, progress=True)
+    except HarmonyError as error:
+        print(f"harmony collect-audioset: {error}", file=sys.stderr)
+        return 1
+    counts = manifest["status"].value_counts()
+    print("harmony collect-audioset: " + ", ".join(f"{status} {n}" for status, n in counts.items())
+          + f" (manifest {args.dir / 'AudioSet' / 'clips.csv'}); run it again to retry network errors")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "predict":
         return predict_command(args)
+    if args.command == "download-irmas":
+        return download_irmas_command(args)
+    if args.command == "collect-audioset":
+        return collect_audioset_command(args)
+    if args.command == "make-fixture":
+        from .data.fixture import make_fixture
+
+        print(f"harmony make-fixture: {make_fixture(args.dir)} (IRMAS/ and AudioSet/ in the real layouts)")
+        return 0
     from .report import main as report_main
 
     return report_main(["--profile", args.profile])

@@ -84,11 +84,26 @@ IRMAS_TRAIN_COUNTS = dict(cel=388, cla=505, flu=451, gac=637, gel=760, org=682, 
 IRMAS_TEST_LABEL_COUNTS = dict(voi=1044, pia=995, gel=942, gac=535, org=361, sax=326, vio=211, tru=167,
                                flu=163, cel=111, cla=62)
 IRMAS_LABELS_PER_CLIP = {1: 1236, 2: 1278, 3: 318, 4: 39, 5: 3}
+IRMAS_TRAIN_SAMPLES = 132_299  # the length of every training clip of the release: one sample short of 3 s
 IRMAS_TEST_PARTS = (  # (folder, inner folder, excerpts) of the three testing archives
     ("IRMAS-TestingData-Part1", "Part1", 807),
     ("IRMAS-TestingData-Part2", "IRTestingData-Part2", 1301),
     ("IRMAS-TestingData-Part3", "Part3", 766),
 )
+
+
+# ----------------------------------------------------------------------------- the AudioSet data set
+# Report 3.2's selection (the IDs of Table 3.2, its exclusions applied, speech counted as voi:
+# harmonylib.data.audioset.select_segments) run on Google's AudioSet segment files as published
+# (https://research.google.com/audioset/download.html; balanced_train_segments.csv: 22,160 segments,
+# eval_segments.csv: 20,371), counted 2026-12-01: segments selected and segments per class. With the report's
+# misprinted narration ID (/m/02qlsy) 51 balanced-train rows lose voi and 960 are selected instead of 1,011.
+AUDIOSET_SELECTION = {
+    "balanced_train_segments.csv": (1011, dict(cel=67, cla=63, flu=62, gac=60, gel=65, org=119, pia=28, sax=63,
+                                               tru=64, vio=50, voi=431)),
+    "eval_segments.csv": (1143, dict(cel=67, cla=60, flu=60, gac=92, gel=125, org=123, pia=33, sax=62, tru=63,
+                                     vio=51, voi=473)),
+}
 
 
 # ----------------------------------------------------------------------------- beside the report

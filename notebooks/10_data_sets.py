@@ -47,7 +47,8 @@ from harmonylib.data import prepare
 from harmonylib.data.audioset import ids_table, read_segments, select_segments
 from harmonylib.io import Provenance, save_table
 from harmonylib.labels import CLASS_NAMES, CLASSES
-from harmonylib.reference import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TRAIN_COUNTS
+from harmonylib.reference import (AUDIOSET_SELECTION, IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS,
+                                  IRMAS_TRAIN_COUNTS)
 
 P = get_profile(profile)
 data = prepare(P, data_dir)
@@ -294,6 +295,12 @@ print(table_3_1.to_string(index=False))
 # (pizzicato violin, electric piano) but its code never applied them; here `map_labels` does. Whether
 # *speech* (narration, conversation, female/male speech) counts as `voi` is a choice, `include_speech`:
 # the report included it, which makes `voi` mean "a human voice" in AudioSet but "singing" in IRMAS.
+#
+# **Where the table differs from the report:** the report prints narration as `/m/02qlsy`, which is not
+# an AudioSet ID; Google's ontology (`class_labels_indices.csv`) and the original code use `/m/02qldy`,
+# and so do we (the `note` column says so). The real data win: with the misprint, 51 rows of the real
+# `balanced_train_segments.csv` would lose their `voi` label. Every ID of the table is checked against the
+# ontology by the tests.
 
 # %%
 table_3_2 = ids_table()
@@ -303,23 +310,34 @@ print(table_3_2.to_string(index=False))
 print("\nselected from Table 3.1:", select_segments(segments)[["ytid", "labels"]].to_dict("records"))
 
 # %% [markdown]
+# What this selection gives on Google's real segment files (counted once on the published files and
+# recorded in `harmonylib.reference`, since the files are not part of the repository), beside the clips
+# of this profile's AudioSet data. Real AudioSet is dominated by `voi` (speech and singing) and organ,
+# while piano, once electric pianos are excluded, is the rarest class.
+
+# %%
+selection = pd.DataFrame({f"AudioSet {name.removesuffix('_segments.csv')} ({total})": pd.Series(per_class)
+                          for name, (total, per_class) in AUDIOSET_SELECTION.items()}).reindex(CLASSES)
+ours = pd.concat([data.audioset_train, data.audioset_val, data.audioset_test])
+selection[f"{data.audioset_name} clips ({len(ours)})"] = (
+    pd.Series([c for labels in ours["labels"] for c in labels]).value_counts().reindex(CLASSES, fill_value=0))
+print(selection.to_string())
+
+# %% [markdown]
 # The download (`harmonylib.data.audioset.collect`) uses yt-dlp and ffmpeg with argument lists (never a
 # shell), keyed by the YouTube ID, which must match `^[A-Za-z0-9_-]{11}$` before it becomes a file name or
 # an argument. Each segment is cropped, converted to 44.1 kHz mono 16-bit WAV, dropped if it is more than
 # 0.5 s off 10 s and padded/trimmed otherwise. A manifest `clips.csv` is checkpointed atomically, so a
 # restart skips finished IDs; network errors are retried with exponential backoff (the report's fix was a
 # fixed 60-s sleep that still skipped many IDs); unavailable videos are recorded, not fatal. With the
-# network and Google's CSV at hand:
+# network and Google's CSVs at hand, one command does all of it, and another fetches real IRMAS from its
+# Zenodo record with the archives' MD5 checked (both resumable, with progress bars):
 #
-# ```python
-# from harmonylib.data import audioset
-# chosen = audioset.select_segments(audioset.read_segments("unbalanced_train_segments.csv"), cap_per_class=2000)
-# audioset.collect(chosen, "data/AudioSet", progress=True)   # resumable: run again after an interruption
+# ```bash
+# .venv/bin/python -m harmonylib collect-audioset data --segments unbalanced_train_segments.csv --cap-per-class 2000
+# .venv/bin/python -m harmonylib download-irmas data
+# ./run_all.sh --profile full --data-dir data
 # ```
-#
-# Real IRMAS can be fetched with checksums through mirdata (`pip install mirdata`, then
-# `harmonylib.data.irmas.download_irmas("data/IRMAS")`), and the study run on both with
-# `./run_all.sh --profile full --data-dir data`.
 
 # %% [markdown]
 # ## Exercises

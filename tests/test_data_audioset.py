@@ -27,7 +27,7 @@ violinPizzi, 10.000, 20.000, "/m/07y_7,/m/0d8_n"
 pianoAcoust, 0.000, 10.000, "/m/05r5c"
 pianoElectr, 5.000, 15.000, "/m/05r5c,/m/01s0ps"
 celloViolin, 0.000, 10.000, "/m/01xqw,/m/07y_7,/m/042v_gx"
-narration01, 0.000, 10.000, "/m/02qlsy"
+narration01, 0.000, 10.000, "/m/02qldy"
 '''
 
 
@@ -56,6 +56,7 @@ def test_mapping_applies_exclusions_and_speech_choice(segments_csv):
     assert "pianoElectr" not in chosen.index  # piano w/o electric piano
     assert chosen["celloViolin"] == ("cel", "gac", "vio")
     assert chosen["narration01"] == ("voi",)
+    assert map_labels(["/m/02qlsy"]) == ()  # the report's misprint of narration is no AudioSet ID
     assert "--PJHxphWEs" not in chosen.index  # generic Speech /m/09x0r is not in Table 3.2
     without_speech = select_segments(read_segments(segments_csv), include_speech=False)
     assert "narration01" not in set(without_speech["ytid"])
@@ -74,6 +75,21 @@ def test_table_3_2_has_the_exclusions():
     assert len(table) == 18
     assert '"/m/07y_7" w/o "/m/0d8_n"' in set(table["audioset_id"])
     assert '"/m/05r5c" w/o "/m/01s0ps"' in set(table["audioset_id"])
+    assert table.set_index("description").loc["narration", "note"].startswith("the report prints /m/02qlsy")
+
+
+def test_table_3_2_ids_are_in_the_ontology_and_select_the_real_segments(shared_data):
+    from harmonylib.data.audioset import IDS_OF_INTEREST
+    from harmonylib.labels import CLASSES
+    from harmonylib.reference import AUDIOSET_SELECTION
+
+    ontology = read_class_labels(shared_data / "audioset" / "class_labels_indices.csv")
+    assert len(ontology) == 527
+    assert {c.mid for c in IDS_OF_INTEREST} | {c.exclude for c in IDS_OF_INTEREST if c.exclude} <= ontology
+    for name, (total, per_class) in AUDIOSET_SELECTION.items():
+        chosen = select_segments(read_segments(shared_data / "audioset" / name, known_mids=ontology))
+        counts = pd.Series([c for labels in chosen["labels"] for c in labels]).value_counts()
+        assert (len(chosen), {c: int(counts.get(c, 0)) for c in CLASSES}) == (total, per_class), name
 
 
 def test_malformed_rows_listed_together(tmp_path):

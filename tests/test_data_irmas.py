@@ -1,17 +1,21 @@
-"""read_irmas on a tree with IRMAS's real layout and naming variants, and every bad-input case (issues 3, 9)."""
+"""read_irmas on a tree with IRMAS's real layout and naming variants, on every name of the real release, and
+every bad-input case."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harmonylib.data.irmas import parse_train_name, read_irmas, read_labels, song_of
+from harmonylib.data.irmas import TEST_FOLDERS, parse_train_name, read_irmas, read_labels, song_of
 from harmonylib.errors import DatasetError, LabelError
 from harmonylib.labels import CLASSES
 
 TRAIN = {
     "cel": ["[cel][cla]0001__1.wav", "[cel][cla]0001__2.wav"],
-    "gel": ["001__[gel][dru][pop_roc]0893__1.wav", "002__[gel][nod][jaz_blu]0900__3.wav"],
+    "gel": ["001__[gel][dru][pop_roc]0893__1.wav", "002__[gel][nod][jaz_blu]0900__3.wav",
+            "014__[gel][---][pop_roc]0978__1.wav"],
     "voi": ["[voi][pop_roc]2211__1.wav", "145__[voi][dru][cou_fol]2333__2.wav"],
 }
 TEST = {  # part folder -> {name: label file content}
@@ -43,19 +47,23 @@ def test_reads_real_layout_and_naming_variants(tmp_path):
     frame = read_irmas(build_tree(tmp_path))
     train = frame[frame["split"] == "train"].set_index(frame[frame["split"] == "train"]["path"].map(
         lambda p: p.rsplit("/", 1)[1]))
-    assert len(train) == 6
+    assert len(train) == 7
     assert train.loc["[cel][cla]0001__1.wav", "drums"] is None
+    assert train.loc["014__[gel][---][pop_roc]0978__1.wav", "drums"] is None  # drums unknown
     assert train.loc["001__[gel][dru][pop_roc]0893__1.wav", "drums"] is True
     assert train.loc["002__[gel][nod][jaz_blu]0900__3.wav", "drums"] is False
     assert train.loc["002__[gel][nod][jaz_blu]0900__3.wav", "genre"] == "jaz_blu"
     assert train.loc["145__[voi][dru][cou_fol]2333__2.wav", "labels"] == ("voi",)
-    assert train["duration"].tolist() == pytest.approx([3.0] * 6)
+    assert train["duration"].tolist() == pytest.approx([3.0] * 7)
+    assert train["part"].map(lambda p: p is None).all()
     test = frame[frame["split"] == "test"].set_index("song")
     assert sorted(test.index) == ["(02) dont kill the whale", "(02) dont kill the whale",
                                   "01. Song - Title-With-Dash", "ñandú song"]
     assert set(test.loc["(02) dont kill the whale", "labels"]) == {("gel", "voi")}  # LF and CRLF files
     assert test.loc["01. Song - Title-With-Dash", "labels"] == ("pia", "sax")
     assert test.loc["01. Song - Title-With-Dash", "part"] == 2
+    assert all(type(p) is int for p in test["part"])  # not a float column with NaN for the training rows
+    assert test["instrument"].map(lambda v: v is None).all() and test["genre"].map(lambda v: v is None).all()
     assert list(frame.columns[:8]) == ["path", "split", "labels", "instrument", "genre", "drums", "song",
                                        "duration"]
 
@@ -152,3 +160,59 @@ def test_label_reader_on_arbitrary_bytes(tmp_path, payload):
         assert error.path == path
         return
     assert labels and list(labels) == sorted(set(labels), key=list(CLASSES).index)
+
+
+def _stub_tree_of_the_real_release(root, listing):
+    """Every file of the real IRMAS release as an empty file in the real layout (test labels written out),
+    the test excerpts spread over the three testing parts; returns {absolute path: listing row}."""
+    rows = {}
+    for i, row in enumerate(listing.itertuples()):
+        if row.split == "train":
+            path = root / "IRMAS-TrainingData" / row.name
+        else:
+            path = root / TEST_FOLDERS[i % 3] / row.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.with_suffix(".txt").write_text("".join(f"{code}\t\n" for code in row.labels.split()))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        rows[str(path.resolve())] = row
+    return rows
+
+
+class _Header:
+    """What read_irmas asks of a file's header: its frames, at 44.1 kHz stereo."""
+
+    def __init__(self, frames):
+        self.frames, self.samplerate, self.channels = frames, 44100, 2
+
+
+def test_every_name_of_the_real_release_is_read_with_its_labels(tmp_path, shared_data, monkeypatch):
+    import pandas as pd
+
+    from harmonylib import audio
+
+    listing = pd.read_csv(shared_data / "irmas" / "listing.csv", dtype={"name": str, "labels": str})
+    rows = _stub_tree_of_the_real_release(tmp_path, listing)
+    monkeypatch.setattr(audio, "info", lambda path: _Header(rows[str(Path(path).resolve())].n_samples))
+    frame = read_irmas(tmp_path)
+    assert len(frame) == len(listing) == 9579 and (frame["split"] == "train").sum() == 6705
+    for clip in frame.itertuples():
+        row = rows[clip.path]
+        assert (clip.split, clip.labels) == (row.split, tuple(c for c in CLASSES if c in row.labels.split()))
+        assert round(clip.duration * 44100) == row.n_samples
+    train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
+    unknown = train[train["path"].str.contains("[---]", regex=False)]
+    assert len(unknown) == 12 and unknown["drums"].map(lambda d: d is None).all()
+    assert set(train["drums"].map(repr)) == {"True", "False", "None"}
+    assert (train["duration"] * 44100).round().eq(132299).all()  # one sample short of 3 s
+    assert test["part"].map(type).eq(int).all() and test["instrument"].map(lambda v: v is None).all()
+    assert test["path"].map(lambda p: not p.isascii()).sum() == 36
+
+
+def test_the_genuine_irmas_clips_are_read(shared_data):
+    frame = read_irmas(shared_data / "irmas" / "clips")
+    train, test = frame[frame["split"] == "train"].iloc[0], frame[frame["split"] == "test"].iloc[0]
+    assert train["labels"] == ("cla",) and train["genre"] == "cla" and train["drums"] is None
+    assert round(train["duration"] * train["sample_rate"]) == 132299 and train["channels"] == 2
+    assert test["labels"] == ("gel", "voi") and test["song"] == "02 - And The Body Will Die"
+    assert test["part"] == 1 and round(test["duration"]) == 20

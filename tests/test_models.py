@@ -1,6 +1,8 @@
 """The five models (harmonylib.models): paper parameter counts, shapes, weight provenance and loading."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -164,3 +166,42 @@ def test_weights_that_are_not_plain_tensors_are_refused(tmp_path):
         load_weights(build_model("raw_cnn"), tmp_path / "other.safetensors")
     with pytest.raises(HarmonyError, match="does not exist"):
         build_model("raw_cnn", weights=tmp_path / "missing.safetensors")
+
+
+class _Images(torch.utils.data.Dataset):
+    """Four random 3 x 32 x 32 'mel images' with labels (training items; evaluation items add a clip index)."""
+
+    def __init__(self, clips: bool):
+        generator = torch.Generator().manual_seed(1)
+        self.x, self.y, self.clips = torch.randn(4, 3, 32, 32, generator=generator), torch.eye(11)[:4], clips
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return (self.x[i], self.y[i], i) if self.clips else (self.x[i], self.y[i])
+
+
+def test_a_cached_timm_checkpoint_trains_with_table_4_4_and_the_run_records_it(tmp_path):
+    import timm
+
+    from harmonylib import runs
+    from harmonylib.config import get_profile
+    from harmonylib.recipes import PAPER_GROUPS, settings_for
+    from harmonylib.train import fit
+
+    # timm/resnet50.tv_in1k where the Hugging Face cache keeps it: the path the real weights take
+    snapshot = tmp_path / "hf" / "models--timm--resnet50.tv_in1k" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("abc")
+    save_file(timm.create_model("resnet50", pretrained=False, num_classes=1000).state_dict(),
+              str(snapshot / "model.safetensors"))
+    model = build_model("resnet50")
+    assert model.harmony_pretrained and model.harmony_weights.startswith("ImageNet-1k pretrained: ")
+    settings = settings_for("resnet50", get_profile("smoke"), epochs=1, from_scratch=not model.harmony_pretrained)
+    assert settings.groups == PAPER_GROUPS["resnet50"]  # Table 4.4's fine-tuning rates, not the from-scratch ones
+    settings = dataclasses.replace(settings, batch_size=2)  # two optimiser steps
+    fit(model, _Images(False), _Images(True), settings, tmp_path / "run", lambda x: x, log=lambda m: None)
+    run = runs.open_run(tmp_path / "run")
+    assert run.config["weights"] == run.summary["weights"] == model.harmony_weights

@@ -71,8 +71,8 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
         render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, workers=workers)
     elif not (irmas_root / "IRMAS-TrainingData").is_dir():
         raise ConfigError(f"no IRMAS data under {base}: expected IRMAS-TrainingData/ and IRMAS-TestingData-Part*/ "
-                          "there or in IRMAS/ (download: harmonylib.data.irmas.download_irmas, or from "
-                          "https://zenodo.org/record/1290750); pass --data-dir to run_all.sh", base)
+                          "there or in IRMAS/ (download: python -m harmonylib download-irmas DIR); pass "
+                          "--data-dir DIR to run_all.sh", base)
     clips = read_irmas(irmas_root)
     train = clips[clips["split"] == "train"].reset_index(drop=True)
     testing = clips[clips["split"] == "test"].reset_index(drop=True)

@@ -3,7 +3,7 @@
 Layout (Zenodo record 1290750; counts in ``harmonylib.reference``)::
 
     IRMAS-TrainingData/<cls>/[cls][genre]NNNN__k.wav
-    IRMAS-TrainingData/<cls>/PPP__[cls][dru|nod][genre]NNNN__k.wav
+    IRMAS-TrainingData/<cls>/PPP__[cls][dru|nod|---][genre]NNNN__k.wav
     IRMAS-TestingData-Part1/Part1/<name>.wav + <name>.txt
     IRMAS-TestingData-Part2/IRTestingData-Part2/<name>.wav + <name>.txt
     IRMAS-TestingData-Part3/Part3/<name>.wav + <name>.txt
@@ -19,12 +19,18 @@ one :class:`~harmonylib.errors.DatasetError`, so every bad file is fixed in one 
 * a label listed twice in one file: kept once (labels are a set).
 * other sample rates or channel counts than 44.1 kHz stereo: accepted (``sample_rate`` and
   ``channels`` columns); :func:`harmonylib.audio.load` resamples and mixes down on request.
+* the drum token ``[---]``, which 12 real training names carry (e.g. ``014__[gel][---][pop_roc]0978__1``):
+  drums unknown, as for names without a drum token (``drums`` None). mirdata's loader reads it alike.
 
-Downloading the real data (not run here: no network) is optional through mirdata, which checks
-every file's checksum: ``pip install mirdata`` then :func:`download_irmas`.
+Missing values are ``None`` (not NaN) and ``part`` is a Python integer for test rows, so the table
+reads the same under pandas 2 and 3 (whose default string columns would turn None into NaN).
+
+:func:`download_irmas` (``python -m harmonylib download-irmas DIR``) fetches the real data from the
+Zenodo record, resumably, and verifies each archive's MD5.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -43,15 +49,17 @@ TEST_FOLDERS = (
 )
 COLUMNS = ["path", "split", "labels", "instrument", "genre", "drums", "song", "duration", "sample_rate",
            "channels", "part"]
+NULLABLE = ("instrument", "genre", "drums", "part")  # None where a clip has no value (object columns)
 
 # Both IRMAS patterns; the prefix and the drum token are each optional, so mixed variants parse too.
-_TRAIN = re.compile(r"^(?:(?P<prefix>\d+)__)?\[(?P<cls>[a-z]{3})\](?:\[(?P<drums>dru|nod)\])?"
+_TRAIN = re.compile(r"^(?:(?P<prefix>\d+)__)?\[(?P<cls>[a-z]{3})\](?:\[(?P<drums>dru|nod|---)\])?"
                     r"\[(?P<genre>[a-z_]+)\](?P<source>\d+)__(?P<k>\d+)$")
 _EXCERPT = re.compile(r"-\d+$")
 
 
 def parse_train_name(stem: str) -> dict | None:
-    """Class, genre, drums (True/False/None) and source of a training file name, or None if it matches neither."""
+    """Class, genre, drums (True, False, or None: no token or ``[---]``) and source of a training file name,
+    or None if it matches neither pattern."""
     match = _TRAIN.match(stem)
     if match is None:
         return None
@@ -117,7 +125,7 @@ def read_irmas(root: str | Path) -> pd.DataFrame:
                 fields = parse_train_name(wav.stem)
                 if fields is None:
                     problems.append(LabelError("training file name matches neither '[cls][genre]NNNN__k' nor "
-                                               "'PPP__[cls][dru|nod][genre]NNNN__k'", wav))
+                                               "'PPP__[cls][dru|nod|---][genre]NNNN__k'", wav))
                     continue
                 if fields["instrument"] != folder.name:
                     problems.append(LabelError(f"class [{fields['instrument']}] in the name but in folder "
@@ -159,20 +167,76 @@ def read_irmas(root: str | Path) -> pd.DataFrame:
         raise DatasetError([HarmonyError(
             f"no IRMAS clips found: expected {TRAIN_FOLDER}/<cls>/*.wav or {', '.join(TEST_FOLDERS)}", root)], root)
     frame = pd.DataFrame(rows, columns=COLUMNS)
+    for column in NULLABLE:
+        frame[column] = pd.Series([row[column] for row in rows], dtype=object)
     return frame.sort_values(["split", "path"], kind="stable", ignore_index=True)
 
 
-def download_irmas(data_home: str | Path) -> Path:
-    """Download IRMAS with mirdata into ``data_home`` and verify every file's checksum (needs the network).
+ZENODO_URL = "https://zenodo.org/record/1290750/files/{name}?download=1"
+# The four archives of IRMAS's Zenodo record 1290750 with the MD5 checksums Zenodo lists for them.
+ARCHIVES = {
+    "IRMAS-TrainingData.zip": "4fd9f5ed5a18d8e2687e6360b5f60afe",
+    "IRMAS-TestingData-Part1.zip": "5a2e65520dcedada565dff2050bb2a56",
+    "IRMAS-TestingData-Part2.zip": "afb0c8ea92f34ee653693106be95c895",
+    "IRMAS-TestingData-Part3.zip": "9b3fb2d0c89cdc98037121c25bd5b556",
+}
 
-    Optional: ``pip install mirdata`` first (not a dependency of the study). Then run the study on it with
-    ``./run_all.sh --profile full --data-dir <data_home>``.
+
+def http_fetch(url: str, target: Path, progress: bool = True) -> None:
+    """Append the bytes of ``url`` after those already in ``target`` (an HTTP Range request), with a progress bar."""
+    import urllib.request
+
+    from tqdm.auto import tqdm
+
+    done = target.stat().st_size if target.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        if done and response.status != 206:  # the server ignored the range: start again
+            done = 0
+        total = int(response.headers.get("Content-Length") or 0) + done
+        with open(target, "ab" if done else "wb") as handle, \
+                tqdm(total=total or None, initial=done, unit="B", unit_scale=True, desc=target.name,
+                     disable=not progress) as bar:
+            while chunk := response.read(1 << 20):
+                handle.write(chunk)
+                bar.update(len(chunk))
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_irmas(target: str | Path, fetch=None, progress: bool = True) -> Path:
+    """Download IRMAS from its Zenodo record into ``target``, verify each archive's MD5, extract it; returns
+    ``target``, ready for ``./run_all.sh --profile full --data-dir <target>``.
+
+    Resumable: an archive whose extraction finished is skipped; an interrupted download continues where it
+    stopped (``<archive>.part``); an archive with the wrong checksum is kept as ``<archive>.bad`` and the
+    call raises :class:`DatasetError` naming it (run again to download it afresh). ``fetch(url, path,
+    progress)`` appends the bytes of ``url`` to ``path`` (tests pass a double: no network).
     """
-    try:
-        import mirdata
-    except ImportError:
-        raise ImportError("download_irmas needs mirdata: pip install mirdata") from None
-    dataset = mirdata.initialize("irmas", data_home=str(data_home))
-    dataset.download()
-    dataset.validate()
-    return Path(data_home)
+    import zipfile
+
+    fetch = fetch or http_fetch
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, checksum in ARCHIVES.items():
+        archive, marker = target / name, target / f".{name}.extracted"
+        if marker.exists():
+            continue
+        if not archive.exists():
+            partial = archive.with_name(archive.name + ".part")
+            fetch(ZENODO_URL.format(name=name), partial, progress)
+            partial.rename(archive)
+        if md5sum(archive) != checksum:
+            bad = archive.rename(archive.with_name(archive.name + ".bad"))
+            raise DatasetError([HarmonyError(f"MD5 is not Zenodo's {checksum}: download incomplete or altered; "
+                                             "run again to fetch it afresh", bad)], target)
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(target)
+        marker.touch()
+    return target
