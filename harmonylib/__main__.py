@@ -160,6 +160,18 @@ def download_irmas_command(args) -> int:
     return 0
 
 
+def make_fixture_command(args) -> int:
+    from .data.fixture import make_fixture
+
+    try:
+        target = make_fixture(args.dir)
+    except (HarmonyError, OSError) as error:
+        print(f"harmony make-fixture: {error}", file=sys.stderr)
+        return 1
+    print(f"harmony make-fixture: {target} (IRMAS/ and AudioSet/ in the real layouts)")
+    return 0
+
+
 def collect_audioset_command(args) -> int:
     import pandas as pd
 
@@ -173,12 +185,20 @@ def collect_audioset_command(args) -> int:
                                           cap_per_class=args.cap_per_class)
         print(f"harmony collect-audioset: {len(chosen)} of {len(segments)} segments have a class of Table 3.2")
         manifest = audioset.collect(chosen, args.dir / "AudioSet", rate_limit_s=args.rate_limit, progress=True)
-    except HarmonyError as error:
+    except (HarmonyError, OSError) as error:
         print(f"harmony collect-audioset: {error}", file=sys.stderr)
         return 1
     counts = manifest["status"].value_counts()
     print("harmony collect-audioset: " + ", ".join(f"{status} {n}" for status, n in counts.items())
-          + f" (manifest {args.dir / 'AudioSet' / 'clips.csv'}); run it again to retry network errors")
+          + f" (manifest {args.dir / 'AudioSet' / 'clips.csv'})")
+    earlier = sorted(set(manifest["ytid"]) - set(chosen["ytid"]))
+    if earlier:
+        print(f"harmony collect-audioset: note: the manifest also holds {len(earlier)} clip(s) of an earlier, other "
+              "selection, which the study reads too; collect into a new folder to keep only this one",
+              file=sys.stderr)
+    if counts.get("error", 0):
+        print("harmony collect-audioset: network errors remain: run it again to retry them", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -191,10 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "collect-audioset":
         return collect_audioset_command(args)
     if args.command == "make-fixture":
-        from .data.fixture import make_fixture
-
-        print(f"harmony make-fixture: {make_fixture(args.dir)} (IRMAS/ and AudioSet/ in the real layouts)")
-        return 0
+        return make_fixture_command(args)
     from .report import main as report_main
 
     return report_main(["--profile", args.profile])

@@ -1,7 +1,9 @@
 """The data commands a researcher runs first, against test doubles (no network): ``python -m harmonylib
 download-irmas DIR`` (Zenodo archives, MD5, resume) and ``collect-audioset DIR --segments CSV``."""
 import hashlib
+import http.server
 import io
+import threading
 import zipfile
 
 import numpy as np
@@ -70,19 +72,77 @@ def test_download_irmas_resumes_verifies_and_extracts(tmp_path, zenodo, capsys):
 
 
 def test_download_irmas_keeps_an_archive_with_the_wrong_checksum(tmp_path, zenodo, monkeypatch, capsys):
+    right = irmas.ARCHIVES["IRMAS-TestingData-Part1.zip"]
     monkeypatch.setitem(irmas.ARCHIVES, "IRMAS-TestingData-Part1.zip", "0" * 32)
     assert main(["download-irmas", str(tmp_path)]) == 1
     assert (tmp_path / "IRMAS" / "IRMAS-TestingData-Part1.zip.bad").exists()
+    assert not (tmp_path / "IRMAS" / "IRMAS-TestingData-Part1").exists()  # never extracted
     assert "IRMAS-TestingData-Part1.zip.bad" in capsys.readouterr().err
+    monkeypatch.setitem(irmas.ARCHIVES, "IRMAS-TestingData-Part1.zip", right)
+    assert main(["download-irmas", str(tmp_path)]) == 0
+    assert ("IRMAS-TestingData-Part1.zip", 0) in zenodo["calls"][-3:]  # fetched afresh, from its first byte
 
 
-def test_http_fetch_appends_and_shows_progress(tmp_path, capsys):
-    source = tmp_path / "archive.zip"
-    source.write_bytes(bytes(range(256)) * 64)
-    target = tmp_path / "copy.zip.part"
-    irmas.http_fetch(source.as_uri(), target, progress=True)
-    assert target.read_bytes() == source.read_bytes()
-    assert "copy.zip.part" in capsys.readouterr().err  # tqdm's bar names the file
+ARCHIVE = bytes(range(256)) * 64
+
+
+class _Zenodo(http.server.BaseHTTPRequestHandler):
+    """Serves ARCHIVE; ``mode``: "range" (honours Range), "ignore" (always the whole file), "close_early"
+    (announces the whole rest, sends half of it and closes)."""
+
+    mode, sent = "range", []
+
+    def do_GET(self):
+        requested = self.headers.get("Range")
+        start = int(requested.split("=")[1].rstrip("-")) if requested and self.mode != "ignore" else 0
+        if start >= len(ARCHIVE):
+            self.send_response(416)
+            self.end_headers()
+            return
+        body = ARCHIVE[start:]
+        self.sent.append(len(body))
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[:len(body) // 2] if self.mode == "close_early" else body)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Zenodo)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/IRMAS-TrainingData.zip"
+    httpd.shutdown()
+    _Zenodo.mode, _Zenodo.sent = "range", []
+
+
+@pytest.mark.parametrize("mode", ["range", "ignore"])
+def test_http_fetch_completes_a_partial_file(tmp_path, server, mode, capsys):
+    _Zenodo.mode = mode
+    target = tmp_path / "IRMAS-TrainingData.zip.part"
+    target.write_bytes(ARCHIVE[:1000])
+    irmas.http_fetch(server, target)
+    assert target.read_bytes() == ARCHIVE  # appended after the range, or started again where it was ignored
+    assert _Zenodo.sent[-1] == len(ARCHIVE) - (1000 if mode == "range" else 0)
+    assert "IRMAS-TrainingData.zip.part" in capsys.readouterr().err  # tqdm's bar names the file
+    irmas.http_fetch(server, target)  # complete already: the server answers 416
+    assert target.read_bytes() == ARCHIVE
+
+
+def test_http_fetch_keeps_what_arrived_when_the_connection_closes_early(tmp_path, server):
+    _Zenodo.mode = "close_early"
+    target = tmp_path / "archive.part"
+    with pytest.raises(ConnectionError, match="closed after"):
+        irmas.http_fetch(server, target, progress=False)
+    assert target.read_bytes() == ARCHIVE[:len(ARCHIVE) // 2]
+    _Zenodo.mode = "range"
+    irmas.http_fetch(server, target, progress=False)
+    assert target.read_bytes() == ARCHIVE
 
 
 def test_collect_audioset_selects_table_3_2_and_resumes(tmp_path, monkeypatch, capsys):
@@ -121,9 +181,12 @@ def test_make_fixture_writes_the_real_layouts_that_the_full_profile_reads(tmp_pa
     clips = irmas.read_irmas(tmp_path / "data" / "IRMAS")
     train, test = clips[clips["split"] == "train"], clips[clips["split"] == "test"]
     assert sorted(set(train["instrument"])) == sorted(set(c for labels in train["labels"] for c in labels))
-    assert train["path"].str.contains("[---]", regex=False).any() and train["drums"].map(lambda d: d is None).any()
+    unknown = train[train["path"].str.contains("[---]", regex=False)]
+    assert len(unknown) and unknown["drums"].map(lambda d: d is None).all()
     assert (train["duration"] * 44100).round().eq(132299).all()
     assert sorted(set(test["part"])) == [1, 2, 3] and not test["path"].map(str.isascii).all()
     data = prepare(get_profile("full"), tmp_path / "data")  # the readers, splits and statistics of the real data
     assert len(data.val) and len(data.test) and len(data.audioset_train) and len(data.audioset_test)
     assert len(data.audioset_train) + len(data.audioset_val) + len(data.audioset_test) == 21  # one unavailable
+    assert main(["make-fixture", str(tmp_path / "data")]) == 1  # never written over data
+    assert "not empty" in capsys.readouterr().err

@@ -18,6 +18,7 @@ import pandas as pd
 import soundfile as sf
 
 from .. import io
+from ..errors import HarmonyError
 from ..labels import CLASSES
 from ..reference import IRMAS_TEST_PARTS, IRMAS_TRAIN_SAMPLES
 from .audioset import MANIFEST_COLUMNS
@@ -81,8 +82,12 @@ def make_audioset(root: Path, seed: int = 0) -> Path:
 
 
 def make_fixture(target: str | Path, seed: int = 0) -> Path:
-    """Write the whole fixture under ``target`` (``IRMAS/`` and ``AudioSet/``); returns ``target``."""
+    """Write the whole fixture under ``target`` (``IRMAS/`` and ``AudioSet/``); returns ``target``. Refuses a
+    ``target`` that already holds either, so it never mixes fake clips into real data."""
     target = Path(target)
+    for part in ("IRMAS", "AudioSet"):
+        if (target / part).exists() and any((target / part).iterdir()):
+            raise HarmonyError(f"{part}/ is not empty: the fixture goes into a folder of its own", target)
     make_irmas(target / "IRMAS", seed)
     make_audioset(target / "AudioSet", seed)
     return target

@@ -172,7 +172,7 @@ def read_irmas(root: str | Path) -> pd.DataFrame:
     return frame.sort_values(["split", "path"], kind="stable", ignore_index=True)
 
 
-ZENODO_URL = "https://zenodo.org/record/1290750/files/{name}?download=1"
+ZENODO_URL = "https://zenodo.org/records/1290750/files/{name}?download=1"
 # The four archives of IRMAS's Zenodo record 1290750 with the MD5 checksums Zenodo lists for them.
 ARCHIVES = {
     "IRMAS-TrainingData.zip": "4fd9f5ed5a18d8e2687e6360b5f60afe",
@@ -183,14 +183,23 @@ ARCHIVES = {
 
 
 def http_fetch(url: str, target: Path, progress: bool = True) -> None:
-    """Append the bytes of ``url`` after those already in ``target`` (an HTTP Range request), with a progress bar."""
+    """Complete ``target`` with the bytes of ``url``: those after the ones it holds (an HTTP Range request), or
+    all of them where the server ignores the range; with a progress bar. A connection that closes early
+    raises :class:`ConnectionError` and leaves what arrived, for the next call to go on from."""
+    import urllib.error
     import urllib.request
 
     from tqdm.auto import tqdm
 
     done = target.stat().st_size if target.exists() else 0
     request = urllib.request.Request(url, headers={"Range": f"bytes={done}-"} if done else {})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as error:
+        if error.code == 416 and done:  # nothing after the bytes we hold: the file is complete
+            return
+        raise
+    with response:
         if done and response.status != 206:  # the server ignored the range: start again
             done = 0
         total = int(response.headers.get("Content-Length") or 0) + done
@@ -200,6 +209,8 @@ def http_fetch(url: str, target: Path, progress: bool = True) -> None:
             while chunk := response.read(1 << 20):
                 handle.write(chunk)
                 bar.update(len(chunk))
+    if total and target.stat().st_size < total:
+        raise ConnectionError(f"{url}: the connection closed after {target.stat().st_size} of {total} bytes")
 
 
 def md5sum(path: Path) -> str:
@@ -212,7 +223,8 @@ def md5sum(path: Path) -> str:
 
 def download_irmas(target: str | Path, fetch=None, progress: bool = True) -> Path:
     """Download IRMAS from its Zenodo record into ``target``, verify each archive's MD5, extract it; returns
-    ``target``, ready for ``./run_all.sh --profile full --data-dir <target>``.
+    ``target``. ``./run_all.sh --profile full --data-dir DIR`` finds it as ``DIR/IRMAS`` or as ``DIR`` itself.
+    The archives (about 3 GB) stay beside the extracted folders; delete them once the study has run.
 
     Resumable: an archive whose extraction finished is skipped; an interrupted download continues where it
     stopped (``<archive>.part``); an archive with the wrong checksum is kept as ``<archive>.bad`` and the
@@ -233,7 +245,7 @@ def download_irmas(target: str | Path, fetch=None, progress: bool = True) -> Pat
             fetch(ZENODO_URL.format(name=name), partial, progress)
             partial.rename(archive)
         if md5sum(archive) != checksum:
-            bad = archive.rename(archive.with_name(archive.name + ".bad"))
+            bad = archive.replace(archive.with_name(archive.name + ".bad"))
             raise DatasetError([HarmonyError(f"MD5 is not Zenodo's {checksum}: download incomplete or altered; "
                                              "run again to fetch it afresh", bad)], target)
         with zipfile.ZipFile(archive) as bundle:
