@@ -17,7 +17,7 @@
 # **Reproduces:** report section 5.7, Figure 5.7: the computational demands and training times of the
 # five models with 1-s windows on IRMAS.
 # **Writes:** Fig. 5.7 `computational_cost`; table 5.7 `model_sizes` (parameters measured and in the
-# original code, device, epochs); Fig. 5.7 `input_pipeline` (issue 8's benchmark, run here).
+# original code, device, epochs); Fig. 5.7 `input_pipeline` (`benchmarks/input_pipeline.py`, run here).
 # **Differs from the report:** the report timed 35 epochs on one RTX 2080 Ti, with a CPU feature pipeline
 # that left the GPU 28-60 % busy. These runs were timed on whatever device the profile ran on (printed
 # below), on the profile's data and input sizes (`Profile.scale_downs`), with the features computed
