@@ -74,10 +74,11 @@ print(f"profile {P.name}: {data.irmas_name} at {data.irmas_root}, {data.audioset
 # drawbar, percussive, rock, church; voice: choir "aahs" and voice "oohs"). The mix gets panning, level
 # variation and a synthetic room (0.3-1.8 s reverberation).
 #
-# * **Training clips** (3 s): one labelled instrument plays throughout over quieter, unlabelled
-#   accompaniment: a bass line, often a chord instrument (which may itself be one of the eleven
-#   classes, as in IRMAS), and General MIDI drums on channel 10 for `[dru]` clips. Several excerpts
-#   (`__1`, `__2`, `__3`) come from one rendered piece, as in IRMAS.
+# * **Training clips** (132,299 samples, one short of 3 s, like every real one): one labelled
+#   instrument plays throughout over quieter, unlabelled accompaniment: a bass line, often a chord
+#   instrument (which may itself be one of the eleven classes, as in IRMAS), and General MIDI
+#   drums on channel 10 for `[dru]` clips. Several excerpts (`__1`, `__2`, `__3`) come from one
+#   rendered piece, as in IRMAS.
 # * **Test excerpts**: "songs" with 1-5 labelled instruments; the excerpts of a song share genre, key,
 #   tempo and instrument sounds, and each instrument plays for all or part of an excerpt. The number of
 #   labels per excerpt and the class frequencies follow IRMAS's (`harmonylib.reference`).

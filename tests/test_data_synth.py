@@ -10,6 +10,7 @@ import soundfile as sf
 from harmonylib.data import irmas, synth
 from harmonylib.data.audioset import YTID, read_audioset
 from harmonylib.errors import ConfigError
+from harmonylib.reference import IRMAS_TRAIN_SAMPLES
 
 TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0)
 TRAIN_NAME = re.compile(r"^(\d{3}__\[[a-z]{3}\]\[(dru|nod)\]\[[a-z_]+\]\d{4}|\[[a-z]{3}\]\[[a-z_]+\]\d{4})__\d\.wav$")
@@ -36,7 +37,7 @@ def test_irmas_layout_names_and_format(rendered):
         assert TRAIN_NAME.match(path.name), path.name
         assert irmas.parse_train_name(path.stem)["instrument"] == path.parent.name
         info = sf.info(path)
-        assert (info.samplerate, info.channels, info.subtype, info.frames) == (44100, 2, "PCM_16", 3 * 44100)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (44100, 2, "PCM_16", IRMAS_TRAIN_SAMPLES)
     tests = sorted(p for folder in irmas.TEST_FOLDERS for p in (root / folder).glob("*.wav"))
     assert tests
     for path in tests:

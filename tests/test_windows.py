@@ -60,3 +60,24 @@ def test_window_sizes(seconds):
     windows = Windows(clips, sample_rate=100, seconds=seconds)
     assert windows[0].shape == (seconds * 100,)
     assert len(windows) == -(-20 // seconds)
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [(1, 3), (2, 1), (3, 1)])
+def test_real_irmas_training_clip_keeps_its_windows(seconds, expected):
+    """A real training clip (132,299 samples, one short of 3 s) gives 3 one-second windows and one 3-s window."""
+    clip = np.ones(132_299, np.float32)
+    windows = Windows([clip], sample_rate=44_100, seconds=seconds, last="drop")
+    assert len(windows) == expected
+    last = windows[len(windows) - 1]
+    assert last.shape == (seconds * 44_100,)
+    assert (last[-1] == 0) == (seconds != 2)  # the kept short window ends in one sample of padding
+
+
+def test_drop_tolerance_boundary():
+    assert window_count(290, 100, "drop", tolerance=10) == 3  # short by exactly the tolerance: kept
+    assert window_count(289, 100, "drop", tolerance=10) == 2  # one sample more: dropped
+    assert window_count(289, 100, "pad", tolerance=0) == 3
+    assert split(np.ones(290, np.float32), 100, "drop", tolerance=10).shape == (3, 100)
+    assert Windows([np.ones(290, np.float32)], 1000, 0.1, last="drop", tolerance_s=0.0).clip.tolist() == [0, 0]
+    with pytest.raises(ValueError, match="tolerance"):
+        window_count(290, 100, "drop", tolerance=-1)

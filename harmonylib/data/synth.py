@@ -5,10 +5,10 @@ Neither data set can be downloaded here, so the study renders its own, determini
 profile seed, with tinysoundfont:
 
 * **SynthIRMAS** (``FluidR3_GM.sf2``) in the exact IRMAS layout and naming, 44.1 kHz 16-bit stereo.
-  Training clips are 3 s with one labelled predominant instrument playing throughout over quieter,
-  unlabelled accompaniment (bass, a chord instrument, GM drums for ``[dru]``); test excerpts are
-  5-20 s (mostly 20 s) of "songs" whose excerpts share key, tempo and instrumentation, with 1-5
-  labelled instruments that play for part or all of an excerpt. Class and label-count frequencies
+  Training clips have the real clips' length (132,299 samples, one short of 3 s) with one labelled
+  predominant instrument playing throughout over quieter, unlabelled accompaniment (bass, a chord
+  instrument, GM drums for ``[dru]``); test excerpts are 5-20 s (mostly 20 s) of "songs" whose
+  excerpts share key, tempo and instrumentation, with 1-5 labelled instruments that play for part or all of an excerpt. Class and label-count frequencies
   follow IRMAS's (``harmonylib.reference``).
 * **SynthAudioSet** (``TimGM6mb.sf2``, a different and much smaller SoundFont) through a different
   recording chain: mono, band-limited like a low-bitrate upload, other rooms, background noise and
@@ -45,9 +45,10 @@ import soundfile as sf
 from .. import io
 from ..errors import ConfigError
 from ..labels import CLASSES
-from ..reference import IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TEST_PARTS, IRMAS_TRAIN_COUNTS
+from ..reference import (IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TEST_PARTS, IRMAS_TRAIN_COUNTS,
+                         IRMAS_TRAIN_SAMPLES)
 
-GENERATOR_VERSION = "1.0"
+GENERATOR_VERSION = "1.1"
 SR = 44100
 GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
@@ -661,7 +662,8 @@ def render_job(job: dict, root: str) -> None:
         audio = irmas_chain(rng, mix(IRMAS_SOUNDFONT, parts, seconds + 0.5))
         offset = int(0.5 * SR)  # skip the first half second (attack of the first notes, room build-up)
         for i, path in enumerate(paths):
-            write_wav(path, audio[:, offset + i * 3 * SR: offset + (i + 1) * 3 * SR][:, :3 * SR])
+            start = offset + i * 3 * SR
+            write_wav(path, audio[:, start:start + IRMAS_TRAIN_SAMPLES])
     elif job["kind"] == "test":
         song = random_song(rng, job["genre"])
         for clip in job["clips"]:
