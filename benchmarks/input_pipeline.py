@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harmonylib import io, paths  # noqa: E402
 from harmonylib.augment import AudioAugment, SpecAugment, add_noise, pitch_shift, time_shift  # noqa: E402
-from harmonylib.config import PROFILE_NAMES, get_profile  # noqa: E402
+from harmonylib.config import FAST_DEV_RUN_SUFFIX, PROFILE_NAMES, get_profile  # noqa: E402
 from harmonylib.data import prepare, waveforms  # noqa: E402
 from harmonylib.features import general_features  # noqa: E402
 from harmonylib.inputs import AST_SAMPLE_RATE, INPUT_KINDS, ASTInput, make_input  # noqa: E402
@@ -435,7 +435,8 @@ def report(table: pd.DataFrame) -> tuple[str, str]:
 
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default=os.environ.get("HARMONY_PROFILE", "default"), choices=PROFILE_NAMES)
+    parser.add_argument("--profile", default=os.environ.get("HARMONY_PROFILE", "default"),
+                        help=f"{', '.join(PROFILE_NAMES)}, or one of them + {FAST_DEV_RUN_SUFFIX!r}")
     parser.add_argument("--items", type=int, default=128, help="ready inputs timed per input type and recipe")
     parser.add_argument("--steps", type=int, default=4,
                         help="timed training steps per model and recipe and repeat (steps x repeats in all)")

@@ -4,7 +4,7 @@
                                           [--threshold T] [--format table|json|csv] [--timeline OUT.png]
     python -m harmonylib report [--profile P]
     python -m harmonylib download-irmas DIR
-    python -m harmonylib make-fixture DIR
+    python -m harmonylib make-fixture DIR [--weights]
     python -m harmonylib collect-audioset DIR --segments CSV [CSV ...] [--ontology CSV] [--cap-per-class N]
                                           [--no-speech] [--rate-limit S]
 
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("dir", type=Path, metavar="DIR", help="data folder (./run_all.sh --profile full --data-dir DIR)")
     f = commands.add_parser("make-fixture", help="write a tiny IRMAS and AudioSet tree in their real layouts")
     f.add_argument("dir", type=Path, metavar="DIR", help="where (DIR/IRMAS, DIR/AudioSet)")
+    f.add_argument("--weights", action="store_true",
+                   help="also write randomly initialised checkpoints in the formats of the pretrained ResNet-50 "
+                        "and AST into DIR/weights (for ./run_all.sh --weights)")
     a = commands.add_parser("collect-audioset", help="collect the AudioSet segments of report Table 3.2 into "
                                                      "DIR/AudioSet (yt-dlp + ffmpeg; resumable)")
     a.add_argument("dir", type=Path, metavar="DIR", help="data folder (./run_all.sh --profile full --data-dir DIR)")
@@ -164,11 +167,12 @@ def make_fixture_command(args) -> int:
     from .data.fixture import make_fixture
 
     try:
-        target = make_fixture(args.dir)
+        target = make_fixture(args.dir, weights=args.weights)
     except (HarmonyError, OSError) as error:
         print(f"harmony make-fixture: {error}", file=sys.stderr)
         return 1
-    print(f"harmony make-fixture: {target} (IRMAS/ and AudioSet/ in the real layouts)")
+    print(f"harmony make-fixture: {target} (IRMAS/ and AudioSet/ in the real layouts"
+          + (", random checkpoints in weights/ in the real formats)" if args.weights else ")"))
     return 0
 
 

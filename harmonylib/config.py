@@ -7,6 +7,12 @@
 Every notebook reads the profile name from its papermill ``parameters`` cell (default: the
 ``HARMONY_PROFILE`` environment variable, else ``default``) and calls :func:`get_profile`.
 Scale-downs relative to the paper are listed in :attr:`Profile.scale_downs` and printed on figures.
+
+A *fast dev run* of a profile (``./run_all.sh --profile full --fast-dev-run``, named
+``<profile>-fast-dev-run``; :func:`fast_dev_run`) keeps that profile's data, model sizes and
+settings but trains every experiment for 2 optimiser steps and evaluates 2 clips per split, as
+PyTorch Lightning's ``fast_dev_run`` does: it proves the whole path runs, in minutes, and its
+numbers mean nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ from dataclasses import dataclass, field
 from .errors import ConfigError
 
 PROFILE_NAMES = ("smoke", "default", "full")
+FAST_DEV_RUN_SUFFIX = "-fast-dev-run"
+FAST_DEV_RUN_STEPS = 2  # optimiser steps per training run
+FAST_DEV_RUN_EVAL_CLIPS = 2  # clips per validation/test split
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,7 @@ class DataConfig:
     synth_audioset_clips: int  # SynthAudioSet 10-s clips
     synth_test_seconds: float = 20.0  # length of most SynthIRMAS test excerpts (IRMAS: mostly 20 s)
     val_fraction: float = 0.3  # of the IRMAS testing data, grouped by song (report 3.6.1)
+    max_eval_clips: int | None = None  # clips kept per validation/test split; None: all (fast dev run: 2)
     audioset_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)  # report 3.6.2
 
 
@@ -112,6 +122,15 @@ class Profile:
     scale_downs: tuple[str, ...] = ()  # what differs from the paper's scale, printed on figures
 
     @property
+    def is_fast_dev_run(self) -> bool:
+        return self.name.endswith(FAST_DEV_RUN_SUFFIX)
+
+    @property
+    def data_profile(self) -> str:
+        """The profile whose data this one reads: its own name, without a fast dev run's suffix."""
+        return self.name.removesuffix(FAST_DEV_RUN_SUFFIX)
+
+    @property
     def dataset_name(self) -> str:
         """The training/test data set's display name: 'SynthIRMAS' or 'IRMAS'."""
         return "SynthIRMAS" if self.data.source == "synth" else "IRMAS"
@@ -191,13 +210,42 @@ _PROFILES = {
 }
 
 
+def fast_dev_run(profile: Profile) -> Profile:
+    """``profile`` cut to a fast dev run: its data, model sizes and optimiser settings, but one epoch of
+    :data:`FAST_DEV_RUN_STEPS` optimiser steps per experiment, :data:`FAST_DEV_RUN_EVAL_CLIPS` clips per
+    validation/test split, statistics (ANOVA, bootstrap, permutations, feature scaling) on a
+    handful of items, and no DataLoader workers.
+
+    >>> run = fast_dev_run(get_profile("full"))
+    >>> run.name, run.train.epochs, run.train.max_train_windows, run.train.ast_hidden
+    ('full-fast-dev-run', 1, 32, 768)
+    """
+    train = profile.train
+    return dataclasses.replace(
+        profile,
+        name=profile.name + FAST_DEV_RUN_SUFFIX,
+        data=dataclasses.replace(profile.data, max_eval_clips=FAST_DEV_RUN_EVAL_CLIPS),
+        loader=LoaderConfig(),  # a few batches do not pay for starting worker processes
+        features=dataclasses.replace(profile.features, anova_max_clips_per_class=2),
+        train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
+                                  model_scales=(), features_fit_windows=min(train.features_fit_windows, 32)),
+        evaluate=dataclasses.replace(profile.evaluate, bootstrap_resamples=20, permutation_resamples=20),
+        scale_downs=(f"fast dev run: {FAST_DEV_RUN_STEPS} optimiser steps per run, {FAST_DEV_RUN_EVAL_CLIPS} "
+                     "evaluation clips per split; numbers are meaningless", *profile.scale_downs),
+    )
+
+
 def get_profile(name: str | None = None, **overrides) -> Profile:
     """The profile ``name`` (default: ``$HARMONY_PROFILE`` or 'default'), with top-level fields overridden.
+    ``<profile>-fast-dev-run`` names that profile's :func:`fast_dev_run`.
 
     >>> get_profile("smoke").train.epochs
     1
     """
     name = name or os.environ.get("HARMONY_PROFILE", "default")
-    if name not in _PROFILES:
-        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)}")
-    return dataclasses.replace(_PROFILES[name], **overrides)
+    base = name.removesuffix(FAST_DEV_RUN_SUFFIX)
+    if base not in _PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILE_NAMES)} "
+                          f"(or one of them + {FAST_DEV_RUN_SUFFIX!r})")
+    profile = _PROFILES[base] if base == name else fast_dev_run(_PROFILES[base])
+    return dataclasses.replace(profile, **overrides)

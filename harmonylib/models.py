@@ -170,7 +170,7 @@ def build_model(name: str, num_classes: int = NUM_CLASSES, pretrained: bool | No
         pretrained = name in ("resnet50", "ast")
     model.harmony_pretrained = weights is not None  # True once trained weights are loaded
     if weights is not None:
-        model.harmony_weights = load_weights(model, weights)
+        model.harmony_weights = "given checkpoint: " + load_weights(model, weights)
     elif not pretrained:
         model.harmony_weights = "random init" + (" (trained from scratch, as in the paper)"
                                                  if name not in ("resnet50", "ast") else "")
@@ -208,8 +208,8 @@ def find_pretrained(name: str) -> Path | None:
     return None
 
 
-def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """Tensors of a checkpoint file or directory; safetensors or ``torch.load(weights_only=True)`` only."""
+def weights_file(path: str | Path) -> Path:
+    """The checkpoint file ``path`` names: itself, or the ``model.safetensors`` / ``pytorch_model.bin`` of a directory."""
     path = Path(path)
     if path.is_dir():
         files = [path / f for f in _WEIGHT_FILES if (path / f).exists()]
@@ -218,6 +218,12 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         path = files[0]
     if not path.exists():
         raise HarmonyError("weights file does not exist", path)
+    return path.resolve()
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Tensors of a checkpoint file or directory; safetensors or ``torch.load(weights_only=True)`` only."""
+    path = weights_file(path)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -236,7 +242,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def load_weights(model: nn.Module, path: str | Path) -> str:
-    """Copy the matching tensors of a checkpoint into ``model``; returns a sentence saying what was loaded.
+    """Copy the matching tensors of a checkpoint into ``model``; returns a sentence saying what was loaded
+    from which file.
 
     Keys may carry this module's prefix or not (a bare timm or Hugging Face checkpoint loads into the
     ``backbone.`` / ``ast.`` sub-module). A classifier of another size stays freshly initialised.
@@ -268,7 +275,7 @@ def load_weights(model: nn.Module, path: str | Path) -> str:
         raise HarmonyError(f"no tensor of this checkpoint fits model {getattr(model, 'harmony_name', '?')}", path)
     model.load_state_dict({**own, **loaded})
     model.harmony_fresh = fresh
-    note = f"{len(loaded)}/{len(own)} tensors from {Path(path).name}"
+    note = f"{len(loaded)}/{len(own)} tensors from {weights_file(path)}"
     if adapted:
         note += f"; {', '.join(adapted)} adapted to {model.harmony_config.get('in_chans', 3)} channel(s)"
     if fresh:

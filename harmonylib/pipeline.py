@@ -9,6 +9,11 @@ experiment's parameters, before the first notebook that comes after them.
 A notebook whose inputs (its source, its parameters, the harmonylib sources, the pins) are
 unchanged since its last successful run is skipped, so an interrupted ``./run_all.sh`` started
 again redoes only unfinished work. Outputs are renamed into place only on success.
+
+``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
+notebook and experiment, 2 optimiser steps each) into ``<build>/fast-dev-run/``, figures included,
+so it never touches ``figures/``. ``--weights MODEL=PATH`` gives the ResNet-50 or AST experiments a
+local checkpoint (a file, or a folder holding ``model.safetensors`` / ``pytorch_model.bin``).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import paths
-from .config import PROFILE_NAMES, Profile, get_profile
+from .config import PROFILE_NAMES, Profile, fast_dev_run, get_profile
 from .grid import experiments_for
 from .io import atomic_write, write_json
 
@@ -49,8 +54,16 @@ def notebook_paths(only: list[str] | None = None) -> list[Path]:
     return found
 
 
-def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None) -> list[Job]:
-    """The jobs of one ``./run_all.sh``: plain notebooks, with the experiment grid in place of training notebooks."""
+PRETRAINED_MODELS = ("resnet50", "ast")
+
+
+def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None,
+         weights: dict[str, str] | None = None) -> list[Job]:
+    """The jobs of one ``./run_all.sh``: plain notebooks, with the experiment grid in place of training notebooks.
+
+    ``weights`` (model -> checkpoint path) becomes the ``weights`` parameter of that model's experiments.
+    """
+    weights = weights or {}
     base = {"profile": profile.name, "data_dir": data_dir}
     notebooks = notebook_paths(only)
     selected = {notebook.stem for notebook in notebooks}
@@ -63,7 +76,8 @@ def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None) 
         if notebook.stem in grid_notebooks:
             if not grid_done:
                 jobs += [Job(f"experiments/{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
-                             {**base, **e.parameters}) for e in experiments]
+                             {**base, **e.parameters, **({"weights": weights[e.model]} if weights and e.model in weights else {})})
+                         for e in experiments]
                 grid_done = True
             continue
         jobs.append(Job(notebook.stem, notebook, dict(base)))
@@ -78,10 +92,11 @@ def _sources_digest() -> str:
     return digest.hexdigest()
 
 
-def grid_digest(profile: Profile, data_dir: str | None, sources_digest: str) -> str:
+def grid_digest(profile: Profile, data_dir: str | None, sources_digest: str,
+                weights: dict[str, str] | None = None) -> str:
     """What the experiment grid's run folders depend on: the digests of all its jobs, whatever ``--only`` says."""
     digest = hashlib.sha256()
-    for job in plan(profile, data_dir):
+    for job in plan(profile, data_dir, weights=weights):
         if job.name.startswith("experiments/"):
             digest.update(job_digest(job, sources_digest).encode())
     return digest.hexdigest()
@@ -190,37 +205,62 @@ def refresh_nbval_reference(executed: Path, notebook: Path) -> None:
         nbformat.write(nb, handle)
 
 
-def nbval_notebook(notebook: Path, target: Path) -> Path:
-    """The ``.ipynb`` nbval checks: the current ``.py`` source, with the reference outputs of its checked cells.
+def _printed(cell) -> str:
+    """What a code cell printed: its stdout and the plain-text form of its results, in order."""
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            parts.append(output.get("text", ""))
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            parts.append(output.get("data", {}).get("text/plain", ""))
+    return "".join(parts)
 
-    A checked cell whose source changed since the reference was refreshed gets no reference
-    output, so nbval fails on it until ``python -m harmonylib.pipeline --refresh-nbval`` is run.
+
+def checked_output_differences(notebook: Path, executed: Path) -> list[str]:
+    """How the executed copy of ``notebook`` departs from ``tests/nbval/``: one message per cell marked
+    ``# NBVAL_CHECK_OUTPUT`` (nbval's marker) whose printed output differs from its reference, has no
+    reference (the cell changed since ``--refresh-nbval``), or was not executed from the current source.
+
+    ``./run_tests.sh`` checks the notebooks its smoke run executed, so no notebook runs twice.
     """
+    import difflib
+
     import nbformat
 
-    nb = to_ipynb(notebook)
-    reference = NBVAL_REFERENCE_DIR / f"{notebook.stem}.ipynb"
-    outputs = {}
-    if reference.exists():
-        for cell in nbformat.read(reference, as_version=4).cells:
-            if cell.cell_type == "code" and CHECK_MARKER in cell.source:
-                outputs[cell.source] = cell.outputs
-    for number, cell in enumerate((c for c in nb.cells if c.cell_type == "code"), start=1):
-        cell.outputs = outputs.get(cell.source, [])
-        cell.execution_count = number if cell.outputs else None  # nbval skips "unrun" reference cells
-    with atomic_write(target) as handle:
-        nbformat.write(nb, handle)
-    return target
+    reference_path = NBVAL_REFERENCE_DIR / f"{notebook.stem}.ipynb"
+    references = {}
+    if reference_path.exists():
+        references = {c.source: _printed(c) for c in nbformat.read(reference_path, as_version=4).cells
+                      if c.cell_type == "code" and CHECK_MARKER in c.source}
+    outputs = {c.source: _printed(c) for c in nbformat.read(executed, as_version=4).cells if c.cell_type == "code"}
+    problems = []
+    for cell in to_ipynb(notebook).cells:
+        if cell.cell_type != "code" or CHECK_MARKER not in cell.source:
+            continue
+        first_line = cell.source.replace(CHECK_MARKER, "").strip().splitlines()[0]
+        if cell.source not in references:
+            problems.append(f"{notebook.name}: no reference output for the cell starting {first_line!r} in "
+                            f"{reference_path} (refresh: python -m harmonylib.pipeline --profile smoke "
+                            f"--refresh-nbval --only {notebook.stem[:2]})")
+        elif cell.source not in outputs:
+            problems.append(f"{notebook.name}: {executed} was not executed from the current source "
+                            f"(cell starting {first_line!r}); run ./run_all.sh --profile smoke")
+        elif outputs[cell.source] != references[cell.source]:
+            diff = difflib.unified_diff(references[cell.source].splitlines(), outputs[cell.source].splitlines(),
+                                        "reference", "executed", lineterm="", n=1)
+            problems.append(f"{notebook.name}: the cell starting {first_line!r} printed otherwise:\n"
+                            + "\n".join(diff))
+    return problems
 
 
 def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
-        report: bool = True) -> int:
-    jobs = plan(profile, data_dir, only)
+        report: bool = True, weights: dict[str, str] | None = None) -> int:
+    jobs = plan(profile, data_dir, only, weights)
     out_dir = paths.build_dir() / "notebooks" / profile.name
     log_dir = paths.build_dir() / "logs" / profile.name
     stamp_dir = paths.build_dir() / "stamps" / profile.name
     sources = _sources_digest()
-    runs = grid_digest(profile, data_dir, sources)
+    runs = grid_digest(profile, data_dir, sources, weights)
     print(f"harmony: {len(jobs)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
     for job in jobs:
@@ -241,7 +281,7 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
             return 1
         elapsed = time.monotonic() - t0
         write_json(stamp, {"digest": digest, "elapsed_s": round(elapsed, 1), "parameters": job.parameters})
-        if refresh_nbval and not job.name.startswith("experiments/"):
+        if refresh_nbval and CHECK_MARKER in job.notebook.read_text(encoding="utf-8"):
             refresh_nbval_reference(executed, job.notebook)
         print(f"  {job.name:<44} ok       {elapsed:7.1f} s", flush=True)
     if report:
@@ -264,18 +304,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-nbval", action="store_true",
                         help="store the outputs of '# NBVAL_CHECK_OUTPUT' cells as nbval references (smoke profile)")
     parser.add_argument("--no-report", action="store_true", help="skip rendering the HTML report at the end")
-    parser.add_argument("--nbval-into", metavar="DIR",
-                        help="only write the notebooks nbval checks (current source + reference outputs) into DIR")
+    parser.add_argument("--fast-dev-run", action="store_true",
+                        help="every notebook and experiment of the profile, 2 optimiser steps each and 2 evaluation "
+                             "clips per split, into <build>/fast-dev-run/ (never figures/)")
+    parser.add_argument("--weights", nargs="+", default=[], metavar="MODEL=PATH",
+                        help="local pretrained checkpoints: resnet50=PATH (timm resnet50.tv_in1k) and/or ast=PATH "
+                             "(a Hugging Face folder of MIT/ast-finetuned-audioset-10-10-0.4593)")
     args = parser.parse_args(argv)
-    if args.nbval_into:
-        for notebook in notebook_paths(args.only):
-            nbval_notebook(notebook, Path(args.nbval_into) / f"{notebook.stem}.ipynb")
-        return 0
     if args.refresh_nbval and args.profile != "smoke":
         parser.error("--refresh-nbval stores smoke-profile outputs; use it with --profile smoke")
+    weights = {}
+    for item in args.weights:
+        model, _, path = item.partition("=")
+        if model not in PRETRAINED_MODELS or not path:
+            parser.error(f"--weights takes MODEL=PATH with MODEL one of {', '.join(PRETRAINED_MODELS)}, not {item!r}")
+        if not Path(path).exists():
+            parser.error(f"--weights {item}: {path} does not exist")
+        weights[model] = str(Path(path).resolve())
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    return run(get_profile(args.profile), data_dir, args.only, args.force, args.refresh_nbval,
-               report=not args.no_report)
+    profile = get_profile(args.profile)
+    if args.fast_dev_run:
+        if args.refresh_nbval:
+            parser.error("--refresh-nbval stores smoke-profile outputs, not a fast dev run's")
+        profile = fast_dev_run(profile)
+        build = paths.build_dir() / "fast-dev-run"
+        os.environ["HARMONY_BUILD_DIR"] = str(build)
+        os.environ["HARMONY_FIGURES_DIR"] = str(build / "figures")
+    return run(profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report,
+               weights=weights)
 
 
 if __name__ == "__main__":

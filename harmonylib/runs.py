@@ -17,8 +17,10 @@ Run folder ``paths.runs_dir() / <run name>`` (``<profile>-<experiment>`` for the
     best/model.safetensors  the selected checkpoint's weights (safetensors: no pickled code), with
     best/info.json          its epoch and validation metrics
     last/epoch_NNN/         ``model.safetensors`` + ``state.pt`` (optimisers, schedulers, scaler) of the
-                            newest finished epoch
-    last.json               points at that folder; written last, so a resumed run finds a complete one
+                            newest finished epoch, while the run is unfinished
+    last.json               points at that folder; written last, so a resumed run finds a complete one.
+                            Both are removed when the run finishes: it needs only its best weights (and
+                            an AST's optimiser state alone is 0.7 GB)
     input.json              how the model input is made: ``profile``, training waveform ``mean`` and
                             ``std``, ``window`` (s)
     input.safetensors       the input module's fitted state (the general features' row statistics)
@@ -162,6 +164,13 @@ def save_last(run_dir: Path, model: nn.Module, training_state: dict, epoch: int,
     for old in (run_dir / LAST).iterdir():
         if old.name != Path(folder).name:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def drop_resume_point(run_dir: Path) -> None:
+    """Remove the resume point of a finished run (pointer first, so no half-removed one is ever resumed)."""
+    run_dir = Path(run_dir)
+    (run_dir / LAST_POINTER).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / LAST, ignore_errors=True)
 
 
 def resume_point(run_dir: Path, device) -> dict | None:

@@ -49,7 +49,9 @@ def anova_table(values: np.ndarray, groups: Sequence[str], columns: Sequence[tup
 
     ``F``, ``p``: classic one-way ANOVA (scipy.stats.f_oneway, equal variances assumed, as report 2.5).
     ``p_holm``: ``p`` adjusted for all the table's tests at once (Holm, statsmodels).
-    ``welch_p``: Welch's ANOVA (pingouin), which drops the equal-variance assumption.
+    ``welch_p``: Welch's ANOVA (pingouin), which drops the equal-variance assumption; NaN where it is
+    undefined (a group with fewer than two clips, or with no variance in that column, gets an
+    infinite weight), which notebook 13 counts and says.
     ``kruskal_p``: Kruskal-Wallis H test (scipy), which drops normality.
     ``eta2``: eta squared, the share of the dimension's variance explained by the group (pingouin).
     ``significant``: ``p_holm < alpha``. Raises ``ValueError`` for a column that is constant within
@@ -72,7 +74,9 @@ def anova_table(values: np.ndarray, groups: Sequence[str], columns: Sequence[tup
     welch_p, eta2 = [], []
     for j in range(values.shape[1]):
         frame = pd.DataFrame({"x": values[:, j], "g": groups})
-        welch_p.append(float(pg.welch_anova(data=frame, dv="x", between="g")["p_unc"].iloc[0]))
+        welch_defined = all(len(sample) >= 2 and np.ptp(sample[:, j]) > 0 for sample in samples)
+        welch_p.append(float(pg.welch_anova(data=frame, dv="x", between="g")["p_unc"].iloc[0])
+                       if welch_defined else float("nan"))
         eta2.append(float(pg.anova(data=frame, dv="x", between="g", effsize="n2")["n2"].iloc[0]))
     _, p_holm, _, _ = multipletests(classic.pvalue, alpha=alpha, method="holm")
     table = pd.DataFrame({

@@ -484,6 +484,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
         summary = _summary(t, metrics, getattr(model, "harmony_name", type(model).__name__),
                            getattr(model, "harmony_weights", "unknown"))
         runs.write_summary(run_dir, summary)
+        runs.drop_resume_point(run_dir)
     if world > 1:
         torch.distributed.barrier()
     runs.load_checkpoint(t.module, run_dir, "best")

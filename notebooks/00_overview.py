@@ -26,6 +26,12 @@
 # | `default` | SynthIRMAS + SynthAudioSet | scaled down, listed below | the study on a 2-core CPU |
 # | `full` | real IRMAS + AudioSet | the paper's | a GPU and the real data |
 #
+# Any profile also has a *fast dev run* (`./run_all.sh --profile full --data-dir DIR --fast-dev-run`,
+# named `full-fast-dev-run`): the same data, models and settings, but 2 optimiser steps per
+# training run and 2 evaluation clips per split, written to a build folder of its own. It proves in
+# minutes that every notebook and experiment runs before hours are spent on a GPU; its numbers
+# mean nothing.
+#
 # The task: *predominant instrument recognition*. A model hears an excerpt of music and names
 # every instrument that clearly plays in it, out of eleven: cello, clarinet, flute, acoustic and
 # electric guitar, organ, piano, saxophone, trumpet, violin and the human voice.

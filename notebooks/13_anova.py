@@ -145,7 +145,11 @@ summary = table.groupby("feature", sort=False).agg(
 print(summary.to_string(float_format=lambda v: f"{v:.3g}"))
 
 # %%
-disagree = table[(table["welch_p"] < ALPHA) != table["significant"]]
+welch_defined = table["welch_p"].notna()
+if not welch_defined.all():
+    print(f"Welch's ANOVA is undefined for {(~welch_defined).sum()} dimension(s): some instrument has fewer "
+          "than two clips, or no variance, there")
+disagree = table[welch_defined & ((table["welch_p"] < ALPHA) != table["significant"])]
 print(f"dimensions where Welch's ANOVA and the Holm-corrected classic ANOVA disagree at alpha: {len(disagree)}")
 print(f"smallest p: {table['p'].min():.3g} (p = 0 means below the smallest double, ~1e-308)")
 

@@ -108,16 +108,16 @@ sizes
 # machine (method and the measured run in `benchmarks/README.md`): ready inputs per second for each
 # input type (ours over the original's: the *speedup*), and end-to-end training samples per second
 # over those of the same model fed from memory (the *efficiency*; 1 means the input costs nothing).
-# The cell runs it at this profile (about two minutes at `default`; at `smoke` a tiny part of it, whose
-# numbers mean nothing).
+# The cell runs it at this profile (about two minutes at `default`; at `smoke` and in a fast dev run a
+# tiny part of it, whose numbers mean nothing).
 # Timings vary from run to run, so they go to the figure, not to a CSV table.
 
 # %%
 BENCHMARK = paths.REPO_ROOT / "benchmarks" / "input_pipeline.py"
 RESULTS = paths.build_dir() / "benchmarks" / f"input_pipeline_{P.name}_notebook56.csv"
-# smoke: two inputs and one model, a few items (tests/test_benchmarks.py runs every part)
+# smoke and fast dev runs: two inputs and one model, a few items (tests/test_benchmarks.py runs every part)
 sizes = (["--items", "8", "--steps", "1", "--repeats", "1", "--inputs", "raw", "mel", "--models", "raw_cnn"]
-         if P.name == "smoke" else [])
+         if P.name == "smoke" or P.is_fast_dev_run else [])
 done = subprocess.run([sys.executable, str(BENCHMARK), "--profile", P.name, "--output", str(RESULTS), *sizes,
                        *(["--data-dir", str(data_dir)] if data_dir else [])], capture_output=True, text=True)
 if done.returncode:

@@ -3,8 +3,6 @@ from pathlib import Path
 
 import pytest
 
-collect_ignore = ["nbval"]  # reference outputs for nbval, not tests themselves
-
 # Real reference data (the listing of every IRMAS file, two genuine IRMAS clips, Google's AudioSet
 # ontology and segment files) beside the repository in ../shared/data; a user's clone has none.
 SHARED_DATA = Path(os.environ.get("HARMONY_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -1,7 +1,9 @@
-"""The three profiles (issue: foundation)."""
+"""The three profiles and their fast dev runs."""
+import dataclasses
+
 import pytest
 
-from harmonylib.config import PROFILE_NAMES, get_profile
+from harmonylib.config import PROFILE_NAMES, fast_dev_run, get_profile
 from harmonylib.errors import ConfigError
 
 
@@ -34,3 +36,19 @@ def test_scaled_profiles_say_what_they_scale_down():
 def test_overrides_and_device():
     profile = get_profile("smoke", seed=7, device="cpu")
     assert profile.seed == 7 and str(profile.torch_device()) == "cpu"
+
+
+def test_a_fast_dev_run_keeps_the_profile_but_trains_two_steps():
+    full, quick = get_profile("full"), get_profile("full-fast-dev-run")
+    assert quick == fast_dev_run(full) and quick.is_fast_dev_run and not full.is_fast_dev_run
+    assert quick.data_profile == "full" and quick.data.source == "real"
+    assert quick.features == dataclasses.replace(full.features, anova_max_clips_per_class=2)
+    for field in ("batch_size", "image_size", "image_mels", "resnet_in_chans", "ast_layers", "ast_hidden"):
+        assert getattr(quick.train, field) == getattr(full.train, field), field  # the paper's models
+    assert quick.train.epochs == 1 and quick.train.max_train_windows == 2 * full.train.batch_size
+    assert quick.data.max_eval_clips == 2 and quick.loader.num_workers == 0
+    assert "numbers are meaningless" in quick.scale_downs[0]
+    default = get_profile("default-fast-dev-run")
+    assert default.train.model_scales == () and default.data_profile == "default"  # AST too: 2 steps
+    with pytest.raises(ConfigError, match="fast-dev-run"):
+        get_profile("paper-fast-dev-run")

@@ -188,5 +188,10 @@ def test_make_fixture_writes_the_real_layouts_that_the_full_profile_reads(tmp_pa
     data = prepare(get_profile("full"), tmp_path / "data")  # the readers, splits and statistics of the real data
     assert len(data.val) and len(data.test) and len(data.audioset_train) and len(data.audioset_test)
     assert len(data.audioset_train) + len(data.audioset_val) + len(data.audioset_test) == 21  # one unavailable
+    quick = prepare(get_profile("full-fast-dev-run"), tmp_path / "data")  # 2 clips per evaluation split
+    assert quick.train.equals(data.train) and quick.audioset_train.equals(data.audioset_train)
+    for split in ("val", "test", "audioset_val", "audioset_test"):
+        assert getattr(quick, split).equals(getattr(data, split).head(2)), split
+    assert len(data.test) > 2 and len(data.audioset_test) > 2
     assert main(["make-fixture", str(tmp_path / "data")]) == 1  # never written over data
     assert "not empty" in capsys.readouterr().err

@@ -146,7 +146,28 @@ def test_weights_round_trip_through_a_directory(tmp_path):
     second = build_model("mfcc_cnn", weights=tmp_path / "run")
     for key, value in first.state_dict().items():
         torch.testing.assert_close(second.state_dict()[key], value)
-    assert second.harmony_weights.startswith(f"{len(first.state_dict())}/{len(first.state_dict())} tensors")
+    count = len(first.state_dict())
+    assert second.harmony_weights == f"given checkpoint: {count}/{count} tensors from {tmp_path / 'run' / 'model.safetensors'}"
+
+
+def test_the_fixture_checkpoints_load_as_the_real_ones_do(tmp_path):
+    """make-fixture --weights: random weights in the formats of timm/resnet50.tv_in1k and of a Hugging Face
+    folder of MIT/ast-finetuned-audioset-10-10-0.4593 (config.json + model.safetensors)."""
+    from harmonylib.data.fixture import make_weights
+
+    files = make_weights(tmp_path)
+    assert files["resnet50"].name == "model.safetensors"
+    assert {p.name for p in files["ast"].iterdir()} == {"config.json", "model.safetensors"}
+    resnet = build_model("resnet50", weights=files["resnet50"])
+    assert resnet.harmony_pretrained and set(resnet.harmony_fresh) == {"fc.weight", "fc.bias"}
+    assert resnet.harmony_weights.startswith(f"given checkpoint: 318/320 tensors from {files['resnet50']}")
+    ast = build_model("ast", weights=files["ast"], max_length=100)  # the paper's 1-s input
+    prefix = "ast.audio_spectrogram_transformer."
+    assert set(ast.harmony_fresh) == {prefix + "embeddings.position_embeddings", "ast.classifier.dense.weight",
+                                      "ast.classifier.dense.bias"}
+    assert str(files["ast"] / "model.safetensors") in ast.harmony_weights
+    full = build_model("ast", weights=files["ast"], max_length=1024)  # 10-s input: the published embeddings fit
+    assert set(full.harmony_fresh) == {"ast.classifier.dense.weight", "ast.classifier.dense.bias"}
 
 
 class NotATensor:

@@ -113,22 +113,73 @@ def test_retraining_a_model_reruns_the_notebooks_that_read_the_runs(workspace, m
     assert pipeline.job_digest(evaluation, "sources", after) != pipeline.job_digest(evaluation, "sources", before)
 
 
-def test_nbval_notebook_carries_reference_outputs_only_for_unchanged_checked_cells(workspace, tmp_path, monkeypatch):
+def _executed(workspace, tmp_path, source, texts, name="executed"):
+    """Write notebook 01_t.py with ``source`` and an executed copy whose cells printed ``texts``."""
+    import nbformat
+
+    write_notebook(workspace, "01_t.py", source)
+    nb = pipeline.to_ipynb(workspace / "01_t.py")
+    for cell, text in zip(nb.cells, texts):
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    executed = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, executed)
+    return executed
+
+
+def test_checked_outputs_are_compared_with_their_reference(workspace, tmp_path, monkeypatch):
     import nbformat
 
     monkeypatch.setattr(pipeline, "NBVAL_REFERENCE_DIR", tmp_path / "ref")
-    write_notebook(workspace, "01_t.py", "# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n\n# %%\nprint(2)\n")
-    executed = tmp_path / "executed.ipynb"
-    nb = pipeline.to_ipynb(workspace / "01_t.py")
-    for cell, text in zip(nb.cells, ("1\n", "2\n")):
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
-    nbformat.write(nb, executed)
-    pipeline.refresh_nbval_reference(executed, workspace / "01_t.py")
+    notebook = workspace / "01_t.py"
+    source = "# %%\n# NBVAL_CHECK_OUTPUT\nprint(1)\n\n# %%\nprint(2)\n"
+    executed = _executed(workspace, tmp_path, source, ("1\n", "2\n"))
+    assert "no reference output" in pipeline.checked_output_differences(notebook, executed)[0]
+    pipeline.refresh_nbval_reference(executed, notebook)
     reference = nbformat.read(tmp_path / "ref" / "01_t.ipynb", as_version=4)
-    assert [len(c.outputs) for c in reference.cells] == [1, 0]
+    assert [len(c.outputs) for c in reference.cells] == [1, 0]  # only the checked cell keeps its output
+    assert pipeline.checked_output_differences(notebook, executed) == []
 
-    checked = nbformat.read(pipeline.nbval_notebook(workspace / "01_t.py", tmp_path / "a.ipynb"), as_version=4)
-    assert checked.cells[0].outputs[0]["text"] == "1\n"
+    executed = _executed(workspace, tmp_path, source, ("11\n", "3\n"))  # only the checked cell's output counts
+    [problem] = pipeline.checked_output_differences(notebook, executed)
+    assert "'print(1)' printed otherwise" in problem and "-1" in problem and "+11" in problem
+
+    stale = executed
     write_notebook(workspace, "01_t.py", "# %%\n# NBVAL_CHECK_OUTPUT\nprint(3)\n")
-    stale = nbformat.read(pipeline.nbval_notebook(workspace / "01_t.py", tmp_path / "b.ipynb"), as_version=4)
-    assert stale.cells[0].outputs == []
+    [problem] = pipeline.checked_output_differences(notebook, stale)
+    assert "no reference output" in problem and "print(3)" in problem
+    monkeypatch.setattr(pipeline, "NBVAL_REFERENCE_DIR", tmp_path / "ref2")
+    pipeline.refresh_nbval_reference(_executed(workspace, tmp_path, "# %%\n# NBVAL_CHECK_OUTPUT\nprint(3)\n",
+                                               ("3\n",), name="fresh"), notebook)
+    [problem] = pipeline.checked_output_differences(notebook, stale)
+    assert "not executed from the current source" in problem
+
+
+def test_weights_reach_only_their_models_experiments(workspace, monkeypatch):
+    class Experiment:
+        def __init__(self, name, model):
+            self.name, self.notebook, self.model, self.parameters = name, f"30_train_{model}.py", model, {}
+
+    for model in ("raw_cnn", "resnet50"):
+        write_notebook(workspace, f"30_train_{model}.py", "# %%\n")
+    grid = [Experiment("raw_cnn_w1", "raw_cnn"), Experiment("resnet50_w1", "resnet50")]
+    monkeypatch.setattr(pipeline, "experiments_for", lambda profile: grid)
+    jobs = {job.name: job.parameters for job in pipeline.plan(SMOKE, None, weights={"resnet50": "/w/r50"})}
+    assert jobs["experiments/resnet50_w1"]["weights"] == "/w/r50"
+    assert "weights" not in jobs["experiments/raw_cnn_w1"]
+
+
+def test_a_fast_dev_run_has_its_own_build_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HARMONY_BUILD_DIR", str(tmp_path / "build"))
+    monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
+    calls = []
+    monkeypatch.setattr(pipeline, "run", lambda profile, *args, **kwargs: calls.append((profile, kwargs)) or 0)
+    checkpoint = tmp_path / "r50.safetensors"
+    checkpoint.write_bytes(b"")
+    assert pipeline.main(["--profile", "full", "--fast-dev-run", "--weights", f"resnet50={checkpoint}"]) == 0
+    profile, kwargs = calls[0]
+    assert profile.name == "full-fast-dev-run" and kwargs["weights"] == {"resnet50": str(checkpoint)}
+    assert pipeline.paths.build_dir() == tmp_path / "build" / "fast-dev-run"
+    assert pipeline.paths.figures_dir() == tmp_path / "build" / "fast-dev-run" / "figures"
+    for bad in (["--weights", "raw_cnn=x"], ["--weights", f"resnet50={tmp_path / 'missing'}"]):
+        with pytest.raises(SystemExit):
+            pipeline.main(["--profile", "full", *bad])

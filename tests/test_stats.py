@@ -46,6 +46,16 @@ def test_welch_differs_from_classic_when_variances_differ():
     assert table.loc[0, "welch_p"] != pytest.approx(table.loc[0, "p"], rel=0.05)
 
 
+def test_welch_is_nan_where_undefined_and_the_other_tests_still_run():
+    groups = np.array(["cel", "cel", "gel", "gel", "vio"])  # vio has one clip: no variance to weigh by
+    values = np.array([[1.0, 1.0], [2.0, 1.0], [5.0, 4.0], [6.0, 5.0], [3.0, 2.0]])
+    table = anova_table(values, groups, [("rms", "value"), ("zcr", "value")])
+    assert table["welch_p"].isna().all()
+    assert table[["F", "p", "kruskal_p", "eta2"]].notna().all().all()
+    defined = anova_table(values[:4], groups[:4], [("rms", "value"), ("zcr", "value")])
+    assert defined["welch_p"].isna().tolist() == [False, True]  # zcr is constant within cel
+
+
 def test_anova_table_rejects_constant_columns_and_bad_shapes():
     groups = np.repeat(["cel", "gel"], 3)
     with pytest.raises(ValueError, match="constant"):

@@ -120,9 +120,9 @@ def test_fit_writes_run_folder_and_learns(tmp_path):
     result = fit(model, ToyData(256), ToyData(40, 3, seed=7), settings(epochs=8), tmp_path / "run", identity,
                  log=lambda m: None)
     run = tmp_path / "run"
-    for name in ("config.json", "metrics.csv", "run.json", "best/model.safetensors", "best/info.json",
-                 "last.json"):
+    for name in ("config.json", "metrics.csv", "run.json", "best/model.safetensors", "best/info.json"):
         assert (run / name).exists(), name
+    assert not (run / "last.json").exists() and not (run / "last").exists()  # finished: no resume point
     metrics = pd.read_csv(run / "metrics.csv")
     assert list(metrics["epoch"]) == list(range(8))
     assert metrics["train_loss"].iloc[-1] < metrics["train_loss"].iloc[0]
@@ -135,7 +135,6 @@ def test_fit_writes_run_folder_and_learns(tmp_path):
     y = ToyData(40, 3, seed=7).y.numpy()
     baseline = np.mean(2 * y.mean(0) / (1 + y.mean(0)))
     assert metrics["val_macro_f1"].max() > baseline + 0.15
-    assert len(list((run / "last").iterdir())) == 1  # older last checkpoints are removed
     # the model returned holds the best checkpoint
     best = toy_model()
     load_checkpoint(best, run, "best")
@@ -178,6 +177,13 @@ from test_train import ToyData, toy_model, settings, identity
 from harmonylib.train import fit
 fit(toy_model(), ToyData(96, delay={delay}), ToyData(12, 2, seed=4), settings(epochs=2), {run!r}, identity)
 """
+
+
+def test_an_unfinished_run_keeps_only_its_newest_resume_point(tmp_path):
+    fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=4), tmp_path / "run", identity,
+        stop_after_epoch=1, log=lambda m: None)
+    assert [p.name for p in (tmp_path / "run" / "last").iterdir()] == ["epoch_001"]
+    assert json.loads((tmp_path / "run" / "last.json").read_text())["epoch"] == 1
 
 
 def test_resume_after_kill_9(tmp_path):

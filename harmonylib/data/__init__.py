@@ -54,15 +54,21 @@ def locations(profile: Profile, data_dir: str | Path | None = None) -> tuple[Pat
     AudioSet collection under ``AudioSet/``.
     """
     if profile.data.source == "synth":
-        base = Path(data_dir) if data_dir else paths.data_root() / profile.name
+        base = Path(data_dir) if data_dir else paths.data_root() / profile.data_profile
         return base, base / "SynthIRMAS", base / "SynthAudioSet"
     base = Path(data_dir) if data_dir else paths.data_root()
     irmas = base / "IRMAS" if (base / "IRMAS").is_dir() else base
     return base, irmas, base / "AudioSet"
 
 
+def _first(frame: pd.DataFrame, count: int | None) -> pd.DataFrame:
+    """The first ``count`` rows of ``frame`` (all where ``count`` is None), renumbered."""
+    return (frame if count is None else frame.head(count)).reset_index(drop=True)
+
+
 def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int | None = None) -> StudyData:
-    """Render (synthetic profiles, once), read, split and summarise the profile's data."""
+    """Render (synthetic profiles, once), read, split and summarise the profile's data; a profile with
+    ``max_eval_clips`` keeps only that many clips of each validation and test split."""
     base, irmas_root, audioset_root = locations(profile, data_dir)
     cfg = profile.data
     if cfg.source == "synth":
@@ -77,8 +83,8 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
     train = clips[clips["split"] == "train"].reset_index(drop=True)
     testing = clips[clips["split"] == "test"].reset_index(drop=True)
     testing["split"] = irmas_split(testing, irmas_root, cfg.val_fraction, profile.seed).to_numpy()
-    val = testing[testing["split"] == "val"].reset_index(drop=True)
-    test = testing[testing["split"] == "test"].reset_index(drop=True)
+    val = _first(testing[testing["split"] == "val"], cfg.max_eval_clips)
+    test = _first(testing[testing["split"] == "test"], cfg.max_eval_clips)
     mean, std = waveform_stats(train["path"], f"{profile.dataset_name}-train")
 
     empty = pd.DataFrame(columns=["path", "labels", "duration", "ytid", "split"])
@@ -86,7 +92,8 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
     if (audioset_root / "clips.csv").exists():
         audioset = read_audioset(audioset_root)
         audioset["split"] = audioset_split(audioset, audioset_root, cfg.audioset_fractions, profile.seed).to_numpy()
-        as_parts = {s: audioset[audioset["split"] == s].reset_index(drop=True) for s in ("train", "val", "test")}
+        as_parts = {s: _first(audioset[audioset["split"] == s], None if s == "train" else cfg.max_eval_clips)
+                    for s in ("train", "val", "test")}
         if len(as_parts["train"]):
             as_mean, as_std = waveform_stats(as_parts["train"]["path"], f"{profile.audioset_name}-train")
     return StudyData(irmas_name=profile.dataset_name, audioset_name=profile.audioset_name, root=base,

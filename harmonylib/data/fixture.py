@@ -8,6 +8,10 @@ a collection made by ``python -m harmonylib collect-audioset``: a ``clips.csv`` 
 video among them) and 10-s mono clips. The audio is a few seconds of tones and noise per clip, enough for
 every reader, split and notebook of the ``full`` profile to run on it (``--data-dir DIR``); it says
 nothing about instruments. Tests use it; so can anyone checking the full path without the real data.
+
+With ``--weights``, ``DIR/weights/`` also gets the two pretrained checkpoints of the report in their
+real formats but with *random* weights (:func:`make_weights`), for ``./run_all.sh --weights``: they
+prove the loading path of the real checkpoints, not what pretraining gives.
 """
 from __future__ import annotations
 
@@ -81,13 +85,41 @@ def make_audioset(root: Path, seed: int = 0) -> Path:
     return root
 
 
-def make_fixture(target: str | Path, seed: int = 0) -> Path:
-    """Write the whole fixture under ``target`` (``IRMAS/`` and ``AudioSet/``); returns ``target``. Refuses a
-    ``target`` that already holds either, so it never mixes fake clips into real data."""
+def make_weights(root: Path, seed: int = 0) -> dict[str, Path]:
+    """Randomly initialised checkpoints in the formats of the report's pretrained ones, under ``root``:
+
+    * ``resnet50.tv_in1k-random/model.safetensors``: the state dict of timm's 1000-class ResNet-50, the
+      file the Hugging Face hub holds for ``timm/resnet50.tv_in1k``;
+    * ``ast-finetuned-audioset-10-10-0.4593-random/``: a Hugging Face folder (``config.json`` +
+      ``model.safetensors``) of ``ASTForAudioClassification`` with the published checkpoint's
+      configuration (max_length 1024, 527 AudioSet labels), as ``save_pretrained`` writes it.
+
+    Returns model name -> path, what ``./run_all.sh --weights MODEL=PATH`` takes.
+    """
+    import timm
+    import torch
+    from safetensors.torch import save_file
+    from transformers import ASTConfig, ASTForAudioClassification
+
+    torch.manual_seed(seed)
+    resnet = root / "resnet50.tv_in1k-random" / "model.safetensors"
+    resnet.parent.mkdir(parents=True, exist_ok=True)
+    save_file(timm.create_model("resnet50", pretrained=False, num_classes=1000).state_dict(), str(resnet))
+    ast = root / "ast-finetuned-audioset-10-10-0.4593-random"
+    ASTForAudioClassification(ASTConfig(max_length=1024, num_labels=527)).save_pretrained(ast)
+    return {"resnet50": resnet, "ast": ast}
+
+
+def make_fixture(target: str | Path, seed: int = 0, weights: bool = False) -> Path:
+    """Write the whole fixture under ``target`` (``IRMAS/`` and ``AudioSet/``, with ``weights`` also
+    :func:`make_weights` into ``weights/``); returns ``target``. Refuses a ``target`` that already holds
+    either data set, so it never mixes fake clips into real data."""
     target = Path(target)
     for part in ("IRMAS", "AudioSet"):
         if (target / part).exists() and any((target / part).iterdir()):
             raise HarmonyError(f"{part}/ is not empty: the fixture goes into a folder of its own", target)
     make_irmas(target / "IRMAS", seed)
     make_audioset(target / "AudioSet", seed)
+    if weights:
+        make_weights(target / "weights", seed)
     return target
