@@ -48,6 +48,7 @@ from harmonylib import io, paths  # noqa: E402
 from harmonylib.augment import AudioAugment, SpecAugment, add_noise, pitch_shift, time_shift  # noqa: E402
 from harmonylib.config import FAST_DEV_RUN_SUFFIX, PROFILE_NAMES, get_profile  # noqa: E402
 from harmonylib.data import prepare, waveforms  # noqa: E402
+from harmonylib.errors import ConfigError  # noqa: E402
 from harmonylib.features import general_features  # noqa: E402
 from harmonylib.inputs import AST_SAMPLE_RATE, INPUT_KINDS, ASTInput, make_input  # noqa: E402
 from harmonylib.labels import multi_hot_matrix  # noqa: E402
@@ -315,6 +316,13 @@ def training_slice(data, n_items: int, seed: int):
     return frame.iloc[:clips].reset_index(drop=True)
 
 
+def _profile_name(name: str) -> str:
+    try:
+        return get_profile(name).name
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 
@@ -435,7 +443,7 @@ def report(table: pd.DataFrame) -> tuple[str, str]:
 
 def main(argv=None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", default=os.environ.get("HARMONY_PROFILE", "default"),
+    parser.add_argument("--profile", default=os.environ.get("HARMONY_PROFILE", "default"), type=_profile_name,
                         help=f"{', '.join(PROFILE_NAMES)}, or one of them + {FAST_DEV_RUN_SUFFIX!r}")
     parser.add_argument("--items", type=int, default=128, help="ready inputs timed per input type and recipe")
     parser.add_argument("--steps", type=int, default=4,

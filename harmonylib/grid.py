@@ -107,6 +107,7 @@ def command_for(name: str, profile: Profile) -> str:
     experiment = BY_NAME[name]
     parameters = {"profile": profile.name, **experiment.parameters, "run_name": run_name(name, profile)}
     out = paths.build_dir() / "notebooks" / profile.name / "experiments" / f"{name}.ipynb"
+    whole_grid = f"./run_all.sh --profile {profile.data_profile}" + (" --fast-dev-run" if profile.is_fast_dev_run else "")
     return (f".venv/bin/jupytext --to ipynb --set-kernel python3 -o /tmp/{name}.ipynb notebooks/{experiment.notebook}"
             f" && .venv/bin/papermill /tmp/{name}.ipynb {out} -y {shlex.quote(json.dumps(parameters))}"
-            f"   (or the whole grid: ./run_all.sh --profile {profile.name})")
+            f"   (or the whole grid: {whole_grid})")

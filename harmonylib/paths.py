@@ -1,7 +1,8 @@
 """Where things live: the repository, generated data, build outputs and figures.
 
 Every location can be moved with an environment variable, so tests and CI never overwrite the
-committed figures: ``HARMONY_DATA_DIR``, ``HARMONY_BUILD_DIR``, ``HARMONY_FIGURES_DIR``.
+committed figures: ``HARMONY_DATA_DIR``, ``HARMONY_BUILD_DIR``, ``HARMONY_FIGURES_DIR``,
+``HARMONY_CACHE_DIR`` (a fast dev run shares the caches of the build folder it runs inside).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def figures_dir() -> Path:
 
 def cache_dir() -> Path:
     """Feature and waveform caches, keyed by their parameters."""
-    return build_dir() / "cache"
+    return _from_env("HARMONY_CACHE_DIR", build_dir() / "cache")
 
 
 def runs_dir() -> Path:

@@ -12,7 +12,8 @@ again redoes only unfinished work. Outputs are renamed into place only on succes
 
 ``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
 notebook and experiment, 2 optimiser steps each) into ``<build>/fast-dev-run/``, figures included,
-so it never touches ``figures/``. ``--weights MODEL=PATH`` gives the ResNet-50 or AST experiments a
+so it never touches ``figures/`` (it shares the outer build folder's caches of decoded audio and
+features). ``--weights MODEL=PATH`` gives the ResNet-50 or AST experiments a
 local checkpoint (a file, or a folder holding ``model.safetensors`` / ``pytorch_model.bin``).
 """
 from __future__ import annotations
@@ -237,7 +238,7 @@ def checked_output_differences(notebook: Path, executed: Path) -> list[str]:
     for cell in to_ipynb(notebook).cells:
         if cell.cell_type != "code" or CHECK_MARKER not in cell.source:
             continue
-        first_line = cell.source.replace(CHECK_MARKER, "").strip().splitlines()[0]
+        first_line = (cell.source.replace(CHECK_MARKER, "").strip().splitlines() or ["(empty)"])[0]
         if cell.source not in references:
             problems.append(f"{notebook.name}: no reference output for the cell starting {first_line!r} in "
                             f"{reference_path} (refresh: python -m harmonylib.pipeline --profile smoke "
@@ -307,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="every notebook and experiment of the profile, 2 optimiser steps each and 2 evaluation "
                              "clips per split, into <build>/fast-dev-run/ (never figures/)")
-    parser.add_argument("--weights", nargs="+", default=[], metavar="MODEL=PATH",
+    parser.add_argument("--weights", nargs="+", action="extend", default=[], metavar="MODEL=PATH",
                         help="local pretrained checkpoints: resnet50=PATH (timm resnet50.tv_in1k) and/or ast=PATH "
                              "(a Hugging Face folder of MIT/ast-finetuned-audioset-10-10-0.4593)")
     args = parser.parse_args(argv)
@@ -328,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--refresh-nbval stores smoke-profile outputs, not a fast dev run's")
         profile = fast_dev_run(profile)
         build = paths.build_dir() / "fast-dev-run"
+        os.environ["HARMONY_CACHE_DIR"] = str(paths.cache_dir())  # decoded audio is the same: share it
         os.environ["HARMONY_BUILD_DIR"] = str(build)
         os.environ["HARMONY_FIGURES_DIR"] = str(build / "figures")
     return run(profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report,

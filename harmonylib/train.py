@@ -310,6 +310,8 @@ def _open_run_folder(model: nn.Module, settings: TrainSettings, run_dir: Path, r
         torch.distributed.barrier()
     summary = runs.finished_summary(run_dir)
     if summary is not None:
+        if rank == 0:
+            runs.drop_resume_point(run_dir)  # left by a run stopped between its summary and the clean-up
         runs.load_checkpoint(model, run_dir, "best")
         return RunResult(run_dir, runs.read_metrics(run_dir), summary, settings)
     if rank == 0:

@@ -9,10 +9,10 @@ A clip of ``n`` samples gives ``n // w`` full windows of ``w`` samples (w = 1, 2
 * ``"drop"`` (training): it is dropped, so no training window is partly silence labelled with an
   instrument -- unless it is short by no more than ``tolerance`` samples, in which case it is kept,
   zero-padded. Every training clip of the real IRMAS release is 132,299 samples, one short of 3 s
-  at 44.1 kHz: dropping strictly would cut a clip into 2 one-second windows instead of 3 and give
-  the 3-s model no window at all, losing a third (or all) of the training audio for a missing
-  0.02 ms. :data:`SHORT_BY_TOLERANCE_S` (10 ms) keeps such a window; the silence it adds is
-  inaudible next to a window's length. 2-s windows still lose a clip's last second (short by 1 s).
+  at 44.1 kHz: dropping strictly would cut a clip into 2 one-second windows instead of 3, losing a
+  third of the 1-s model's training audio for a missing 0.02 ms. :data:`SHORT_BY_TOLERANCE_S`
+  (10 ms) keeps such a window; the silence it adds is inaudible next to a window's length. 2-s
+  windows still lose a clip's last second (short by 1 s).
 
 With either choice a clip shorter than one window gives exactly one window, zero-padded. Every
 window records its clip (``Windows.clip``): training windows inherit the clip's labels, evaluation

@@ -70,13 +70,13 @@ print(f"{data.irmas_name}: {len(data.train)} training, {len(data.val)} validatio
 #
 # **"Almost" matters.** Every training clip of the real IRMAS release is 132,299 samples long, one
 # sample (0.02 ms) short of 3 s at 44.1 kHz, and SynthIRMAS renders its clips at that same length.
-# Dropping strictly, a clip would give two 1-s windows instead of three, and the 3-s model would get
-# no full window at all: a third of the training audio, or all of it, lost for a missing sample. The
-# report splits a clip of $N$ samples into $M$ windows of $N/M$, so it never meets the problem. Here
-# a last window short by no more than `SHORT_BY_TOLERANCE_S` (10 ms, far more than the real clips
-# need and far less than anything audible as a gap) is kept and zero-padded; 2-s windows still drop
-# the last second of a clip. The table shows the consequence: a training clip gives exactly three
-# 1-s windows and one 3-s window.
+# Dropping strictly, a clip would give two 1-s windows instead of three: a third of the 1-s model's
+# training audio lost for a missing sample (the 3-s model keeps its one window either way, since a
+# clip shorter than one window is always padded). The report splits a clip of $N$ samples into $M$
+# windows of $N/M$, so it never meets the problem. Here a last window short by no more than
+# `SHORT_BY_TOLERANCE_S` (10 ms, far more than the real clips need and far less than anything audible
+# as a gap) is kept and zero-padded; 2-s windows still drop the last second of a clip. The table shows
+# the consequence: a training clip gives exactly three 1-s windows and one 3-s window.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -230,7 +230,7 @@ print(pd.DataFrame(timings).pivot(index="input", columns="batch", values="inputs
 #    per-row standard deviations of a batch. Which two rows would dominate a randomly initialised
 #    first convolution?
 # 2. With 2-s windows, how much of the training audio does `last="drop"` throw away? Would padding
-#    instead be better for a 3-s clip? And what would `Windows(..., tolerance_s=0)` do to the 1-s and
-#    3-s rows of the table above?
+#    instead be better for a 3-s clip? And what would `Windows(..., tolerance_s=0)` do to the 1-s row
+#    of the table above?
 # 3. The AST input has 98 real frames for 1 s of audio padded to 100. Work out the number of 16 × 16
 #    patches with stride 10 (report 4.5) for 1 s and for 10 s.

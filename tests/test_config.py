@@ -40,7 +40,7 @@ def test_overrides_and_device():
 
 def test_a_fast_dev_run_keeps_the_profile_but_trains_two_steps():
     full, quick = get_profile("full"), get_profile("full-fast-dev-run")
-    assert quick == fast_dev_run(full) and quick.is_fast_dev_run and not full.is_fast_dev_run
+    assert quick == fast_dev_run(full) == fast_dev_run(quick) and quick.is_fast_dev_run and not full.is_fast_dev_run
     assert quick.data_profile == "full" and quick.data.source == "real"
     assert quick.features == dataclasses.replace(full.features, anova_max_clips_per_class=2)
     for field in ("batch_size", "image_size", "image_mels", "resnet_in_chans", "ast_layers", "ast_hidden"):

@@ -100,7 +100,7 @@ def test_interrupted_render_resumes_to_the_same_result(rendered, tmp_path):
         path.unlink()
     import json
 
-    key = dict(dataset="SynthIRMAS", generator_version=synth.GENERATOR_VERSION, seed=7, train_clips=14,
+    key = dict(dataset="SynthIRMAS", generator_version=synth.IRMAS_GENERATOR_VERSION, seed=7, train_clips=14,
                test_songs=3, excerpts=[1, 2], test_seconds=5.0)
     (partial / "partial_key.json").write_text(json.dumps(dict(key=key)))
     synth.render_synth_irmas(target, workers=1, **TINY)

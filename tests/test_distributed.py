@@ -1,6 +1,7 @@
 """Two gloo processes under torchrun train the same weights as one process with the same global batch."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,10 +41,12 @@ def test_two_processes_agree_with_one(tmp_path):
     single = toy_model(dropout=0.0)
     fit(single, ToyData(64), ToyData(8, 2), settings(batch_size=8), tmp_path / "one", identity,
         log=lambda message: None)
-    ddp_last = load_file(str(next((tmp_path / "ddp" / "last").iterdir()) / "model.safetensors"))
-    one_last = load_file(str(next((tmp_path / "one" / "last").iterdir()) / "model.safetensors"))
-    assert ddp_last.keys() == one_last.keys()
-    for key, value in one_last.items():
-        torch.testing.assert_close(ddp_last[key], value, rtol=1e-5, atol=1e-6)
+    ddp_best = load_file(str(tmp_path / "ddp" / "best" / "model.safetensors"))
+    one_best = load_file(str(tmp_path / "one" / "best" / "model.safetensors"))
+    assert ddp_best.keys() == one_best.keys()
+    for key, value in one_best.items():
+        torch.testing.assert_close(ddp_best[key], value, rtol=1e-5, atol=1e-6)
+    best_epoch = [json.loads((tmp_path / run / "run.json").read_text())["best_epoch"] for run in ("ddp", "one")]
+    assert best_epoch[0] == best_epoch[1]
     config = (tmp_path / "ddp" / "config.json").read_text()
     assert '"world_size": 2' in config

@@ -175,11 +175,15 @@ def test_a_fast_dev_run_has_its_own_build_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "run", lambda profile, *args, **kwargs: calls.append((profile, kwargs)) or 0)
     checkpoint = tmp_path / "r50.safetensors"
     checkpoint.write_bytes(b"")
-    assert pipeline.main(["--profile", "full", "--fast-dev-run", "--weights", f"resnet50={checkpoint}"]) == 0
+    monkeypatch.delenv("HARMONY_CACHE_DIR", raising=False)
+    assert pipeline.main(["--profile", "full", "--fast-dev-run", "--weights", f"resnet50={checkpoint}",
+                          "--weights", f"ast={tmp_path}"]) == 0
     profile, kwargs = calls[0]
-    assert profile.name == "full-fast-dev-run" and kwargs["weights"] == {"resnet50": str(checkpoint)}
+    assert profile.name == "full-fast-dev-run"
+    assert kwargs["weights"] == {"resnet50": str(checkpoint), "ast": str(tmp_path)}
     assert pipeline.paths.build_dir() == tmp_path / "build" / "fast-dev-run"
     assert pipeline.paths.figures_dir() == tmp_path / "build" / "fast-dev-run" / "figures"
+    assert pipeline.paths.cache_dir() == tmp_path / "build" / "cache"  # decoded audio shared with full runs
     for bad in (["--weights", "raw_cnn=x"], ["--weights", f"resnet50={tmp_path / 'missing'}"]):
         with pytest.raises(SystemExit):
             pipeline.main(["--profile", "full", *bad])

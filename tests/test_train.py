@@ -184,6 +184,12 @@ def test_an_unfinished_run_keeps_only_its_newest_resume_point(tmp_path):
         stop_after_epoch=1, log=lambda m: None)
     assert [p.name for p in (tmp_path / "run" / "last").iterdir()] == ["epoch_001"]
     assert json.loads((tmp_path / "run" / "last.json").read_text())["epoch"] == 1
+    # stopped after its summary but before the clean-up: the next call finds it finished and cleans up
+    fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=4), tmp_path / "run", identity, log=lambda m: None)
+    (tmp_path / "run" / "last").mkdir()
+    (tmp_path / "run" / "last.json").write_text("{}")
+    fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=4), tmp_path / "run", identity, log=lambda m: None)
+    assert not (tmp_path / "run" / "last").exists() and not (tmp_path / "run" / "last.json").exists()
 
 
 def test_resume_after_kill_9(tmp_path):

@@ -71,6 +71,8 @@ def test_real_irmas_training_clip_keeps_its_windows(seconds, expected):
     last = windows[len(windows) - 1]
     assert last.shape == (seconds * 44_100,)
     assert (last[-1] == 0) == (seconds != 2)  # the kept short window ends in one sample of padding
+    strict = Windows([clip], sample_rate=44_100, seconds=seconds, last="drop", tolerance_s=0)
+    assert len(strict) == (2 if seconds == 1 else expected)  # without the tolerance a 1-s window is lost
 
 
 def test_drop_tolerance_boundary():

@@ -48,7 +48,10 @@ from ..labels import CLASSES
 from ..reference import (IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_TEST_PARTS, IRMAS_TRAIN_COUNTS,
                          IRMAS_TRAIN_SAMPLES)
 
-GENERATOR_VERSION = "1.1"
+# Raised when a data set's audio changes, so that an older render is replaced (1.1: SynthIRMAS training
+# clips of 132,299 samples, as the real ones, instead of 132,300)
+IRMAS_GENERATOR_VERSION = "1.1"
+AUDIOSET_GENERATOR_VERSION = "1.0"
 SR = 44100
 GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
@@ -756,7 +759,7 @@ def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfont: str, 
             extra(partial)
         sf_path = find_soundfont(soundfont)
         io.write_json(finished, dict(
-            key=key, generator_version=GENERATOR_VERSION, seed=key["seed"], soundfont=sf_path.name,
+            key=key, generator_version=key["generator_version"], seed=key["seed"], soundfont=sf_path.name,
             soundfont_sha256=sha256_file(sf_path), sample_rate=SR, counts=counts))
         partial_key.unlink()
     if target.exists():
@@ -769,7 +772,7 @@ def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: in
                        excerpts: tuple[int, int], test_seconds: float = 20.0, workers: int | None = None) -> Path:
     """Render SynthIRMAS into ``target`` (IRMAS layout) unless a manifest with the same key is there."""
     find_soundfont(IRMAS_SOUNDFONT)
-    key = dict(dataset="SynthIRMAS", generator_version=GENERATOR_VERSION, seed=seed, train_clips=train_clips,
+    key = dict(dataset="SynthIRMAS", generator_version=IRMAS_GENERATOR_VERSION, seed=seed, train_clips=train_clips,
                test_songs=test_songs, excerpts=list(excerpts), test_seconds=test_seconds)
     jobs = plan_irmas(seed, train_clips, test_songs, excerpts, test_seconds)
     counts = dict(train=sum(len(j["names"]) for j in jobs if j["kind"] == "train"),
@@ -784,7 +787,7 @@ def render_synth_audioset(target: Path, seed: int, clips: int, workers: int | No
     from .audioset import MANIFEST_COLUMNS, class_mids
 
     find_soundfont(AUDIOSET_SOUNDFONT)
-    key = dict(dataset="SynthAudioSet", generator_version=GENERATOR_VERSION, seed=seed, clips=clips)
+    key = dict(dataset="SynthAudioSet", generator_version=AUDIOSET_GENERATOR_VERSION, seed=seed, clips=clips)
     jobs = plan_audioset(seed, clips)
     rows = [dict(ytid=j["ytid"], start_seconds="0.000", end_seconds="10.000",
                  positive_labels=",".join(class_mids(j["labels"])), labels=";".join(j["labels"]),
