@@ -1,8 +1,8 @@
 """The same command twice gives byte-identical tables at the smoke profile (issue: reliability).
 
 Two complete, independent runs of the ANOVA notebook and of one training experiment (fresh build
-folders, so the model is trained twice; the rendered data set is shared, its own byte-for-byte
-reproducibility is tested in test_data_synth.py) must write identical CSV tables, metrics and predictions.
+folders, so the model is trained twice; the rendered data set of the smoke profile is shared, its
+own byte-for-byte reproducibility is tested in test_data_synth.py) must write identical CSV tables, metrics and predictions.
 """
 import os
 import subprocess
@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from harmonylib.paths import REPO_ROOT
+from harmonylib.paths import REPO_ROOT, data_root
 
 
 def _run(tmp_path, tag, data_dir):
@@ -25,7 +25,7 @@ def _run(tmp_path, tag, data_dir):
 
 @pytest.mark.slow
 def test_two_runs_write_identical_tables_metrics_and_predictions(tmp_path):
-    data_dir = tmp_path / "data"
+    data_dir = data_root()  # rendered once (by ./run_tests.sh's smoke run), read by both runs
     first, second = _run(tmp_path, "first", data_dir), _run(tmp_path, "second", data_dir)
     tables = sorted(p.name for p in (first / "figures").glob("*.csv"))
     assert "tab2.5_anova.csv" in tables and "tab4.3_cnn_hyperparameters.csv" in tables
