@@ -76,9 +76,10 @@ def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None,
     for notebook in notebooks:
         if notebook.stem in grid_notebooks:
             if not grid_done:
-                jobs += [Job(f"experiments/{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
-                             {**base, **e.parameters, **({"weights": weights[e.model]} if weights and e.model in weights else {})})
-                         for e in experiments]
+                for e in experiments:
+                    checkpoint = {"weights": weights[e.model]} if e.model in weights else {}
+                    jobs.append(Job(f"experiments/{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
+                                    {**base, **e.parameters, **checkpoint}))
                 grid_done = True
             continue
         jobs.append(Job(notebook.stem, notebook, dict(base)))

@@ -20,6 +20,13 @@ HEADER = """\
 SMOKE = get_profile("smoke")
 
 
+class Experiment:
+    """A stand-in for ``grid.Experiment`` naming notebooks of the test's own workspace."""
+
+    def __init__(self, name, notebook, parameters, model="x"):
+        self.name, self.notebook, self.parameters, self.model = name, notebook, parameters, model
+
+
 @pytest.fixture
 def workspace(tmp_path, monkeypatch):
     notebooks = tmp_path / "notebooks"
@@ -82,10 +89,6 @@ def test_plan_replaces_training_notebooks_with_the_experiment_grid(workspace, mo
     for name in ("10_data.py", "30_train_x.py", "31_train_y.py", "50_eval.py"):
         write_notebook(workspace, name, "# %%\n")
 
-    class Experiment:
-        def __init__(self, name, notebook, parameters):
-            self.name, self.notebook, self.parameters = name, notebook, parameters
-
     grid = [Experiment("x_w1", "30_train_x.py", {"window": 1}), Experiment("y_w3", "31_train_y.py", {"window": 3})]
     monkeypatch.setattr(pipeline, "experiments_for", lambda profile: grid)
     jobs = pipeline.plan(SMOKE, "/data", None)
@@ -98,10 +101,6 @@ def test_plan_replaces_training_notebooks_with_the_experiment_grid(workspace, mo
 def test_retraining_a_model_reruns_the_notebooks_that_read_the_runs(workspace, monkeypatch):
     for name in ("10_data.py", "30_train_x.py", "50_eval.py"):
         write_notebook(workspace, name, "# %%\n")
-
-    class Experiment:
-        def __init__(self, name, notebook, parameters):
-            self.name, self.notebook, self.parameters = name, notebook, parameters
 
     monkeypatch.setattr(pipeline, "experiments_for", lambda profile: [Experiment("x_w1", "30_train_x.py", {})])
     data, train, evaluation = pipeline.plan(SMOKE, None)
@@ -155,13 +154,9 @@ def test_checked_outputs_are_compared_with_their_reference(workspace, tmp_path, 
 
 
 def test_weights_reach_only_their_models_experiments(workspace, monkeypatch):
-    class Experiment:
-        def __init__(self, name, model):
-            self.name, self.notebook, self.model, self.parameters = name, f"30_train_{model}.py", model, {}
-
     for model in ("raw_cnn", "resnet50"):
         write_notebook(workspace, f"30_train_{model}.py", "# %%\n")
-    grid = [Experiment("raw_cnn_w1", "raw_cnn"), Experiment("resnet50_w1", "resnet50")]
+    grid = [Experiment(f"{model}_w1", f"30_train_{model}.py", {}, model) for model in ("raw_cnn", "resnet50")]
     monkeypatch.setattr(pipeline, "experiments_for", lambda profile: grid)
     jobs = {job.name: job.parameters for job in pipeline.plan(SMOKE, None, weights={"resnet50": "/w/r50"})}
     assert jobs["experiments/resnet50_w1"]["weights"] == "/w/r50"
