@@ -4,9 +4,12 @@
 #   2. ./run_all.sh --profile full --fast-dev-run on a fixture in the real data layouts, with
 #      checkpoints in the formats of the pretrained ResNet-50 and AST (python -m harmonylib
 #      make-fixture --weights; random weights): every notebook and experiment at the paper's model
-#      sizes and settings, 2 optimiser steps each;
-#   3. pytest: the unit tests in tests/, and the printed outputs of the notebooks step 1 executed
-#      against their references in tests/nbval/ (tests/test_notebook_outputs.py; no notebook runs twice).
+#      sizes and settings, one optimiser step each;
+#   3. pytest: the unit tests in tests/, and checks of what step 1 left behind instead of running it
+#      again: the printed outputs of its notebooks against tests/nbval/, the figures every notebook
+#      saved, its benchmark, and a second run of two notebooks compared byte for byte with it.
+# Steps 1 and 2 execute two notebooks at a time (--jobs 2; their timings mean nothing here), step 3 runs
+# the test files in two processes (pytest-xdist).
 # Everything is written under build/test/, so the committed figures/ are never touched.
 #   ./run_tests.sh [extra pytest arguments]
 set -euo pipefail
@@ -18,9 +21,9 @@ export HARMONY_FIGURES_DIR="$HARMONY_BUILD_DIR/figures"
 export HARMONY_DATA_DIR="${HARMONY_DATA_DIR:-$PWD/data}"
 export HARMONY_REQUIRE_SMOKE_RUN=1
 export MPLBACKEND=Agg
-.venv/bin/python -m harmonylib.pipeline --profile smoke
+.venv/bin/python -m harmonylib.pipeline --profile smoke --jobs 2
 fixture="$HARMONY_BUILD_DIR/fixture"
 rm -rf "$fixture" && .venv/bin/python -m harmonylib make-fixture "$fixture" --weights
-.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run \
+.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run --jobs 2 \
     --weights resnet50="$fixture/weights/resnet50.tv_in1k-random" ast="$fixture/weights/ast-finetuned-audioset-10-10-0.4593-random"
-exec .venv/bin/python -m pytest tests -p no:cacheprovider "$@"
+exec .venv/bin/python -m pytest tests -p no:cacheprovider -n 2 --dist loadfile "$@"

@@ -10,8 +10,8 @@ Scale-downs relative to the paper are listed in :attr:`Profile.scale_downs` and 
 
 A *fast dev run* of a profile (``./run_all.sh --profile full --fast-dev-run``, named
 ``<profile>-fast-dev-run``; :func:`fast_dev_run`) keeps that profile's data, model sizes and
-settings but trains every experiment for 2 optimiser steps and evaluates 2 clips per split, as
-PyTorch Lightning's ``fast_dev_run`` does: it proves the whole path runs, in minutes, and its
+settings but trains every experiment for one optimiser step and evaluates 2 clips per split, as
+PyTorch Lightning's ``fast_dev_run`` does (one batch): it proves the whole path runs, in minutes, and its
 numbers mean nothing.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .errors import ConfigError
 
 PROFILE_NAMES = ("smoke", "default", "full")
 FAST_DEV_RUN_SUFFIX = "-fast-dev-run"
-FAST_DEV_RUN_STEPS = 2  # optimiser steps per training run
+FAST_DEV_RUN_STEPS = 1  # optimiser steps per training run
 FAST_DEV_RUN_EVAL_CLIPS = 2  # clips per validation/test split
 
 
@@ -218,7 +218,7 @@ def fast_dev_run(profile: Profile) -> Profile:
 
     >>> run = fast_dev_run(get_profile("full"))
     >>> run.name, run.train.epochs, run.train.max_train_windows, run.train.ast_hidden
-    ('full-fast-dev-run', 1, 32, 768)
+    ('full-fast-dev-run', 1, 16, 768)
     """
     if profile.is_fast_dev_run:
         return profile
@@ -232,8 +232,8 @@ def fast_dev_run(profile: Profile) -> Profile:
         train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
                                   model_scales=(), features_fit_windows=min(train.features_fit_windows, 32)),
         evaluate=dataclasses.replace(profile.evaluate, bootstrap_resamples=20, permutation_resamples=20),
-        scale_downs=(f"fast dev run: {FAST_DEV_RUN_STEPS} optimiser steps per run, {FAST_DEV_RUN_EVAL_CLIPS} "
-                     "evaluation clips per split; numbers are meaningless", *profile.scale_downs),
+        scale_downs=(f"fast dev run: optimiser steps per run {FAST_DEV_RUN_STEPS}, evaluation clips per split "
+                     f"{FAST_DEV_RUN_EVAL_CLIPS}; numbers are meaningless", *profile.scale_downs),
     )
 
 

@@ -10,8 +10,15 @@ A notebook whose inputs (its source, its parameters, the harmonylib sources, the
 unchanged since its last successful run is skipped, so an interrupted ``./run_all.sh`` started
 again redoes only unfinished work. Outputs are renamed into place only on success.
 
+``--jobs N`` executes up to N notebooks side by side, in three waves that each wait for the one
+before (:func:`waves`): the data (notebooks up to 10), whatever reads only the data (11-22 and the
+experiments), whatever reads the experiments' run folders (35, 50-57), each notebook with its share
+of the cores as torch threads. The tables do not depend on N (tests/test_determinism.py), but the
+timings the runs record (Figure 5.7) then measure a shared machine, so ``./run_all.sh`` keeps the
+default of 1 and ``./run_tests.sh``, where timings mean nothing, uses 2.
+
 ``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
-notebook and experiment, 2 optimiser steps each) into ``<build>/fast-dev-run/``, figures included,
+notebook and experiment, one optimiser step each) into ``<build>/fast-dev-run/``, figures included,
 so it never touches ``figures/`` (it shares the outer build folder's caches of decoded audio and
 features). ``--weights MODEL=PATH`` gives the ResNet-50 or AST experiments a
 local checkpoint (a file, or a folder holding ``model.safetensors`` / ``pytorch_model.bin``).
@@ -20,11 +27,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import hashlib
 import json
 import os
 import sys
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +45,7 @@ from .io import atomic_write, write_json
 NOTEBOOKS_DIR = paths.REPO_ROOT / "notebooks"
 NBVAL_REFERENCE_DIR = paths.REPO_ROOT / "tests" / "nbval"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
+DATA_NOTEBOOK = "10_data_sets"
 
 
 @dataclass
@@ -110,6 +120,19 @@ def reads_runs(job: Job, profile: Profile) -> bool:
     return bool(grid) and not job.name.startswith("experiments/") and job.name > min(grid)
 
 
+def waves(jobs: list[Job], profile: Profile) -> list[list[Job]]:
+    """The jobs in three groups, each of which may start once the one before has finished.
+
+    The data (every job up to :data:`DATA_NOTEBOOK`, which renders or checks it), the jobs that read
+    only the data (notebooks 11-22 and the experiments), the jobs that read the run folders
+    (:func:`reads_runs`). Empty groups are left out; each keeps the jobs' order.
+    """
+    groups: list[list[Job]] = [[], [], []]
+    for job in jobs:
+        groups[0 if job.name <= DATA_NOTEBOOK else 2 if reads_runs(job, profile) else 1].append(job)
+    return [group for group in groups if group]
+
+
 def job_digest(job: Job, sources_digest: str, runs_digest: str = "") -> str:
     """What a job's result depends on; a stored equal digest means the job need not run again.
 
@@ -136,7 +159,10 @@ def to_ipynb(notebook: Path):
 class NotebookFailed(RuntimeError):
     def __init__(self, job: Job, cell: str, log: Path):
         self.job, self.cell, self.log = job, cell, log
-        super().__init__(f"{job.name} failed at {cell}; log: {log}")
+        super().__init__(job, cell, log)
+
+    def __str__(self) -> str:
+        return f"{self.job.name} failed at {self.cell}; log: {self.log}"
 
 
 @contextlib.contextmanager
@@ -255,37 +281,94 @@ def checked_output_differences(notebook: Path, executed: Path) -> list[str]:
     return problems
 
 
+def _share_cores(jobs: int) -> None:
+    """Worker set-up: notebooks side by side get the cores divided among them (the kernel's torch reads
+    ``OMP_NUM_THREADS`` when it starts), instead of each starting a thread per core and all waiting on each other."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+
+
+def _timed_execute(job: Job, out_dir: Path, log_dir: Path) -> float:
+    t0 = time.monotonic()
+    execute(job, out_dir, log_dir)
+    return time.monotonic() - t0
+
+
+def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPoolExecutor | None, side_by_side: int):
+    """Execute ``jobs`` (in this process, or up to ``side_by_side`` at a time in ``pool``) and yield
+    ``(job, seconds, failure)`` as each ends, ``failure`` a :class:`NotebookFailed` or None. After a
+    failure no new job starts; those already running finish and are yielded."""
+    waiting = list(jobs)
+    if pool is None:
+        for job in waiting:
+            t0 = time.monotonic()
+            try:
+                yield job, _timed_execute(job, out_dir, log_dir), None
+            except NotebookFailed as failure:
+                yield job, time.monotonic() - t0, failure
+                return
+        return
+    in_flight: dict = {}
+    while waiting or in_flight:
+        while waiting and len(in_flight) < side_by_side:
+            job = waiting.pop(0)
+            in_flight[pool.submit(_timed_execute, job, out_dir, log_dir)] = (job, time.monotonic())
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        for future in done:
+            job, t0 = in_flight.pop(future)
+            failure = future.exception()
+            if failure is None:
+                yield job, future.result(), None
+                continue
+            if not isinstance(failure, NotebookFailed):
+                raise failure
+            waiting.clear()
+            yield job, time.monotonic() - t0, failure
+
+
 def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
-        report: bool = True, weights: dict[str, str] | None = None) -> int:
-    jobs = plan(profile, data_dir, only, weights)
+        report: bool = True, weights: dict[str, str] | None = None, jobs: int = 1) -> int:
+    """Execute the plan's jobs whose inputs changed, up to ``jobs`` at a time (:func:`waves`); 1 on a failure."""
+    planned = plan(profile, data_dir, only, weights)
     out_dir = paths.build_dir() / "notebooks" / profile.name
     log_dir = paths.build_dir() / "logs" / profile.name
     stamp_dir = paths.build_dir() / "stamps" / profile.name
     sources = _sources_digest()
     runs = grid_digest(profile, data_dir, sources, weights)
-    print(f"harmony: {len(jobs)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
+    print(f"harmony: {len(planned)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
-    for job in jobs:
-        stamp = stamp_dir / f"{job.name}.json"
-        digest = job_digest(job, sources, runs if reads_runs(job, profile) else "")
-        executed = out_dir / f"{job.name}.ipynb"
-        if not force and executed.exists() and stamp.exists() and json.loads(stamp.read_text())["digest"] == digest:
-            print(f"  {job.name:<44} skipped  (unchanged)", flush=True)
-            continue
-        t0 = time.monotonic()
-        try:
-            execute(job, out_dir, log_dir)
-        except NotebookFailed as failure:
-            print(f"  {job.name:<44} FAILED   {time.monotonic() - t0:7.1f} s\n"
-                  f"harmony: {job.notebook.name} failed at {failure.cell}\n"
-                  f"harmony: log: {failure.log}\n"
-                  f"harmony: executed notebook: {executed.with_suffix('.failed.ipynb')}", flush=True)
-            return 1
-        elapsed = time.monotonic() - t0
-        write_json(stamp, {"digest": digest, "elapsed_s": round(elapsed, 1), "parameters": job.parameters})
-        if refresh_nbval and CHECK_MARKER in job.notebook.read_text(encoding="utf-8"):
-            refresh_nbval_reference(executed, job.notebook)
-        print(f"  {job.name:<44} ok       {elapsed:7.1f} s", flush=True)
+    pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_share_cores,
+                                initargs=(jobs,)) if jobs > 1 else None)
+    with pool or contextlib.nullcontext():
+        for wave in waves(planned, profile):
+            to_run = []
+            for job in wave:
+                digest = job_digest(job, sources, runs if reads_runs(job, profile) else "")
+                stamp = stamp_dir / f"{job.name}.json"
+                if (not force and (out_dir / f"{job.name}.ipynb").exists() and stamp.exists()
+                        and json.loads(stamp.read_text())["digest"] == digest):
+                    print(f"  {job.name:<44} skipped  (unchanged)", flush=True)
+                else:
+                    to_run.append((job, digest))
+            digests = {job.name: digest for job, digest in to_run}
+            if jobs > 1:  # the experiments take longest: start them first and let the short notebooks fill the end
+                to_run.sort(key=lambda pair: not pair[0].name.startswith("experiments/"))
+            first_failure = None
+            for job, elapsed, failure in _executions([job for job, _ in to_run], out_dir, log_dir, pool, jobs):
+                if failure is not None:
+                    print(f"  {job.name:<44} FAILED   {elapsed:7.1f} s", flush=True)
+                    first_failure = first_failure or failure
+                    continue
+                write_json(stamp_dir / f"{job.name}.json",
+                           {"digest": digests[job.name], "elapsed_s": round(elapsed, 1), "parameters": job.parameters})
+                if refresh_nbval and CHECK_MARKER in job.notebook.read_text(encoding="utf-8"):
+                    refresh_nbval_reference(out_dir / f"{job.name}.ipynb", job.notebook)
+                print(f"  {job.name:<44} ok       {elapsed:7.1f} s", flush=True)
+            if first_failure is not None:
+                executed = out_dir / f"{first_failure.job.name}.failed.ipynb"
+                print(f"harmony: {first_failure.job.notebook.name} failed at {first_failure.cell}\n"
+                      f"harmony: log: {first_failure.log}\n"
+                      f"harmony: executed notebook: {executed}", flush=True)
+                return 1
     if report:
         from .report import build_report
 
@@ -306,8 +389,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh-nbval", action="store_true",
                         help="store the outputs of '# NBVAL_CHECK_OUTPUT' cells as nbval references (smoke profile)")
     parser.add_argument("--no-report", action="store_true", help="skip rendering the HTML report at the end")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="notebooks executed side by side (default 1; more makes the recorded timings "
+                             "measure a shared machine)")
     parser.add_argument("--fast-dev-run", action="store_true",
-                        help="every notebook and experiment of the profile, 2 optimiser steps each and 2 evaluation "
+                        help="every notebook and experiment of the profile, one optimiser step each and 2 evaluation "
                              "clips per split, into <build>/fast-dev-run/ (never figures/)")
     parser.add_argument("--weights", nargs="+", action="extend", default=[], metavar="MODEL=PATH",
                         help="local pretrained checkpoints: resnet50=PATH (timm resnet50.tv_in1k) and/or ast=PATH "
@@ -333,8 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HARMONY_CACHE_DIR"] = str(paths.cache_dir())  # decoded audio is the same: share it
         os.environ["HARMONY_BUILD_DIR"] = str(build)
         os.environ["HARMONY_FIGURES_DIR"] = str(build / "figures")
+    if args.jobs < 1:
+        parser.error(f"--jobs takes a positive number, not {args.jobs}")
     return run(profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report,
-               weights=weights)
+               weights=weights, jobs=args.jobs)
 
 
 if __name__ == "__main__":

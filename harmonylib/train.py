@@ -162,6 +162,12 @@ class EpochSampler(Sampler[int]):
 
 
 # ------------------------------------------------------------------------------- schedules
+def warmup_steps(warmup: float, total_steps: int) -> int:
+    """Optimiser steps of linear warm-up: a fraction ``warmup`` of ``total_steps``, rounded up, but fewer
+    than ``total_steps`` (the polynomial decay after the warm-up divides by the steps left for it)."""
+    return min(math.ceil(warmup * total_steps), total_steps - 1)
+
+
 def make_optimizers(model: nn.Module, groups: tuple[OptimGroup, ...], total_steps: int, warmup: float, power: float):
     """One Adam (L2 weight decay) and one polynomial-decay scheduler per group."""
     from transformers import get_polynomial_decay_schedule_with_warmup
@@ -176,7 +182,7 @@ def make_optimizers(model: nn.Module, groups: tuple[OptimGroup, ...], total_step
         optimizer = torch.optim.Adam(params[g.name], lr=g.lr, weight_decay=g.weight_decay)
         optimizers.append(optimizer)
         schedulers.append(get_polynomial_decay_schedule_with_warmup(
-            optimizer, num_warmup_steps=math.ceil(warmup * total_steps), num_training_steps=total_steps,
+            optimizer, num_warmup_steps=warmup_steps(warmup, total_steps), num_training_steps=total_steps,
             lr_end=g.lr_end, power=power))
     return optimizers, schedulers
 
@@ -188,7 +194,7 @@ def lr_schedule(group: OptimGroup, total_steps: int, warmup: float = 0.05, power
     parameter = nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.Adam([parameter], lr=group.lr)
     scheduler = get_polynomial_decay_schedule_with_warmup(
-        optimizer, math.ceil(warmup * total_steps), total_steps, lr_end=group.lr_end, power=power)
+        optimizer, warmup_steps(warmup, total_steps), total_steps, lr_end=group.lr_end, power=power)
     rates = []
     for _ in range(total_steps):
         rates.append(optimizer.param_groups[0]["lr"])

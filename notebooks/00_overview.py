@@ -27,7 +27,7 @@
 # | `full` | real IRMAS + AudioSet | the paper's | a GPU and the real data |
 #
 # Any profile also has a *fast dev run* (`./run_all.sh --profile full --data-dir DIR --fast-dev-run`,
-# named `full-fast-dev-run`): the same data, models and settings, but 2 optimiser steps per
+# named `full-fast-dev-run`): the same data, models and settings, but one optimiser step per
 # training run and 2 evaluation clips per split, written to a build folder of its own. It proves in
 # minutes that every notebook and experiment runs before hours are spent on a GPU; its numbers
 # mean nothing.

@@ -115,15 +115,18 @@ sizes
 # %%
 BENCHMARK = paths.REPO_ROOT / "benchmarks" / "input_pipeline.py"
 RESULTS = paths.build_dir() / "benchmarks" / f"input_pipeline_{P.name}_notebook56.csv"
-# smoke and fast dev runs: two inputs and one model, a few items (tests/test_benchmarks.py runs every part)
-sizes = (["--items", "8", "--steps", "1", "--repeats", "1", "--inputs", "raw", "mel", "--models", "raw_cnn"]
-         if P.name == "smoke" or P.is_fast_dev_run else [])
+few = ["--items", "8", "--steps", "1", "--repeats", "1"]
+# smoke: every part on a few items (tests/test_benchmarks.py checks what this run wrote);
+# fast dev run: two inputs and one model, a few items, at the profile's sizes
+sizes = (few if P.name == "smoke" else [*few, "--inputs", "raw", "mel", "--models", "raw_cnn"] if P.is_fast_dev_run
+         else [])
 done = subprocess.run([sys.executable, str(BENCHMARK), "--profile", P.name, "--output", str(RESULTS), *sizes,
                        *(["--data-dir", str(data_dir)] if data_dir else [])], capture_output=True, text=True)
 if done.returncode:
     raise RuntimeError(f"{BENCHMARK.name} failed:\n{done.stderr[-3000:]}")
 bench = pd.read_csv(RESULTS)
-print("\n".join(line for line in done.stdout.splitlines() if line.startswith(("input pipeline", "goal missed"))))
+print("\n".join(line for line in done.stdout.splitlines()
+                if line.startswith(("input pipeline", "goal missed", "speedup", "efficiency"))))
 ours = bench[(bench["recipe"] == "ours") & (bench["measure"] != "breakdown")].copy()
 ours["ratio"] = ours["ratio"].round(2)
 ours[["measure", "name", "input_shape", "per_second", "ratio", "goal"]]

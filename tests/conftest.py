@@ -14,3 +14,15 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"no real reference data at {SHARED_DATA} (set HARMONY_SHARED_DATA; a clone has none)")
     return SHARED_DATA
+
+
+def require_smoke_run(*needed: Path) -> None:
+    """Skip (or fail, where ``HARMONY_REQUIRE_SMOKE_RUN`` is set, as ``./run_tests.sh`` does) unless the
+    smoke run that ``./run_tests.sh`` makes first left ``needed`` behind: tests read its results
+    instead of executing the notebooks a second time."""
+    missing = [str(path) for path in needed if not path.exists()]
+    if missing:
+        message = f"{', '.join(missing)} missing: run ./run_all.sh --profile smoke first (./run_tests.sh does)"
+        if os.environ.get("HARMONY_REQUIRE_SMOKE_RUN"):
+            pytest.fail(message)
+        pytest.skip(message)

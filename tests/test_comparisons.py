@@ -6,7 +6,7 @@ import pytest
 
 from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
-from harmonylib import paths, runs
+from harmonylib import runs
 from harmonylib.config import get_profile
 from harmonylib.errors import HarmonyError
 from harmonylib.grid import experiments_for
@@ -92,9 +92,6 @@ def test_a_run_without_the_predictions_file_names_it(build):
     assert "predictions_irmas_test.npz" in str(error.value)
 
 
-EVALUATION_NOTEBOOKS = sorted(p.name for p in (paths.REPO_ROOT / "notebooks").glob("5[0-7]_*.py"))
-
-
 def _execute(notebook: str, out, **parameters):
     import nbformat
     import papermill
@@ -105,15 +102,6 @@ def _execute(notebook: str, out, **parameters):
     nbformat.write(to_ipynb(NOTEBOOKS_DIR / notebook), str(source))
     papermill.execute_notebook(str(source), str(out / f"{notebook}.out.ipynb"), parameters={"profile": "smoke", **parameters},
                                kernel_name="python3", progress_bar=False, cwd=str(NOTEBOOKS_DIR))
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("notebook", EVALUATION_NOTEBOOKS)
-def test_evaluation_notebook_runs_on_fake_runs(notebook, build, tmp_path, monkeypatch):
-    monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
-    write_fake_runs("smoke")
-    _execute(notebook, tmp_path, **({"register_final": False} if notebook.startswith("57") else {}))
-    assert list((tmp_path / "figures").glob("fig5.*.png"))
 
 
 @pytest.mark.slow

@@ -38,17 +38,17 @@ def test_overrides_and_device():
     assert profile.seed == 7 and str(profile.torch_device()) == "cpu"
 
 
-def test_a_fast_dev_run_keeps_the_profile_but_trains_two_steps():
+def test_a_fast_dev_run_keeps_the_profile_but_trains_one_step():
     full, quick = get_profile("full"), get_profile("full-fast-dev-run")
     assert quick == fast_dev_run(full) == fast_dev_run(quick) and quick.is_fast_dev_run and not full.is_fast_dev_run
     assert quick.data_profile == "full" and quick.data.source == "real"
     assert quick.features == dataclasses.replace(full.features, anova_max_clips_per_class=2)
     for field in ("batch_size", "image_size", "image_mels", "resnet_in_chans", "ast_layers", "ast_hidden"):
         assert getattr(quick.train, field) == getattr(full.train, field), field  # the paper's models
-    assert quick.train.epochs == 1 and quick.train.max_train_windows == 2 * full.train.batch_size
+    assert quick.train.epochs == 1 and quick.train.max_train_windows == full.train.batch_size
     assert quick.data.max_eval_clips == 2 and quick.loader.num_workers == 0
     assert "numbers are meaningless" in quick.scale_downs[0]
     default = get_profile("default-fast-dev-run")
-    assert default.train.model_scales == () and default.data_profile == "default"  # AST too: 2 steps
+    assert default.train.model_scales == () and default.data_profile == "default"  # AST too: one step
     with pytest.raises(ConfigError, match="fast-dev-run"):
         get_profile("paper-fast-dev-run")

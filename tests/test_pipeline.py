@@ -1,5 +1,6 @@
 """The papermill runner behind ./run_all.sh: order, skipping unchanged work, failures, the grid's jobs."""
 import json
+import os
 import textwrap
 
 import pytest
@@ -182,3 +183,87 @@ def test_a_fast_dev_run_has_its_own_build_folder(tmp_path, monkeypatch):
     for bad in (["--weights", "raw_cnn=x"], ["--weights", f"resnet50={tmp_path / 'missing'}"]):
         with pytest.raises(SystemExit):
             pipeline.main(["--profile", "full", *bad])
+
+
+def test_jobs_run_side_by_side_wave_after_wave_and_a_failure_ends_the_run(workspace, tmp_path, monkeypatch, capsys):
+    step = """
+        # %% tags=["parameters"]
+        profile = "default"
+        data_dir = None
+        # %%
+        import os, pathlib, time
+        log = pathlib.Path(os.environ["TEST_LOG"])
+        (log / "{name}.start").write_text(os.environ.get("OMP_NUM_THREADS", "unset"))
+        assert all((log / f"{{before}}.end").exists() for before in {needs})
+        deadline = time.time() + 60
+        while not all((log / f"{{partner}}.start").exists() for partner in {partners}):
+            assert time.time() < deadline, "no job ran beside this one"
+            time.sleep(0.1)
+        {fail}
+        (log / "{name}.end").write_text("")
+    """
+    needs = {"10_data_sets": [], "20_inputs": ["10_data_sets"], "30_train_x": ["10_data_sets"],
+             "50_eval": ["20_inputs", "30_train_x"]}
+
+    def write_all(fail_in=None):
+        for name, before in needs.items():
+            fail = 'raise ValueError("bad clip")' if name == fail_in else ""
+            partners = {"20_inputs": ["30_train_x"], "30_train_x": ["20_inputs"]}.get(name, [])
+            write_notebook(workspace, f"{name}.py", step.format(name=name, needs=before, partners=partners, fail=fail))
+
+    write_all()
+    monkeypatch.setattr(pipeline, "experiments_for", lambda profile: [Experiment("x_w1", "30_train_x.py", {})])
+    assert [[job.name for job in wave] for wave in pipeline.waves(pipeline.plan(SMOKE, None), SMOKE)] == [
+        ["10_data_sets"], ["20_inputs", "experiments/x_w1"], ["50_eval"]]
+
+    log = tmp_path / "log"
+    log.mkdir()
+    monkeypatch.setenv("TEST_LOG", str(log))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert pipeline.run(SMOKE, None, None, force=False, refresh_nbval=False, report=False, jobs=2) == 0
+    # every notebook found what it needs finished, 20 and 30 side by side, each with its share of the cores
+    threads = {p.stem: p.read_text() for p in log.glob("*.start")}
+    assert threads == dict.fromkeys(needs, str(max(1, os.cpu_count() // 2)))
+    assert sorted(p.stem for p in log.glob("*.end")) == sorted(needs)
+
+    log = tmp_path / "failing"
+    log.mkdir()
+    monkeypatch.setenv("TEST_LOG", str(log))
+    write_all(fail_in="20_inputs")
+    capsys.readouterr()
+    assert pipeline.run(SMOKE, None, None, force=True, refresh_nbval=False, report=False, jobs=2) == 1
+    out = capsys.readouterr().out
+    assert "20_inputs.py failed at cell" in out and "ValueError: bad clip" in out
+    assert (log / "30_train_x.end").exists() and "experiments/x_w1" in out  # the job beside it finished
+    assert not (log / "50_eval.start").exists() and "50_eval" not in out  # the next wave never started
+    assert (tmp_path / "build" / "notebooks" / "smoke" / "20_inputs.failed.ipynb").exists()
+
+
+def test_after_a_failure_no_new_job_starts_and_the_running_ones_finish(tmp_path, monkeypatch):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    failure_seen = threading.Event()
+    started = []
+
+    def execute(job, out_dir, log_dir):
+        started.append(job.name)
+        if job.name == "b":
+            raise pipeline.NotebookFailed(job, "cell 1", tmp_path / "b.log")
+        assert failure_seen.wait(30), "the failure was not reported while this job ran"
+        return 1.0
+
+    monkeypatch.setattr(pipeline, "_timed_execute", execute)
+    jobs = [pipeline.Job(name, tmp_path / f"{name}.py") for name in "abcd"]
+    ended = []
+    with ThreadPoolExecutor(2) as pool:
+        for job, _, failure in pipeline._executions(jobs, tmp_path, tmp_path, pool, side_by_side=2):
+            ended.append((job.name, failure is not None))
+            if failure is not None:
+                failure_seen.set()
+    assert ended == [("b", True), ("a", False)] and sorted(started) == ["a", "b"]
+
+    failure_seen.set()
+    started.clear()
+    ended = [(job.name, failure is not None) for job, _, failure in pipeline._executions(jobs, tmp_path, tmp_path, None, 1)]
+    assert ended == [("a", False), ("b", True)] and started == ["a", "b"]

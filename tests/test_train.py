@@ -90,6 +90,13 @@ def test_schedule_warms_up_linearly_then_decays_to_the_final_rate():
     assert rates[halfway] == pytest.approx(1e-5 + (1e-3 - 1e-5) * 0.5 ** 0.7)
 
 
+def test_a_run_of_one_or_two_steps_has_a_schedule():
+    # a fast dev run takes one optimiser step: the warm-up must leave the decay at least one step
+    group = OptimGroup("all", 1e-3, 1e-5, 0.0)
+    np.testing.assert_allclose(lr_schedule(group, total_steps=1, warmup=0.05, power=0.7), [1e-3])
+    np.testing.assert_allclose(lr_schedule(group, total_steps=2, warmup=0.05, power=0.7), [0, 1e-3])
+
+
 def test_ast_groups_end_at_their_own_final_rates():
     model = build_model("ast", max_length=100, num_hidden_layers=1, hidden_size=64)
     optimizers, schedulers = make_optimizers(model, paper_groups("ast"), total_steps=20, warmup=0.05, power=0.7)
