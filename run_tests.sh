@@ -11,7 +11,7 @@
 # Steps 1 and 2 execute two notebooks at a time (--jobs 2; their timings mean nothing here), step 3 runs
 # the test files in two processes (pytest-xdist).
 # Everything is written under build/test/, so the committed figures/ are never touched.
-#   ./run_tests.sh [extra pytest arguments]
+#   ./run_tests.sh [extra pytest arguments]    (-n 0: pytest in one process, e.g. to debug with --pdb)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash scripts/bootstrap.sh

@@ -232,8 +232,8 @@ def fast_dev_run(profile: Profile) -> Profile:
         train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
                                   model_scales=(), features_fit_windows=min(train.features_fit_windows, 32)),
         evaluate=dataclasses.replace(profile.evaluate, bootstrap_resamples=20, permutation_resamples=20),
-        scale_downs=(f"fast dev run: optimiser steps per run {FAST_DEV_RUN_STEPS}, evaluation clips per split "
-                     f"{FAST_DEV_RUN_EVAL_CLIPS}; numbers are meaningless", *profile.scale_downs),
+        scale_downs=(f"fast dev run: {FAST_DEV_RUN_STEPS} optimiser step per run, {FAST_DEV_RUN_EVAL_CLIPS} "
+                     "evaluation clips per split; numbers are meaningless", *profile.scale_downs),
     )
 
 

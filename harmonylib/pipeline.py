@@ -13,9 +13,9 @@ again redoes only unfinished work. Outputs are renamed into place only on succes
 ``--jobs N`` executes up to N notebooks side by side, in three waves that each wait for the one
 before (:func:`waves`): the data (notebooks up to 10), whatever reads only the data (11-22 and the
 experiments), whatever reads the experiments' run folders (35, 50-57), each notebook with its share
-of the cores as torch threads. The tables do not depend on N (tests/test_determinism.py), but the
-timings the runs record (Figure 5.7) then measure a shared machine, so ``./run_all.sh`` keeps the
-default of 1 and ``./run_tests.sh``, where timings mean nothing, uses 2.
+of the cores as torch threads (:func:`kernel_threads`). The timings the runs record (Figure 5.7)
+then measure a shared machine, so ``./run_all.sh`` keeps the default of 1 and ``./run_tests.sh``,
+where timings mean nothing, uses 2. The thread count is part of every job's stamp.
 
 ``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
 notebook and experiment, one optimiser step each) into ``<build>/fast-dev-run/``, figures included,
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import multiprocessing
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,13 +134,14 @@ def waves(jobs: list[Job], profile: Profile) -> list[list[Job]]:
     return [group for group in groups if group]
 
 
-def job_digest(job: Job, sources_digest: str, runs_digest: str = "") -> str:
+def job_digest(job: Job, sources_digest: str, runs_digest: str = "", threads: str = "") -> str:
     """What a job's result depends on; a stored equal digest means the job need not run again.
 
     ``runs_digest`` (:func:`grid_digest`) for the jobs that read the experiments' run folders, so that
-    retraining a model reruns the evaluation chapter.
+    retraining a model reruns the evaluation chapter; ``threads`` (:func:`kernel_threads`), since the
+    timings a run records, and possibly the last bits of its numbers, depend on it.
     """
-    digest = hashlib.sha256((sources_digest + runs_digest).encode())
+    digest = hashlib.sha256((sources_digest + runs_digest + f"threads={threads}").encode())
     digest.update(job.notebook.read_bytes())
     digest.update(json.dumps(job.parameters, sort_keys=True).encode())
     for variable in ("HARMONY_DATA_DIR", "HARMONY_FIGURES_DIR", "HARMONY_BUILD_DIR"):
@@ -281,10 +283,18 @@ def checked_output_differences(notebook: Path, executed: Path) -> list[str]:
     return problems
 
 
-def _share_cores(jobs: int) -> None:
-    """Worker set-up: notebooks side by side get the cores divided among them (the kernel's torch reads
-    ``OMP_NUM_THREADS`` when it starts), instead of each starting a thread per core and all waiting on each other."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // jobs)))
+def kernel_threads(jobs: int) -> str:
+    """``OMP_NUM_THREADS`` for the kernels ('' for torch's default of one thread per core): as set by
+    the caller, else, with ``jobs`` notebooks side by side, the cores divided among them, so that they
+    do not each start a thread per core and wait on each other."""
+    if os.environ.get("OMP_NUM_THREADS") or jobs == 1:
+        return os.environ.get("OMP_NUM_THREADS", "")
+    return str(max(1, len(os.sched_getaffinity(0)) // jobs))
+
+
+def _set_threads(threads: str) -> None:
+    """Worker set-up: the kernels it starts inherit its environment, and their torch reads this when it starts."""
+    os.environ["OMP_NUM_THREADS"] = threads
 
 
 def _timed_execute(job: Job, out_dir: Path, log_dir: Path) -> float:
@@ -293,10 +303,12 @@ def _timed_execute(job: Job, out_dir: Path, log_dir: Path) -> float:
     return time.monotonic() - t0
 
 
-def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPoolExecutor | None, side_by_side: int):
+def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPoolExecutor | None,
+                side_by_side: int) -> Iterator[tuple[Job, float, NotebookFailed | None]]:
     """Execute ``jobs`` (in this process, or up to ``side_by_side`` at a time in ``pool``) and yield
     ``(job, seconds, failure)`` as each ends, ``failure`` a :class:`NotebookFailed` or None. After a
-    failure no new job starts; those already running finish and are yielded."""
+    failure no new job starts; those already running finish and are yielded. A worker process that
+    died takes the pool's other jobs with it: each is reported as failed."""
     waiting = list(jobs)
     if pool is None:
         for job in waiting:
@@ -307,7 +319,7 @@ def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPool
                 yield job, time.monotonic() - t0, failure
                 return
         return
-    in_flight: dict = {}
+    in_flight: dict[Future, tuple[Job, float]] = {}
     while waiting or in_flight:
         while waiting and len(in_flight) < side_by_side:
             job = waiting.pop(0)
@@ -319,8 +331,8 @@ def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPool
             if failure is None:
                 yield job, future.result(), None
                 continue
-            if not isinstance(failure, NotebookFailed):
-                raise failure
+            if not isinstance(failure, NotebookFailed):  # e.g. BrokenProcessPool: a worker was killed
+                failure = NotebookFailed(job, f"{type(failure).__name__}: {failure}", log_dir / f"{job.name}.log")
             waiting.clear()
             yield job, time.monotonic() - t0, failure
 
@@ -336,13 +348,15 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
     runs = grid_digest(profile, data_dir, sources, weights)
     print(f"harmony: {len(planned)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
-    pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_share_cores,
-                                initargs=(jobs,)) if jobs > 1 else None)
+    threads = kernel_threads(jobs)
+    pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_set_threads,
+                                initargs=(threads,)) if jobs > 1 else None)
+    failed = False
     with pool or contextlib.nullcontext():
         for wave in waves(planned, profile):
             to_run = []
             for job in wave:
-                digest = job_digest(job, sources, runs if reads_runs(job, profile) else "")
+                digest = job_digest(job, sources, runs if reads_runs(job, profile) else "", threads)
                 stamp = stamp_dir / f"{job.name}.json"
                 if (not force and (out_dir / f"{job.name}.ipynb").exists() and stamp.exists()
                         and json.loads(stamp.read_text())["digest"] == digest):
@@ -352,22 +366,20 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
             digests = {job.name: digest for job, digest in to_run}
             if jobs > 1:  # the experiments take longest: start them first and let the short notebooks fill the end
                 to_run.sort(key=lambda pair: not pair[0].name.startswith("experiments/"))
-            first_failure = None
             for job, elapsed, failure in _executions([job for job, _ in to_run], out_dir, log_dir, pool, jobs):
                 if failure is not None:
-                    print(f"  {job.name:<44} FAILED   {elapsed:7.1f} s", flush=True)
-                    first_failure = first_failure or failure
+                    print(f"  {job.name:<44} FAILED   {elapsed:7.1f} s\n"
+                          f"harmony: {job.notebook.name} failed at {failure.cell}\n"
+                          f"harmony: log: {failure.log}\n"
+                          f"harmony: executed notebook: {out_dir / f'{job.name}.failed.ipynb'}", flush=True)
+                    failed = True
                     continue
                 write_json(stamp_dir / f"{job.name}.json",
                            {"digest": digests[job.name], "elapsed_s": round(elapsed, 1), "parameters": job.parameters})
                 if refresh_nbval and CHECK_MARKER in job.notebook.read_text(encoding="utf-8"):
                     refresh_nbval_reference(out_dir / f"{job.name}.ipynb", job.notebook)
                 print(f"  {job.name:<44} ok       {elapsed:7.1f} s", flush=True)
-            if first_failure is not None:
-                executed = out_dir / f"{first_failure.job.name}.failed.ipynb"
-                print(f"harmony: {first_failure.job.notebook.name} failed at {first_failure.cell}\n"
-                      f"harmony: log: {first_failure.log}\n"
-                      f"harmony: executed notebook: {executed}", flush=True)
+            if failed:
                 return 1
     if report:
         from .report import build_report
@@ -390,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="store the outputs of '# NBVAL_CHECK_OUTPUT' cells as nbval references (smoke profile)")
     parser.add_argument("--no-report", action="store_true", help="skip rendering the HTML report at the end")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
-                        help="notebooks executed side by side (default 1; more makes the recorded timings "
+                        help="notebooks executed side by side, each with its share of the cores unless "
+                             "OMP_NUM_THREADS says otherwise (default 1; more makes the recorded timings "
                              "measure a shared machine)")
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="every notebook and experiment of the profile, one optimiser step each and 2 evaluation "

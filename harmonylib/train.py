@@ -165,7 +165,7 @@ class EpochSampler(Sampler[int]):
 def warmup_steps(warmup: float, total_steps: int) -> int:
     """Optimiser steps of linear warm-up: a fraction ``warmup`` of ``total_steps``, rounded up, but fewer
     than ``total_steps`` (the polynomial decay after the warm-up divides by the steps left for it)."""
-    return min(math.ceil(warmup * total_steps), total_steps - 1)
+    return max(0, min(math.ceil(warmup * total_steps), total_steps - 1))
 
 
 def make_optimizers(model: nn.Module, groups: tuple[OptimGroup, ...], total_steps: int, warmup: float, power: float):

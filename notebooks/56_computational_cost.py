@@ -108,8 +108,8 @@ sizes
 # machine (method and the measured run in `benchmarks/README.md`): ready inputs per second for each
 # input type (ours over the original's: the *speedup*), and end-to-end training samples per second
 # over those of the same model fed from memory (the *efficiency*; 1 means the input costs nothing).
-# The cell runs it at this profile (about two minutes at `default`; at `smoke` and in a fast dev run a
-# tiny part of it, whose numbers mean nothing).
+# The cell runs it at this profile (about two minutes at `default`; at `smoke` every part on a few
+# items, and in a fast dev run a tiny part of it, whose numbers mean nothing).
 # Timings vary from run to run, so they go to the figure, not to a CSV table.
 
 # %%

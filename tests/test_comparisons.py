@@ -105,6 +105,16 @@ def _execute(notebook: str, out, **parameters):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("notebook", ["51_cnn_models.py", "57_final_model.py"])
+def test_evaluation_notebook_runs_on_fake_runs_with_clear_winners(notebook, build, tmp_path, monkeypatch):
+    # the smoke run's models are near chance; these runs reach the branches that name a winner
+    monkeypatch.setenv("HARMONY_FIGURES_DIR", str(tmp_path / "figures"))
+    write_fake_runs("smoke")
+    _execute(notebook, tmp_path, **({"register_final": False} if notebook.startswith("57") else {}))
+    assert list((tmp_path / "figures").glob("fig5.*.png"))
+
+
+@pytest.mark.slow
 def test_evaluation_notebook_names_a_missing_run(build, tmp_path, monkeypatch):
     from papermill.exceptions import PapermillExecutionError
 

@@ -1,8 +1,8 @@
 """The same command twice gives byte-identical tables at the smoke profile.
 
 The first run is the smoke run that ``./run_tests.sh`` makes (with ``--jobs 2``); the second runs the
-ANOVA notebook and the raw-audio CNN's training notebook again, one at a time, in a fresh build
-folder, so the model is trained twice on the same rendered data (whose own byte-for-byte
+ANOVA notebook and the raw-audio CNN's training notebook again, one at a time with the same torch
+threads per notebook, in a fresh build folder, so the model is trained twice on the same rendered data (whose own byte-for-byte
 reproducibility is tested in test_data_synth.py). Both must write identical CSV tables, metrics and
 predictions.
 """
@@ -16,6 +16,7 @@ from conftest import require_smoke_run
 
 from harmonylib import paths
 from harmonylib.paths import REPO_ROOT, data_root
+from harmonylib.pipeline import kernel_threads
 
 RUN = "smoke-raw_cnn_w1"
 TABLES = ("tab2.5_anova.csv", "tab4.3_cnn_hyperparameters.csv")
@@ -25,7 +26,7 @@ def test_a_second_run_writes_identical_tables_metrics_and_predictions(tmp_path):
     first_figures, first_run = paths.figures_dir(), paths.build_dir() / "runs" / RUN
     require_smoke_run(*(first_figures / name for name in TABLES), first_run / "metrics.csv")
     env = {**os.environ, "HARMONY_BUILD_DIR": str(tmp_path / "build"), "HARMONY_FIGURES_DIR": str(tmp_path / "figures"),
-           "HARMONY_DATA_DIR": str(data_root())}
+           "HARMONY_DATA_DIR": str(data_root()), "OMP_NUM_THREADS": kernel_threads(2)}  # the smoke run's threads
     done = subprocess.run([sys.executable, "-m", "harmonylib.pipeline", "--profile", "smoke", "--no-report",
                            "--only", "13", "30"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
