@@ -289,7 +289,8 @@ def kernel_threads(jobs: int) -> str:
     do not each start a thread per core and wait on each other."""
     if os.environ.get("OMP_NUM_THREADS") or jobs == 1:
         return os.environ.get("OMP_NUM_THREADS", "")
-    return str(max(1, len(os.sched_getaffinity(0)) // jobs))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # not on macOS
+    return str(max(1, cores // jobs))
 
 
 def _set_threads(threads: str) -> None:
