@@ -47,6 +47,7 @@ NOTEBOOKS_DIR = paths.REPO_ROOT / "notebooks"
 NBVAL_REFERENCE_DIR = paths.REPO_ROOT / "tests" / "nbval"
 CHECK_MARKER = "# NBVAL_CHECK_OUTPUT"
 DATA_NOTEBOOK = "10_data_sets"
+EXPERIMENTS_FOLDER = "experiments/"  # the grid's jobs are named <this><experiment name>
 
 
 @dataclass
@@ -56,6 +57,11 @@ class Job:
     name: str
     notebook: Path
     parameters: dict = field(default_factory=dict)
+
+    @property
+    def is_experiment(self) -> bool:
+        """Whether the job is one experiment of the grid (a training notebook with its parameters)."""
+        return self.name.startswith(EXPERIMENTS_FOLDER)
 
 
 def notebook_paths(only: list[str] | None = None) -> list[Path]:
@@ -89,7 +95,7 @@ def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None,
             if not grid_done:
                 for e in experiments:
                     checkpoint = {"weights": weights[e.model]} if e.model in weights else {}
-                    jobs.append(Job(f"experiments/{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
+                    jobs.append(Job(f"{EXPERIMENTS_FOLDER}{e.name}", NOTEBOOKS_DIR / Path(e.notebook).name,
                                     {**base, **e.parameters, **checkpoint}))
                 grid_done = True
             continue
@@ -110,7 +116,7 @@ def grid_digest(profile: Profile, data_dir: str | None, sources_digest: str,
     """What the experiment grid's run folders depend on: the digests of all its jobs, whatever ``--only`` says."""
     digest = hashlib.sha256()
     for job in plan(profile, data_dir, weights=weights):
-        if job.name.startswith("experiments/"):
+        if job.is_experiment:
             digest.update(job_digest(job, sources_digest).encode())
     return digest.hexdigest()
 
@@ -118,7 +124,7 @@ def grid_digest(profile: Profile, data_dir: str | None, sources_digest: str,
 def reads_runs(job: Job, profile: Profile) -> bool:
     """Whether a job comes after the training notebooks and may read their run folders (35, 50-57)."""
     grid = {Path(e.notebook).stem for e in experiments_for(profile)}
-    return bool(grid) and not job.name.startswith("experiments/") and job.name > min(grid)
+    return bool(grid) and not job.is_experiment and job.name > min(grid)
 
 
 def waves(jobs: list[Job], profile: Profile) -> list[list[Job]]:
@@ -355,7 +361,7 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
     failed = False
     with pool or contextlib.nullcontext():
         for wave in waves(planned, profile):
-            to_run = []
+            to_run, digests = [], {}
             for job in wave:
                 digest = job_digest(job, sources, runs if reads_runs(job, profile) else "", threads)
                 stamp = stamp_dir / f"{job.name}.json"
@@ -363,11 +369,11 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
                         and json.loads(stamp.read_text())["digest"] == digest):
                     print(f"  {job.name:<44} skipped  (unchanged)", flush=True)
                 else:
-                    to_run.append((job, digest))
-            digests = {job.name: digest for job, digest in to_run}
+                    to_run.append(job)
+                    digests[job.name] = digest
             if jobs > 1:  # the experiments take longest: start them first and let the short notebooks fill the end
-                to_run.sort(key=lambda pair: not pair[0].name.startswith("experiments/"))
-            for job, elapsed, failure in _executions([job for job, _ in to_run], out_dir, log_dir, pool, jobs):
+                to_run.sort(key=lambda job: not job.is_experiment)
+            for job, elapsed, failure in _executions(to_run, out_dir, log_dir, pool, jobs):
                 if failure is not None:
                     print(f"  {job.name:<44} FAILED   {elapsed:7.1f} s\n"
                           f"harmony: {job.notebook.name} failed at {failure.cell}\n"
