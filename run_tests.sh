@@ -8,8 +8,9 @@
 #   3. pytest: the unit tests in tests/, and checks of what step 1 left behind instead of running it
 #      again: the printed outputs of its notebooks against tests/nbval/, the figures every notebook
 #      saved, its benchmark, and a second run of two notebooks compared byte for byte with it.
-# Steps 1 and 2 execute two notebooks at a time (--jobs 2; their timings mean nothing here), step 3 runs
-# the test files in two processes (pytest-xdist).
+# Steps 1 and 2 execute two notebooks at a time (--jobs 2; their timings mean nothing here) in kernels
+# forked from one process that has imported torch and the other heavy libraries once (--preloaded-kernels);
+# step 3 runs the test files in two processes (pytest-xdist).
 # Everything is written under build/test/, so the committed figures/ are never touched.
 #   ./run_tests.sh [extra pytest arguments]    (-n 0: pytest in one process, e.g. to debug with --pdb)
 set -euo pipefail
@@ -21,9 +22,9 @@ export HARMONY_FIGURES_DIR="$HARMONY_BUILD_DIR/figures"
 export HARMONY_DATA_DIR="${HARMONY_DATA_DIR:-$PWD/data}"
 export HARMONY_REQUIRE_SMOKE_RUN=1
 export MPLBACKEND=Agg
-.venv/bin/python -m harmonylib.pipeline --profile smoke --jobs 2
+.venv/bin/python -m harmonylib.pipeline --profile smoke --jobs 2 --preloaded-kernels
 fixture="$HARMONY_BUILD_DIR/fixture"
 rm -rf "$fixture" && .venv/bin/python -m harmonylib make-fixture "$fixture" --weights
-.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run --jobs 2 \
+.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run --jobs 2 --preloaded-kernels \
     --weights resnet50="$fixture/weights/resnet50.tv_in1k-random" ast="$fixture/weights/ast-finetuned-audioset-10-10-0.4593-random"
 exec .venv/bin/python -m pytest tests -p no:cacheprovider -n 2 --dist loadfile "$@"

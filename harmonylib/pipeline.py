@@ -38,7 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import paths
+from . import kernels, paths
 from .config import PROFILE_NAMES, Profile, fast_dev_run, get_profile
 from .grid import experiments_for
 from .io import atomic_write, write_json
@@ -203,12 +203,13 @@ def execute(job: Job, out_dir: Path, log_dir: Path) -> Path:
     with atomic_write(source) as handle:
         nbformat.write(to_ipynb(job.notebook), handle)
     partial = target.with_suffix(".partial.ipynb")
+    preloaded = {"kernel_manager_class": kernels.kernel_manager_class()} if kernels.SERVER_VARIABLE in os.environ else {}
     with open(log, "w", encoding="utf-8") as log_handle, _stderr_into(log_handle):
         try:
             papermill.execute_notebook(
                 str(source), str(partial), parameters=job.parameters, kernel_name="python3",
                 progress_bar=False, log_output=False, stdout_file=log_handle, stderr_file=log_handle,
-                cwd=str(NOTEBOOKS_DIR),
+                cwd=str(NOTEBOOKS_DIR), **preloaded,
             )
         except PapermillExecutionError as error:
             os.replace(partial, failed)
@@ -345,8 +346,10 @@ def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPool
 
 
 def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: bool, refresh_nbval: bool,
-        report: bool = True, weights: dict[str, str] | None = None, jobs: int = 1) -> int:
-    """Execute the plan's jobs whose inputs changed, up to ``jobs`` at a time (:func:`waves`); 1 on a failure."""
+        report: bool = True, weights: dict[str, str] | None = None, jobs: int = 1,
+        preloaded_kernels: bool = False) -> int:
+    """Execute the plan's jobs whose inputs changed, up to ``jobs`` at a time (:func:`waves`), in kernels
+    forked from a :func:`harmonylib.kernels.kernel_server` if ``preloaded_kernels``; 1 on a failure."""
     planned = plan(profile, data_dir, only, weights)
     out_dir = paths.build_dir() / "notebooks" / profile.name
     log_dir = paths.build_dir() / "logs" / profile.name
@@ -356,10 +359,11 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
     print(f"harmony: {len(planned)} notebook run(s), profile {profile.name}, figures -> {paths.figures_dir()}", flush=True)
     started = time.monotonic()
     threads = kernel_threads(jobs)
+    server = kernels.kernel_server(threads) if preloaded_kernels else contextlib.nullcontext()
     pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_set_threads,
                                 initargs=(threads,)) if jobs > 1 else None)
     failed = False
-    with pool or contextlib.nullcontext():
+    with server, pool or contextlib.nullcontext():
         for wave in waves(planned, profile):
             to_run, digests = [], {}
             for job in wave:
@@ -412,6 +416,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="notebooks executed side by side, each with its share of the cores unless "
                              "OMP_NUM_THREADS says otherwise (default 1; more makes the recorded timings "
                              "measure a shared machine)")
+    parser.add_argument("--preloaded-kernels", action="store_true",
+                        help="fork every kernel from one process that has imported torch and the other heavy "
+                             "libraries (harmonylib.kernels): seconds less per notebook; peak memory that the runs "
+                             "record then counts what the kernels share")
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="every notebook and experiment of the profile, one optimiser step each and 2 evaluation "
                              "clips per split, into <build>/fast-dev-run/ (never figures/)")
@@ -442,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error(f"--jobs takes a positive number, not {args.jobs}")
     return run(profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report,
-               weights=weights, jobs=args.jobs)
+               weights=weights, jobs=args.jobs, preloaded_kernels=args.preloaded_kernels)
 
 
 if __name__ == "__main__":

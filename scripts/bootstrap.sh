@@ -19,10 +19,11 @@ python_for_venv() {
     return 1
 }
 
-toml_list() {  # toml_list KEY -> the strings of [tool.harmony] KEY, one per line
+toml_list() {  # toml_list PYTHON KEY -> the string(s) of [tool.harmony] KEY, one per line
     "$1" - "$2" "$HARMONY_ROOT/pyproject.toml" <<'PY'
 import sys, tomllib
-print("\n".join(tomllib.load(open(sys.argv[2], "rb"))["tool"]["harmony"][sys.argv[1]]))
+value = tomllib.load(open(sys.argv[2], "rb"))["tool"]["harmony"][sys.argv[1]]
+print(value if isinstance(value, str) else "\n".join(value))
 PY
 }
 
@@ -45,6 +46,38 @@ install_debian_packages() {
         echo "bootstrap: could not install ${missing[*]}; SynthIRMAS cannot be rendered until they are there" >&2
 }
 
+install_with_uv() {  # the project and its pins, by uv; fails where uv cannot be installed or cannot install them
+    local py="$1" spec args=()
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$(toml_list "$py" installer)" >/dev/null 2>&1 || return 1
+    # uv reads no pip configuration: pass on the indexes, wheel folders and constraints pip is configured with,
+    # considering every index as pip does
+    args=(--python "$VENV/bin/python" --quiet --compile-bytecode --index-strategy unsafe-best-match)
+    while IFS='=' read -r key value; do
+        value="${value//\'/}"
+        case "$key" in
+            *.index-url) args+=(--index-url "$value") ;;
+            *.extra-index-url) for url in $value; do args+=(--extra-index-url "$url"); done ;;
+            *.find-links) for folder in $value; do args+=(--find-links "$folder"); done ;;
+            *.constraint) args+=(--constraint "$value") ;;
+        esac
+    done < <("$VENV/bin/pip" config list 2>/dev/null)
+    "$VENV/bin/uv" pip install "${args[@]}" -e "$HARMONY_ROOT" || return 1
+    while read -r spec; do
+        [ -z "$spec" ] || "$VENV/bin/uv" pip install "${args[@]}" --no-deps "$spec" || return 1
+    done < <(toml_list "$py" no-deps)
+}
+
+install_with_pip() {
+    local py="$1" spec
+    echo "bootstrap: uv is not available; installing with pip (slower)"
+    # --no-compile, then compileall on every core: pip compiles the bytecode one file at a time
+    "$VENV/bin/pip" install -q --no-compile --disable-pip-version-check -e "$HARMONY_ROOT" 2>&1 | grep -v "^WARNING: Location" || true
+    while read -r spec; do
+        [ -n "$spec" ] && "$VENV/bin/pip" install -q --no-compile --disable-pip-version-check --no-deps "$spec" 2>&1 | grep -v "^WARNING: Location" || true
+    done < <(toml_list "$py" no-deps)
+    "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true  # a test file in Python 2 is no error
+}
+
 main() {
     local py; py="$(python_for_venv)"
     install_debian_packages "$py"
@@ -55,12 +88,7 @@ main() {
     echo "bootstrap: creating $VENV (first run or changed pins; a few minutes)"
     local t0=$SECONDS
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
-    # --no-compile, then compileall on every core: pip compiles the bytecode one file at a time
-    "$VENV/bin/pip" install -q --no-compile --disable-pip-version-check -e "$HARMONY_ROOT" 2>&1 | grep -v "^WARNING: Location" || true
-    while read -r spec; do
-        [ -n "$spec" ] && "$VENV/bin/pip" install -q --no-compile --disable-pip-version-check --no-deps "$spec" 2>&1 | grep -v "^WARNING: Location" || true
-    done < <(toml_list "$py" no-deps)
-    "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true  # a test file in Python 2 is no error
+    install_with_uv "$py" || install_with_pip "$py"
     "$VENV/bin/python" -c "import harmonylib, torch, librosa" # fail loudly if the install did not work
     echo "$want" > "$STAMP"
     echo "bootstrap: environment ready in $((SECONDS - t0)) s"
