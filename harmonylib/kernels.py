@@ -18,9 +18,9 @@ things make that so:
   kernels' thread count, which the libraries that read it once when imported (OpenBLAS) keep;
 - nothing runs in the server but imports, so no thread pool or random state is inherited in use.
 
-Jupyter keeps managing the kernel through a small *launcher* process (the command that
-:class:`PreloadedKernelManager` starts instead of ``python -m ipykernel_launcher``): it asks the
-server for a kernel, forwards signals to it and exits when it ends. If the launcher is killed, the
+Jupyter keeps managing the kernel through a small *launcher* process (:func:`launch`, the command
+the manager of :func:`kernel_manager_class` starts instead of ``python -m ipykernel_launcher``): it
+asks the server for a kernel, forwards signals to it and exits when it ends. If the launcher is killed, the
 kernel ends itself; if the pipeline that started the server ends, the server ends.
 """
 from __future__ import annotations
@@ -41,21 +41,22 @@ SERVER_VARIABLE = "HARMONY_KERNEL_SERVER"  # the server's socket path, for the k
 PRELOADED = (
     "torch", "torchaudio", "timm", "transformers.models.audio_spectrogram_transformer",
     "sklearn.metrics", "scipy.stats", "statsmodels.stats.multitest", "pandas", "soundfile",
+    "librosa.feature", "librosa.effects",  # with the numba functions librosa compiles when imported
 )
 _STDIO = (0, 1, 2)  # the launcher's standard streams become the kernel's
 _FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def serve(path: str) -> None:
-    """Listen on the Unix socket ``path``, import :data:`PRELOADED`, then fork a kernel per request
-    until the process that started the server ends."""
+def serve(path: str, modules: tuple[str, ...] = PRELOADED) -> None:
+    """Listen on the Unix socket ``path``, import ``modules``, then fork a kernel per request until
+    the process that started the server ends."""
     import importlib
     import select
 
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(16)  # launchers that connect while the imports run wait in the backlog
-    for module in PRELOADED:
+    for module in modules:
         importlib.import_module(module)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels are reaped by the system
     parent = os.getppid()
@@ -82,17 +83,16 @@ def _become_kernel(connection: socket.socket, request: dict, stdio: list[int]) -
     import runpy
     import threading
 
-    import torch
-
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for target, descriptor in zip(_STDIO, stdio):
         os.dup2(descriptor, target)
         os.close(descriptor)
     os.chdir(request["cwd"])
+    sys.path[0] = request["cwd"]  # as `python -m` started there would have it
     os.environ.clear()
     os.environ.update(request["env"])
-    if os.environ.get("OMP_NUM_THREADS"):
-        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    if "torch" in sys.modules and os.environ.get("OMP_NUM_THREADS"):  # else torch reads it when imported
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     threading.Thread(target=_end_with_launcher, args=(connection,), daemon=True).start()
     sys.argv = ["ipykernel_launcher", *request["argv"]]
     status = 0
@@ -128,8 +128,13 @@ def launch(path: str, kernel_args: list[str]) -> int:
     socket.send_fds(connection, [b"\0"], list(_STDIO))
     connection.sendall(json.dumps(request).encode() + b"\n")
     kernel = int(_read_line(connection))
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):  # the kernel has just ended
+            os.kill(kernel, signum)
+
     for signum in _FORWARDED_SIGNALS:
-        signal.signal(signum, lambda received, _frame: os.kill(kernel, received))
+        signal.signal(signum, forward)
     while connection.recv(1024):  # EOF: the kernel has ended
         pass
     return 0
@@ -146,13 +151,14 @@ def _read_line(connection: socket.socket) -> str:
 
 
 @contextlib.contextmanager
-def kernel_server(threads: str) -> Iterator[str]:
-    """Run a kernel server, with ``OMP_NUM_THREADS=threads`` unless ``threads`` is '', while the
-    context lasts; :data:`SERVER_VARIABLE` names its socket for the kernel managers started meanwhile."""
+def kernel_server(threads: str, modules: tuple[str, ...] = PRELOADED) -> Iterator[str]:
+    """Run a kernel server preloading ``modules``, with ``OMP_NUM_THREADS=threads`` unless ``threads``
+    is '', while the context lasts; :data:`SERVER_VARIABLE` names its socket for the kernel managers
+    started meanwhile."""
     folder = tempfile.mkdtemp(prefix="harmony-kernels-")
     path = os.path.join(folder, "socket")
     env = dict(os.environ, OMP_NUM_THREADS=threads) if threads else dict(os.environ)
-    server = subprocess.Popen([sys.executable, "-m", "harmonylib.kernels", "serve", path], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "harmonylib.kernels", "serve", path, *modules], env=env)
     try:
         deadline = time.monotonic() + 60
         while not os.path.exists(path):
@@ -184,6 +190,6 @@ def kernel_manager_class():
 if __name__ == "__main__":
     command, server_path, *rest = sys.argv[1:]
     if command == "serve":
-        serve(server_path)
+        serve(server_path, tuple(rest))
     else:
         sys.exit(launch(server_path, rest))

@@ -17,6 +17,10 @@ of the cores as torch threads (:func:`kernel_threads`). The timings the runs rec
 then measure a shared machine, so ``./run_all.sh`` keeps the default of 1 and ``./run_tests.sh``,
 where timings mean nothing, uses 2. The thread count is part of every job's stamp.
 
+``--preloaded-kernels`` starts every kernel as a fork of one process that has imported torch and the
+other heavy libraries (:mod:`harmonylib.kernels`), saving each notebook its ten seconds of start-up;
+``./run_tests.sh`` uses it. The runs' recorded peak memory then includes the preloaded libraries.
+
 ``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
 notebook and experiment, one optimiser step each) into ``<build>/fast-dev-run/``, figures included,
 so it never touches ``figures/`` (it shares the outer build folder's caches of decoded audio and
@@ -418,8 +422,8 @@ def main(argv: list[str] | None = None) -> int:
                              "measure a shared machine)")
     parser.add_argument("--preloaded-kernels", action="store_true",
                         help="fork every kernel from one process that has imported torch and the other heavy "
-                             "libraries (harmonylib.kernels): seconds less per notebook; peak memory that the runs "
-                             "record then counts what the kernels share")
+                             "libraries (harmonylib.kernels): seconds less per notebook; the runs' recorded peak "
+                             "memory then includes all the preloaded libraries")
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="every notebook and experiment of the profile, one optimiser step each and 2 evaluation "
                              "clips per split, into <build>/fast-dev-run/ (never figures/)")

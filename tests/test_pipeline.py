@@ -1,4 +1,5 @@
 """The papermill runner behind ./run_all.sh: order, skipping unchanged work, failures, the grid's jobs."""
+import contextlib
 import json
 import os
 import textwrap
@@ -268,3 +269,41 @@ def test_after_a_failure_no_new_job_starts_and_the_running_ones_finish(tmp_path,
     started.clear()
     ended = [(job.name, failure is not None) for job, _, failure in pipeline._executions(jobs, tmp_path, tmp_path, None, 1)]
     assert ended == [("a", False), ("b", True)] and started == ["a", "b"]
+
+
+def test_preloaded_kernels_are_forks_of_the_kernel_server_and_end_with_the_run(workspace, tmp_path, monkeypatch):
+    write_notebook(workspace, "01_first.py", """
+        # %% tags=["parameters"]
+        profile = "default"
+        data_dir = None
+        # %%
+        import os, pathlib, sys
+        pathlib.Path(os.environ["TEST_LOG"]).write_text(str(["torch" in sys.modules, os.environ.get("OMP_NUM_THREADS")]))
+    """)
+    log = tmp_path / "log.txt"
+    monkeypatch.setenv("TEST_LOG", str(log))
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    servers = []
+    server = pipeline.kernels.kernel_server
+
+    def recorded(*args):
+        with server(*args) as path:
+            servers.append(path)
+            yield path
+
+    monkeypatch.setattr(pipeline.kernels, "kernel_server", contextlib.contextmanager(recorded))
+    assert pipeline.run(SMOKE, None, None, force=True, refresh_nbval=False, report=False, jobs=2,
+                        preloaded_kernels=True) == 0
+    assert log.read_text() == str([True, pipeline.kernel_threads(2)])  # torch there before the notebook imported it
+    assert len(servers) == 1 and pipeline.kernels.SERVER_VARIABLE not in os.environ
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _names(p, servers[0])]
+    assert pipeline.run(SMOKE, None, None, force=True, refresh_nbval=False, report=False, jobs=1) == 0
+    assert log.read_text().startswith("[False")  # without: a fresh kernel
+
+
+def _names(pid: str, text: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return text.encode() in cmdline.read()
+    except OSError:  # ended meanwhile
+        return False
