@@ -191,8 +191,9 @@ def _stderr_into(handle):
         os.close(saved)
 
 
-def execute(job: Job, out_dir: Path, log_dir: Path) -> Path:
-    """Execute one job with papermill; the executed notebook appears at its place only on success."""
+def execute(job: Job, out_dir: Path, log_dir: Path, kernel_server: str | None = None) -> Path:
+    """Execute one job with papermill, in a fresh kernel or one forked by the :mod:`harmonylib.kernels`
+    server listening at ``kernel_server``; the executed notebook appears at its place only on success."""
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -207,7 +208,7 @@ def execute(job: Job, out_dir: Path, log_dir: Path) -> Path:
     with atomic_write(source) as handle:
         nbformat.write(to_ipynb(job.notebook), handle)
     partial = target.with_suffix(".partial.ipynb")
-    preloaded = {"kernel_manager_class": kernels.kernel_manager_class()} if kernels.SERVER_VARIABLE in os.environ else {}
+    preloaded = {"kernel_manager_class": kernels.kernel_manager_class(kernel_server)} if kernel_server else {}
     with open(log, "w", encoding="utf-8") as log_handle, _stderr_into(log_handle):
         try:
             papermill.execute_notebook(
@@ -309,15 +310,17 @@ def _set_threads(threads: str) -> None:
     os.environ["OMP_NUM_THREADS"] = threads
 
 
-def _timed_execute(job: Job, out_dir: Path, log_dir: Path) -> float:
+def _timed_execute(job: Job, out_dir: Path, log_dir: Path, kernel_server: str | None) -> float:
     t0 = time.monotonic()
-    execute(job, out_dir, log_dir)
+    execute(job, out_dir, log_dir, kernel_server)
     return time.monotonic() - t0
 
 
 def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPoolExecutor | None,
-                side_by_side: int) -> Iterator[tuple[Job, float, NotebookFailed | None]]:
-    """Execute ``jobs`` (in this process, or up to ``side_by_side`` at a time in ``pool``) and yield
+                side_by_side: int, kernel_server: str | None = None
+                ) -> Iterator[tuple[Job, float, NotebookFailed | None]]:
+    """Execute ``jobs`` (in this process, or up to ``side_by_side`` at a time in ``pool``; in kernels
+    forked by ``kernel_server`` if given, see :func:`execute`) and yield
     ``(job, seconds, failure)`` as each ends, ``failure`` a :class:`NotebookFailed` or None. After a
     failure no new job starts; those already running finish and are yielded. A worker process that
     died takes the pool's other jobs with it: each is reported as failed."""
@@ -326,7 +329,7 @@ def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPool
         for job in waiting:
             t0 = time.monotonic()
             try:
-                yield job, _timed_execute(job, out_dir, log_dir), None
+                yield job, _timed_execute(job, out_dir, log_dir, kernel_server), None
             except NotebookFailed as failure:
                 yield job, time.monotonic() - t0, failure
                 return
@@ -335,7 +338,7 @@ def _executions(jobs: list[Job], out_dir: Path, log_dir: Path, pool: ProcessPool
     while waiting or in_flight:
         while waiting and len(in_flight) < side_by_side:
             job = waiting.pop(0)
-            in_flight[pool.submit(_timed_execute, job, out_dir, log_dir)] = (job, time.monotonic())
+            in_flight[pool.submit(_timed_execute, job, out_dir, log_dir, kernel_server)] = (job, time.monotonic())
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
         for future in done:
             job, t0 = in_flight.pop(future)
@@ -367,7 +370,7 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
     pool = (ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_set_threads,
                                 initargs=(threads,)) if jobs > 1 else None)
     failed = False
-    with server, pool or contextlib.nullcontext():
+    with server as kernel_server, pool or contextlib.nullcontext():
         for wave in waves(planned, profile):
             to_run, digests = [], {}
             for job in wave:
@@ -381,7 +384,7 @@ def run(profile: Profile, data_dir: str | None, only: list[str] | None, force: b
                     digests[job.name] = digest
             if jobs > 1:  # the experiments take longest: start them first and let the short notebooks fill the end
                 to_run.sort(key=lambda job: not job.is_experiment)
-            for job, elapsed, failure in _executions(to_run, out_dir, log_dir, pool, jobs):
+            for job, elapsed, failure in _executions(to_run, out_dir, log_dir, pool, jobs, kernel_server):
                 if failure is not None:
                     print(f"  {job.name:<44} FAILED   {elapsed:7.1f} s\n"
                           f"harmony: {job.notebook.name} failed at {failure.cell}\n"
@@ -453,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HARMONY_FIGURES_DIR"] = str(build / "figures")
     if args.jobs < 1:
         parser.error(f"--jobs takes a positive number, not {args.jobs}")
+    if args.preloaded_kernels and sys.platform != "linux":
+        parser.error("--preloaded-kernels forks its kernels, which is safe on Linux only")
     return run(profile, data_dir, args.only, args.force, args.refresh_nbval, report=not args.no_report,
                weights=weights, jobs=args.jobs, preloaded_kernels=args.preloaded_kernels)
 

@@ -26,3 +26,15 @@ def require_smoke_run(*needed: Path) -> None:
         if os.environ.get("HARMONY_REQUIRE_SMOKE_RUN"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def processes_naming(text: str) -> list[int]:
+    """The pids of the running processes whose command line contains ``text``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:  # ended meanwhile
+            pass
+    return found

@@ -1,24 +1,28 @@
 """Kernels forked from a preloading server (harmonylib.kernels) behave as fresh ones do.
 
 That their notebooks' results are the same is checked by test_determinism (fresh kernels against the
-smoke run's forked ones); here, the process around them: environment, threads, streams, signals, ends.
+smoke run's forked ones); here, the process around them: what is preloaded, environment, threads,
+streams, signals, and how each of them ends.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import processes_naming
 
 from harmonylib import kernels
 
-# torch, so that the thread count the kernel takes from its launcher is checked; json stands for a light module
-MODULES = ("json", "torch")
+# torch and numpy, whose thread count and random state a kernel must not inherit; json stands for a light module
+MODULES = ("json", "numpy.random", "torch")
 
 
 def _gone(pid: int, within: float) -> bool:
@@ -34,103 +38,151 @@ def _gone(pid: int, within: float) -> bool:
     return False
 
 
-def _processes_naming(text: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if text.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
-                found.append(int(pid))
-        except OSError:  # ended meanwhile
-            pass
-    return found
-
-
-async def _start(env: dict[str, str], stdout=None):
-    manager = kernels.kernel_manager_class()(kernel_name="python3")
-    await manager.start_kernel(env=env, cwd=str(Path.cwd()), stdout=stdout, stderr=stdout)
+async def _start(server: str, env: dict[str, str], cwd: Path, stdout=None):
+    manager = kernels.kernel_manager_class(server)(kernel_name="python3")
+    await manager.start_kernel(env=env, cwd=str(cwd), stdout=stdout, stderr=stdout)
     client = manager.client()
     client.start_channels()
     await client.wait_for_ready(timeout=120)
     return manager, client
 
 
-async def _run(client, code: str) -> tuple[str, dict]:
-    """Execute ``code``; its printed text and the reply's content."""
-    printed = []
-
+async def _run(client, code: str, printed: list[str] | None = None) -> dict:
+    """Execute ``code``, appending what it prints to ``printed``; the reply's content."""
     def keep(message):
-        if message["msg_type"] == "stream":
+        if message["msg_type"] == "stream" and printed is not None:
             printed.append(message["content"]["text"])
 
-    reply = await client.execute_interactive(code, output_hook=keep, timeout=120)
-    return "".join(printed), reply["content"]
+    return (await client.execute_interactive(code, output_hook=keep, timeout=120))["content"]
 
 
 @pytest.fixture(scope="module")
 def server():
-    """A server preloading MODULES with torch's default threads, started before the kernels' settings exist."""
-    os.environ.pop("HARMONY_TEST_LAUNCH_VALUE", None)
+    """A server preloading MODULES with torch's default threads."""
     with kernels.kernel_server("", MODULES) as path:
         yield path
 
 
+def test_the_preload_holds_what_the_notebooks_use_and_nothing_that_reads_the_kernels_environment():
+    loaded = json.loads(subprocess.run(
+        [sys.executable, "-c", "import importlib, json, sys\nfrom harmonylib.kernels import PRELOADED\n"
+         "for name in PRELOADED: importlib.import_module(name)\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True).stdout)
+    for used in ("torch", "timm.models.resnet", "sklearn.metrics", "scipy.stats", "librosa.feature.spectral",
+                 "librosa.util.utils", "numba",
+                 "transformers.models.audio_spectrogram_transformer.modeling_audio_spectrogram_transformer"):
+        assert used in loaded, used
+    for reads_the_environment in ("matplotlib", "ipykernel", "IPython"):
+        assert not [name for name in loaded if name.split(".")[0] == reads_the_environment], reads_the_environment
+
+
 def test_a_kernel_is_forked_with_the_modules_and_runs_with_its_launchers_environment(server, tmp_path):
-    env = dict(os.environ, HARMONY_TEST_LAUNCH_VALUE="set after the server started", OMP_NUM_THREADS="1")
+    env = dict(os.environ, HARMONY_TEST_LAUNCH_VALUE="set for this kernel only", OMP_NUM_THREADS="1")
+    printed = []
 
     async def scenario():
-        manager, client = await _start(env, stdout=open(tmp_path / "kernel.out", "wb"))
-        try:
-            printed, reply = await _run(client, (
-                "import os, sys\n"
-                "preloaded = 'torch' in sys.modules\n"
-                "import torch\n"
-                "print(preloaded, os.environ['HARMONY_TEST_LAUNCH_VALUE'], torch.get_num_threads(), os.getcwd())\n"
-                "os.write(1, b'written to the kernel standard output')\n"))
-        finally:
-            client.stop_channels()
-            await manager.shutdown_kernel()
-        return printed, reply
+        with open(tmp_path / "kernel.out", "wb") as out:
+            manager, client = await _start(server, env, tmp_path, stdout=out)
+            try:
+                return await _run(client, (
+                    "import os, sys\n"
+                    "preloaded = 'torch' in sys.modules\n"
+                    "import torch\n"
+                    "print(preloaded, os.environ['HARMONY_TEST_LAUNCH_VALUE'], torch.get_num_threads(), os.getcwd(),"
+                    " os.getsid(0) == os.getpid())\n"
+                    "os.write(1, b'written to the kernel standard output')\n"), printed)
+            finally:
+                client.stop_channels()
+                await manager.shutdown_kernel()
 
-    printed, reply = asyncio.run(scenario())
+    reply = asyncio.run(scenario())
     assert reply["status"] == "ok", reply
-    assert printed.split(maxsplit=1)[0] == "True"  # forked: torch was there before the notebook imported it
-    assert "set after the server started 1 " in printed
-    assert printed.strip().endswith(str(Path.cwd()))
+    assert "".join(printed).split() == ["True", "set", "for", "this", "kernel", "only", "1", str(tmp_path), "True"]
     assert b"written to the kernel standard output" in (tmp_path / "kernel.out").read_bytes()
 
 
-def test_an_interrupt_reaches_the_kernel_and_a_killed_launcher_ends_it(server):
-    async def scenario():
-        manager, client = await _start(dict(os.environ))
+def test_each_kernel_draws_its_own_unseeded_numbers_as_fresh_ones_do(server, tmp_path):
+    async def draw():
+        manager, client = await _start(server, dict(os.environ), tmp_path)
         try:
-            printed, _ = await _run(client, "import os; print(os.getpid())")
-            kernel = int(printed)
-            running = asyncio.ensure_future(_run(client, "import time; time.sleep(60)"))
-            await asyncio.sleep(2)
-            started = time.monotonic()
+            printed = []
+            await _run(client, "import numpy; print(numpy.random.randint(2**62))", printed)
+            return printed[0]
+        finally:
+            client.stop_channels()
+            await manager.shutdown_kernel()
+
+    assert asyncio.run(draw()) != asyncio.run(draw())
+
+
+def test_an_interrupt_reaches_the_kernel_and_a_killed_launcher_ends_it(server, tmp_path):
+    async def scenario():
+        manager, client = await _start(server, dict(os.environ), tmp_path)
+        try:
+            printed = []
+            await _run(client, "import os; print(os.getpid())", printed)
+            kernel = int(printed[0])
+            printed.clear()
+            running = asyncio.ensure_future(_run(client, "import time; print('sleeping', flush=True); time.sleep(60)",
+                                                 printed))
+            while not printed:
+                await asyncio.sleep(0.1)
             await manager.interrupt_kernel()
-            _, reply = await asyncio.wait_for(running, 30)
-            interrupted_after = time.monotonic() - started
+            reply = await asyncio.wait_for(running, 30)
             manager.provisioner.process.send_signal(signal.SIGKILL)  # the launcher, as a timeout's kill would
-            return kernel, reply, interrupted_after
+            return kernel, reply
         finally:
             client.stop_channels()
             await manager.cleanup_resources()
 
-    kernel, reply, interrupted_after = asyncio.run(scenario())
-    assert reply["ename"] == "KeyboardInterrupt" and interrupted_after < 30
+    kernel, reply = asyncio.run(scenario())
+    assert reply["ename"] == "KeyboardInterrupt"
     assert _gone(kernel, within=10), "the kernel outlived its launcher"
 
 
-def test_the_server_ends_with_the_process_that_started_it(tmp_path):
+def test_a_failed_request_leaves_the_server_serving_and_an_orphaned_launcher_ends_its_kernel(server, tmp_path):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as rude:  # gone before sending anything
+        rude.connect(server)
+    from jupyter_client.blocking import BlockingKernelClient
+    from jupyter_client.connect import write_connection_file
+
+    connection_file, _ = write_connection_file(str(tmp_path / "kernel.json"))
+    runner = subprocess.Popen(  # stands for the notebook's runner, the launcher's parent
+        [sys.executable, "-c", "import subprocess, sys, time\n"
+         f"subprocess.Popen([sys.executable, '-m', 'harmonylib.kernels', 'launch', {server!r}, '-f', "
+         f"{connection_file!r}], start_new_session=True)\ntime.sleep(300)"])
+    client = BlockingKernelClient(connection_file=connection_file)
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        printed = []
+        client.execute_interactive("import os; print(os.getpid())", timeout=60,
+                                   output_hook=lambda m: printed.append(m["content"].get("text", "")))
+        kernel = int("".join(printed))
+    finally:
+        client.stop_channels()
+        runner.kill()
+        runner.wait()
+    assert _gone(kernel, within=10), "the kernel outlived the runner of its launcher"
+
+
+def test_the_server_ends_with_the_process_that_started_it():
     owner = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time\nfrom harmonylib import kernels\n"
          "with kernels.kernel_server('', ('json',)) as path:\n    print(path, flush=True)\n    time.sleep(120)"],
         stdout=subprocess.PIPE, text=True)
     path = owner.stdout.readline().strip()
-    servers = _processes_naming(path)
+    servers = processes_naming(path)
     assert len(servers) == 1
     owner.kill()
     owner.wait()
     assert _gone(servers[0], within=10), "the server outlived the pipeline that started it"
+
+
+def test_a_server_that_cannot_start_is_reported(capfd):
+    with pytest.raises(RuntimeError, match="kernel server did not start"):
+        with kernels.kernel_server("", ("no_such_module_anywhere",)):
+            pass
+    assert "no_such_module_anywhere" in capfd.readouterr().err
