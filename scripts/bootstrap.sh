@@ -46,30 +46,45 @@ install_debian_packages() {
         echo "bootstrap: could not install ${missing[*]}; SynthIRMAS cannot be rendered until they are there" >&2
 }
 
+uv_index_args() {  # uv_index_args PYTHON PIP -> uv's options, one per line, for pip's configured indexes
+    # uv reads no pip configuration: the indexes, wheel folders, constraints and trusted hosts pip is configured
+    # with are passed on, with pip's precedence (environment over [install] over [global], later files over earlier)
+    "$1" - "$2" <<'PY'
+import ast, subprocess, sys
+rank = {":env:": 2, "install": 1, "global": 0}
+options = {"index-url": "--index-url", "extra-index-url": "--extra-index-url", "find-links": "--find-links",
+           "constraint": "--constraint", "trusted-host": "--allow-insecure-host"}
+settings = {}
+for line in subprocess.run([sys.argv[1], "config", "list"], capture_output=True, text=True).stdout.splitlines():
+    key, _, value = line.partition("=")
+    section, _, name = key.partition(".")
+    if section in rank and rank[section] >= settings.get(name, (-1, ""))[0]:
+        settings[name] = (rank[section], ast.literal_eval(value))
+for name, (_, value) in settings.items():
+    if name in options:
+        for item in value.split():
+            print(options[name], item, sep="\n")
+    elif name == "no-index" and value.lower() in ("1", "true", "yes", "on"):
+        print("--no-index")
+PY
+}
+
 install_with_uv() {  # the project and its pins, by uv; fails where uv cannot be installed or cannot install them
     local py="$1" spec args=()
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$(toml_list "$py" installer)" >/dev/null 2>&1 || return 1
-    # uv reads no pip configuration: pass on the indexes, wheel folders and constraints pip is configured with,
-    # considering every index as pip does
-    args=(--python "$VENV/bin/python" --quiet --compile-bytecode --index-strategy unsafe-best-match)
-    while IFS='=' read -r key value; do
-        value="${value//\'/}"
-        case "$key" in
-            *.index-url) args+=(--index-url "$value") ;;
-            *.extra-index-url) for url in $value; do args+=(--extra-index-url "$url"); done ;;
-            *.find-links) for folder in $value; do args+=(--find-links "$folder"); done ;;
-            *.constraint) args+=(--constraint "$value") ;;
-        esac
-    done < <("$VENV/bin/pip" config list 2>/dev/null)
-    "$VENV/bin/uv" pip install "${args[@]}" -e "$HARMONY_ROOT" || return 1
+    if ! "$VENV/bin/pip" install -q --disable-pip-version-check "$(toml_list "$py" installer)" >/dev/null 2>&1; then
+        echo "bootstrap: uv could not be installed"; return 1
+    fi
+    args=(--python "$VENV/bin/python" --quiet --compile-bytecode --index-strategy unsafe-best-match)  # pip's choice among indexes
+    mapfile -t -O ${#args[@]} args < <(uv_index_args "$VENV/bin/python" "$VENV/bin/pip")
+    "$VENV/bin/uv" pip install "${args[@]}" -e "$HARMONY_ROOT" || { echo "bootstrap: uv failed"; return 1; }
     while read -r spec; do
-        [ -z "$spec" ] || "$VENV/bin/uv" pip install "${args[@]}" --no-deps "$spec" || return 1
+        [ -z "$spec" ] || "$VENV/bin/uv" pip install "${args[@]}" --no-deps "$spec" || { echo "bootstrap: uv failed"; return 1; }
     done < <(toml_list "$py" no-deps)
 }
 
 install_with_pip() {
     local py="$1" spec
-    echo "bootstrap: uv is not available; installing with pip (slower)"
+    echo "bootstrap: installing with pip instead (slower)"
     # --no-compile, then compileall on every core: pip compiles the bytecode one file at a time
     "$VENV/bin/pip" install -q --no-compile --disable-pip-version-check -e "$HARMONY_ROOT" 2>&1 | grep -v "^WARNING: Location" || true
     while read -r spec; do
