@@ -381,10 +381,11 @@ def predict_for_evaluation(job: TrainingJob, result: RunResult, model: nn.Module
 
 
 def save_hyperparameter_table(job: TrainingJob, result: RunResult, model: nn.Module) -> pd.DataFrame | None:
-    """Write the model's Table 4.3, 4.4 or 4.5, only from a run with the report's weight decay, so the table
-    never shows a variant's value; returns the table, or None for a variant."""
+    """Write the model's Table 4.3, 4.4 or 4.5, only from a run with the report's weight decay on the IRMAS
+    data (the report's tables describe those runs), so the table never shows a variant's value and its
+    provenance does not depend on which run ended last; returns the table, or None for the other runs."""
     from_scratch = not model.harmony_pretrained
-    if result.settings.groups != paper_groups(job.model, from_scratch=from_scratch):
+    if job.dataset != "irmas" or result.settings.groups != paper_groups(job.model, from_scratch=from_scratch):
         return None
     family = _family(job.model)
     number, slug, caption, names = HYPERPARAMETER_TABLES[family]

@@ -116,29 +116,44 @@ X_fft = np.fft.fft(frame)
 print(f"largest |Eq. 2.1 - FFT| over all {N_FFT} bins: {np.abs(X_eq - X_fft).max():.1e}")
 
 freqs = np.fft.rfftfreq(N_FFT, d=1 / SR)
-magnitude = np.abs(np.fft.rfft(frame))
+windows = {"rectangular (no window)": np.ones(N_FFT), "Hann window (librosa's STFT)": np.hanning(N_FFT)}
 fig, (ax_t, ax_f) = plotting.subplots(1, 2, figsize=(10, 3))
 ax_t.plot(1000 * k / SR, frame, color="0.25", linewidth=0.8)
 ax_t.set(xlabel="time (ms)", ylabel="amplitude (full scale)",
          title=f"time domain: one frame of K = {N_FFT} samples")
-ax_f.plot(freqs, magnitude, color="0.25", linewidth=0.8)
+for (name, window), color in zip(windows.items(), ("0.6", "tab:blue")):
+    magnitude = np.abs(np.fft.rfft(frame * window))
+    ax_f.plot(freqs, 20 * np.log10(magnitude / magnitude.max() + 1e-12), color=color, linewidth=0.8, label=name)
 for f, a in partials.items():
     ax_f.axvline(f, color="tab:red", linewidth=0.6, linestyle=":")
-ax_f.set(xlim=(0, 2000), xlabel="frequency (Hz)", ylabel="magnitude |X_m|", title="frequency domain: |DFT|")
+ax_f.set(xlim=(0, 2000), ylim=(-100, 5), xlabel="frequency (Hz)", ylabel="magnitude (dB re max)",
+         title="frequency domain: |DFT|")
+ax_f.legend(loc="lower right", fontsize=7)
 save_figure(fig, "2.2", "dft_illustration",
             "Discrete Fourier transform of a synthetic tone (440 Hz + harmonics at 880 and 1320 Hz): one frame "
-            "in time (left) and the magnitude of its DFT (right); dotted lines mark the true frequencies. "
-            "Computed here; the report's figure is a drawing from a textbook.",
+            "in time (left) and the magnitude of its DFT with and without a Hann window (right, dB); dotted lines "
+            "mark the true frequencies. Computed here; the report's figure is a drawing from a textbook.",
             Provenance(dataset="synthetic tone", profile=P.name), NOTEBOOK)
 plt.show()
 display(Audio(tone, rate=SR))
 
 # %% [markdown]
-# The peaks are a few bins wide rather than single lines: a 2048-sample frame lasts 46 ms and the
-# frequency resolution is $f_s / K \approx 21.5$ Hz, so each sinusoid leaks into neighbouring bins
-# (librosa multiplies every frame by a Hann window to keep that leakage local). Repeating the DFT on
-# frames hopped by 512 samples gives the short-time Fourier transform (STFT) and the spectrogram
-# (section 2.2.12).
+# The peaks are not single lines, and without a window (grey) energy appears in every bin, tens of dB
+# below the peaks but far from them. This *spectral leakage* is not caused by the resolution
+# $f_s / K \approx 21.5$ Hz as such: the DFT represents exactly only sinusoids that complete a whole
+# number of periods in the frame, i.e. that fall exactly on a bin $f_m = m f_s / K$. 440 Hz falls
+# between bins (the cell below computes where), so the frame cuts it mid-period at both ends, and that
+# jump spreads its energy over the whole spectrum. Cutting the frame out of the signal is a
+# multiplication by a rectangular window, whose spectrum has high, slowly decaying side lobes. A Hann
+# window (blue) tapers both ends to zero: its main lobe is twice as wide (a peak covers about four bins
+# instead of two), but its side lobes are far lower and fall off fast, so the leakage stays local. That
+# is why librosa multiplies every frame by a Hann window. Repeating the DFT on frames hopped by 512
+# samples gives the short-time Fourier transform (STFT) and the spectrogram (section 2.2.12).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for f in partials:
+    print(f"{f:.0f} Hz is bin {f / (SR / N_FFT):.2f} of the {N_FFT}-point DFT (bins are {SR / N_FFT:.2f} Hz apart)")
 #
 # ## 2.2 Audio features
 #
@@ -273,9 +288,15 @@ for code, y in clips.items():
 # ### 2.2.11 Mel-frequency cepstral coefficients
 #
 # MFCCs describe the spectral *envelope*, the timbre, in a few numbers per frame: the power spectrum is
-# pooled by triangular filters spaced evenly on the mel scale
-# $\mathrm{mel}(f) = 2595 \log_{10}(1 + f / 700)$, which follows perceived pitch; the energies are
-# taken in dB; and a discrete cosine transform (DCT) decorrelates them. The first coefficients capture
+# pooled by triangular filters spaced evenly on the mel scale, which follows perceived pitch; the
+# energies are taken in dB; and a discrete cosine transform (DCT) decorrelates them. librosa's (and
+# our) mel scale is Slaney's (Auditory Toolbox, 1998): linear below 1 kHz and logarithmic above,
+#
+# $$\mathrm{mel}(f) = \begin{cases} 3 f / 200 & f < 1000 \text{ Hz} \\
+# 15 + 27 \ln(f / 1000) / \ln 6.4 & f \ge 1000 \text{ Hz,} \end{cases}$$
+#
+# not the HTK formula $2595 \log_{10}(1 + f / 700)$ often quoted (`librosa.mel_frequencies(htk=True)`);
+# both bend at about 1 kHz, but their band edges differ. The first coefficients capture
 # the broad shape (coefficient 0 is the overall level), higher ones finer detail. The report uses 40
 # coefficients (section 3.1.1).
 
@@ -327,10 +348,31 @@ for code, y in clips.items():
 
 # %% [markdown]
 # The **mel spectrogram** pools the $1 + K/2 = 1025$ STFT bins into (here) 256 triangular mel bands.
-# Below about 1 kHz the mel scale is nearly linear, above it logarithmic, so the low bands are narrow
-# and the high ones wide: the image loses the fine detail of the high frequencies and, drawn on the
-# mel axis, looks blurred compared with the log-frequency spectrogram of the same clip (Fig. 2.7).
-# That compression is the point: 256 rows instead of 1025, weighted like our hearing.
+# Below about 1 kHz the mel scale is linear, above it logarithmic, so the low bands are narrow and the
+# high ones wide. Compare the two panels of Fig. 2.7: on the log-frequency axis the lowest octaves
+# hold only a handful of 21.5-Hz FFT bins, drawn as broad blocks (below 128 Hz there are six), while
+# the octave from 8 to 16 kHz, nearly 400 bins, is squeezed into the same height. The mel image is not
+# blurred; it spends its rows more evenly, so the partials of the violin stand out from bottom to top.
+# What it gives up is the detail *between* high partials, where one band pools many bins. That
+# compression is the point: 256 rows instead of 1025, weighted like our hearing.
+#
+# Can a band be narrower than a bin? The report's 256 bands are a dense bank. A triangle narrower than
+# the spacing of the FFT bins can fall between two of them and stay empty: a row that is always silent
+# (librosa warns when it builds such a bank). The cell below shows that at the report's settings (2048
+# points at 44.1 kHz) no band is empty, and that with half the FFT size the lowest ones would be.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import warnings
+
+for n_fft in (N_FFT, N_FFT // 2):
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        bank = librosa.filters.mel(sr=SR, n_fft=n_fft, n_mels=F.n_mels)
+    edges = librosa.mel_frequencies(F.n_mels + 2, fmax=SR / 2)
+    print(f"{F.n_mels} mel bands on a {n_fft}-point FFT: lowest band {edges[2] - edges[0]:.1f} Hz wide, "
+          f"bins {SR / n_fft:.1f} Hz apart, {int((bank.max(axis=1) == 0).sum())} empty bands"
+          + (" (librosa warned)" if warned else ""))
 
 # %%
 fig, axes = plotting.subplots(1, 2, figsize=(11, 3.8))

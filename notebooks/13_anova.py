@@ -120,6 +120,14 @@ print(f"non-normal in at least one group (Shapiro-Wilk p < {ALPHA}): {(shapiro_p
 # equal-variance assumption and Kruskal-Wallis compares ranks instead of means; if all three agree, the
 # conclusion does not hinge on the assumptions.
 #
+# All three share a third assumption that no test above checks: **independent** observations. Here they
+# are not. Up to three training clips are cut from one piece (`__1`, `__2`, `__3`, notebook 10), and
+# clips of one piece share its key, tempo, player and room, so they are more alike than clips of
+# different pieces. This *pseudo-replication* makes $n$ look larger than the number of independent
+# pieces: the within-group variance is underestimated and F's reference distribution is too narrow, so
+# F is inflated and p too small. The honest unit is the piece; after the table below, the classic ANOVA
+# is rerun on one mean per piece.
+#
 # ## The table
 #
 # `stats.anova_table` runs `scipy.stats.f_oneway` (F, p), `pingouin.welch_anova`, `scipy.stats.kruskal`
@@ -152,6 +160,17 @@ if not welch_defined.all():
 disagree = table[welch_defined & ((table["welch_p"] < ALPHA) != table["significant"])]
 print(f"dimensions where Welch's ANOVA and the Holm-corrected classic ANOVA disagree at alpha: {len(disagree)}")
 print(f"smallest p: {table['p'].min():.3g} (p = 0 means below the smallest double, ~1e-308)")
+
+# %% [markdown]
+# Counting each piece once (every piece has one instrument), as the independence assumption asks:
+
+# %%
+pieces = pd.DataFrame(values).groupby(train["song"].to_numpy(), sort=True)
+piece_instrument = train.groupby("song", sort=True)["instrument"].first().to_numpy()
+per_piece = stats.anova_table(pieces.mean().to_numpy(), piece_instrument, columns, alpha=ALPHA)
+print(f"{len(train)} clips from {pieces.ngroups} pieces (up to {pieces.size().max()} clips per piece)")
+print(f"significant dimensions (Holm p < {ALPHA}): one row per clip {int(table['significant'].sum())}, "
+      f"one mean per piece {int(per_piece['significant'].sum())} of {len(columns)}")
 
 # %% [markdown]
 # ## Effect sizes (Fig. 2.16, new)
@@ -220,13 +239,29 @@ print(f"\nVERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz 
 # away most of its information, and testing each dimension alone ignores how they combine. A feature
 # that fails this test can still help a classifier, and one that passes with a tiny $\eta^2$ may not.
 # On SynthIRMAS the instruments are SoundFont renderings playing random melodies in random keys, so
-# features that follow the *notes* (chroma, tonnetz) can separate instruments only through their pitch
-# ranges, while timbre features (MFCC, contrast, centroid) should separate them clearly. And every
+# no pitch class belongs to an instrument, and chroma folds octaves, so the register is invisible to it
+# too. Yet all 12 chroma rows have $\eta^2$ of 0.1-0.2 (Fig. 2.16, all about equal). They do not say
+# *which* notes an instrument plays, but *how* its frames fill the 12 classes: each frame is scaled so
+# its largest class is 1, and the time-mean of every row is then high when many classes sound at once
+# (chords of piano, organ and guitars, reverberation), and low for a single clean line (flute, clarinet,
+# voice), where one class dominates each frame. Timbre leaks in the same way: a tone's third and fifth
+# harmonics land on the fifth and the major third above its pitch class, breath and bow noise spread
+# over all twelve, and a slightly detuned sample splits between two neighbours. The cell below shows
+# the mean chroma level per instrument. So "nearly blind to timbre" (notebook 11) holds for the
+# question chroma is built to answer, *which notes*; its summary over a clip still carries polyphony
+# and tone purity. Tonnetz, which only measures where the chroma points on the circles of fifths and
+# thirds, loses even that and separates nothing here. And every
 # SynthIRMAS clip is mastered to a random loudness between -24 and -14 dBFS RMS whatever the instrument
 # (`irmas_chain` in `harmonylib/data/synth.py`), so a clip's mean RMS carries little about the
 # instrument *by construction*: where RMS shows no difference here, that is the data generator
 # speaking, not the instruments. Real IRMAS, mastered by many studios, need not behave the same way.
-#
+
+# %%
+chroma_level = pd.Series(values[:, [i for i, (feature, _) in enumerate(columns) if feature == "chroma"]].mean(axis=1))
+print("mean chroma level (time-mean of the 12 rows, each frame scaled to a maximum of 1), per instrument:")
+print(chroma_level.groupby(groups).mean().reindex(CLASSES).round(3).to_frame("chroma").T.to_string())
+
+# %% [markdown]
 # ## Exercises
 # 1. Replace the time-mean by the time standard deviation per clip and rerun the table. Which features
 #    gain, and why might variability be more instrument-specific than level?

@@ -117,7 +117,7 @@ print(scores.to_string(index=False))
 
 # %%
 table = recipes.save_hyperparameter_table(job, result, model)
-print("Table 4.4 is written by the run with the report's weight decay" if table is None
+print("Table 4.4 is written by the runs on the IRMAS data with the report's weight decay" if table is None
       else table.to_string(index=False))
 
 # %% [markdown]

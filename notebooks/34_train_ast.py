@@ -118,11 +118,20 @@ print(scores.to_string(index=False))
 # ## Table 4.5
 # AST's hyper-parameters (backbone and classifier), the report's beside this profile's (with the
 # from-scratch learning rates when the transformer starts from random initialisation). Written only
-# by a run with the report's weight decay (the "higher L2" run of the grid).
+# by the run on the IRMAS data with the report's weight decay (the "higher L2" run of the grid).
+#
+# **What "L2" means here.** The report's optimiser is Adam, and its `weight_decay` (PyTorch's
+# `torch.optim.Adam`, which we use as the report did) is *coupled* L2: it adds $\lambda w$ to the
+# gradient *before* Adam divides the step by the running root-mean-square of the gradient. A weight
+# whose gradient is large therefore feels almost none of the decay, and one with tiny gradients feels
+# much more, so $\lambda$ is not the uniform shrinkage per step it is in plain SGD. AdamW (Loshchilov
+# and Hutter, 2019) *decouples* it, shrinking every weight by $\eta \lambda w$ per step whatever its
+# gradient, which is why values such as 1e-4 / 1e-3 mean different things under the two optimisers.
+# We keep Adam, to stay faithful to the report.
 
 # %%
 table = recipes.save_hyperparameter_table(job, result, model)
-print("Table 4.5 is written by the run with the report's weight decay" if table is None
+print("Table 4.5 is written by the run on the IRMAS data with the report's weight decay" if table is None
       else table.to_string(index=False))
 
 # %% [markdown]

@@ -1,4 +1,4 @@
-"""harmonylib.audio.load: every bad input is an AudioError naming the file; every good format reads (issue 9)."""
+"""harmonylib.audio.load: every bad input is an AudioError naming the file; every good format reads."""
 import numpy as np
 import pytest
 import soundfile as sf

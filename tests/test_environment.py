@@ -1,4 +1,4 @@
-"""The environment files agree, and the pins are exact (issue: foundation)."""
+"""The environment files agree, and the pins are exact."""
 import re
 import tomllib
 

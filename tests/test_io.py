@@ -1,4 +1,4 @@
-"""Atomic writes and the figure/table index (issue: foundation, reliability)."""
+"""Atomic writes and the figure/table index."""
 import json
 
 import matplotlib

@@ -1,4 +1,6 @@
 """harmonylib.recipes: the hyper-parameters of Tables 4.3-4.5, from-scratch rates and the profiles' scale-downs."""
+import dataclasses
+
 import pytest
 
 from harmonylib.config import get_profile
@@ -42,7 +44,7 @@ def test_profiles_scale_one_model_separately():
     assert settings_for("ast", profile, epochs=2).epochs == 2  # a notebook's parameter still wins
 
 
-def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe(tmp_path, monkeypatch):
+def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe_on_irmas(tmp_path, monkeypatch):
     import types
 
     import pandas as pd
@@ -61,7 +63,10 @@ def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe(t
         return RunResult(tmp_path, empty, {}, settings_for("ast", profile, weight_decay, from_scratch=True))
 
     assert save_hyperparameter_table(job, result({"base": 1e-5, "classifier": 1e-5}), model) is None
+    on_audioset = dataclasses.replace(job, dataset="audioset", splits=dataclasses.replace(job.splits, name="SynthAudioSet"))
+    assert save_hyperparameter_table(on_audioset, result(None), model) is None  # the report's tables are its IRMAS runs
     assert not (tmp_path / "tab4.5_ast_hyperparameters.csv").exists()
     table = save_hyperparameter_table(job, result(None), model)
     written = pd.read_csv(tmp_path / "tab4.5_ast_hyperparameters.csv", dtype=str, keep_default_na=False)
     assert written.equals(table) and "ast (smoke, from scratch)" in table.columns
+    assert "data: SynthIRMAS" in (tmp_path / "tab4.5_ast_hyperparameters.md").read_text()

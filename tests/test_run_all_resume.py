@@ -1,4 +1,4 @@
-"""./run_all.sh killed with SIGKILL and started again completes, redoing only unfinished work (issue: reliability)."""
+"""./run_all.sh killed with SIGKILL and started again completes, redoing only unfinished work."""
 import os
 import signal
 import subprocess
