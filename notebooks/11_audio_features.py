@@ -128,7 +128,7 @@ for f, a in partials.items():
     ax_f.axvline(f, color="tab:red", linewidth=0.6, linestyle=":")
 ax_f.set(xlim=(0, 2000), ylim=(-100, 5), xlabel="frequency (Hz)", ylabel="magnitude (dB re max)",
          title="frequency domain: |DFT|")
-ax_f.legend(loc="lower right", fontsize=7)
+ax_f.legend(loc="upper right", fontsize=7)
 save_figure(fig, "2.2", "dft_illustration",
             "Discrete Fourier transform of a synthetic tone (440 Hz + harmonics at 880 and 1320 Hz): one frame "
             "in time (left) and the magnitude of its DFT with and without a Hann window (right, dB); dotted lines "

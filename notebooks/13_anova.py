@@ -243,8 +243,8 @@ print(f"\nVERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz 
 # too. Yet all 12 chroma rows have $\eta^2$ of 0.1-0.2 (Fig. 2.16, all about equal). They do not say
 # *which* notes an instrument plays, but *how* its frames fill the 12 classes: each frame is scaled so
 # its largest class is 1, and the time-mean of every row is then high when many classes sound at once
-# (chords of piano, organ and guitars, reverberation), and low for a single clean line (flute, clarinet,
-# voice), where one class dominates each frame. Timbre leaks in the same way: a tone's third and fifth
+# (chords of piano, organ and guitars, reverberation), and low for a single clean line (flute, violin,
+# clarinet), where one class dominates each frame. Timbre leaks in the same way: a tone's third and fifth
 # harmonics land on the fifth and the major third above its pitch class, breath and bow noise spread
 # over all twelve, and a slightly detuned sample splits between two neighbours. The cell below shows
 # the mean chroma level per instrument. So "nearly blind to timbre" (notebook 11) holds for the
