@@ -47,7 +47,8 @@ class Browser:
 
     def __init__(self, timeout: float = 30.0):
         self.timeout = timeout
-        self.profile = tempfile.TemporaryDirectory(prefix="harmony-chromium-")
+        # Chromium's helper processes may still write to the profile for a moment after the browser exits
+        self.profile = tempfile.TemporaryDirectory(prefix="harmony-chromium-", ignore_cleanup_errors=True)
         to_child, self._write = os.pipe()
         self._read, from_child = os.pipe()
 
