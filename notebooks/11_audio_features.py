@@ -153,7 +153,8 @@ display(Audio(tone, rate=SR))
 # %%
 # NBVAL_CHECK_OUTPUT
 for f in partials:
-    print(f"{f:.0f} Hz is bin {f / (SR / N_FFT):.2f} of the {N_FFT}-point DFT (bins are {SR / N_FFT:.2f} Hz apart)")
+    print(f"{f:.0f} Hz is bin {f / (SR / N_FFT):.2f} of the {N_FFT}-point DFT "
+          f"(bins are {SR / N_FFT:.2f} Hz apart)")
 #
 # ## 2.2 Audio features
 #

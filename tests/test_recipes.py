@@ -63,7 +63,8 @@ def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe_o
         return RunResult(tmp_path, empty, {}, settings_for("ast", profile, weight_decay, from_scratch=True))
 
     assert save_hyperparameter_table(job, result({"base": 1e-5, "classifier": 1e-5}), model) is None
-    on_audioset = dataclasses.replace(job, dataset="audioset", splits=dataclasses.replace(job.splits, name="SynthAudioSet"))
+    on_audioset = dataclasses.replace(job, dataset="audioset",
+                                      splits=dataclasses.replace(job.splits, name="SynthAudioSet"))
     assert save_hyperparameter_table(on_audioset, result(None), model) is None  # the report's tables are its IRMAS runs
     assert not (tmp_path / "tab4.5_ast_hyperparameters.csv").exists()
     table = save_hyperparameter_table(job, result(None), model)
