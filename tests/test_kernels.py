@@ -7,6 +7,7 @@ streams, signals, and how each of them ends.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -47,6 +48,17 @@ async def _start(server: str, env: dict[str, str], cwd: Path, stdout=None):
     return manager, client
 
 
+@contextlib.asynccontextmanager
+async def _kernel(server: str, env: dict[str, str], cwd: Path, stdout=None):
+    """A client of a kernel forked by ``server``, shut down when the block ends."""
+    manager, client = await _start(server, env, cwd, stdout)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel()
+
+
 async def _run(client, code: str, printed: list[str] | None = None) -> dict:
     """Execute ``code``, appending what it prints to ``printed``; the reply's content."""
     def keep(message):
@@ -82,8 +94,7 @@ def test_a_kernel_is_forked_with_the_modules_and_runs_with_its_launchers_environ
 
     async def scenario():
         with open(tmp_path / "kernel.out", "wb") as out:
-            manager, client = await _start(server, env, tmp_path, stdout=out)
-            try:
+            async with _kernel(server, env, tmp_path, stdout=out) as client:
                 return await _run(client, (
                     "import os, sys\n"
                     "preloaded = 'torch' in sys.modules\n"
@@ -91,9 +102,6 @@ def test_a_kernel_is_forked_with_the_modules_and_runs_with_its_launchers_environ
                     "print(preloaded, os.environ['HARMONY_TEST_LAUNCH_VALUE'], torch.get_num_threads(), os.getcwd(),"
                     " os.getsid(0) == os.getpid())\n"
                     "os.write(1, b'written to the kernel standard output')\n"), printed)
-            finally:
-                client.stop_channels()
-                await manager.shutdown_kernel()
 
     reply = asyncio.run(scenario())
     assert reply["status"] == "ok", reply
@@ -103,14 +111,10 @@ def test_a_kernel_is_forked_with_the_modules_and_runs_with_its_launchers_environ
 
 def test_each_kernel_draws_its_own_unseeded_numbers_as_fresh_ones_do(server, tmp_path):
     async def draw():
-        manager, client = await _start(server, dict(os.environ), tmp_path)
-        try:
+        async with _kernel(server, dict(os.environ), tmp_path) as client:
             printed = []
             await _run(client, "import numpy; print(numpy.random.randint(2**62))", printed)
             return printed[0]
-        finally:
-            client.stop_channels()
-            await manager.shutdown_kernel()
 
     assert asyncio.run(draw()) != asyncio.run(draw())
 
