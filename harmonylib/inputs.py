@@ -105,13 +105,16 @@ class RawInput(torch.nn.Module):
 class MFCCInput(_Spectral):
     """40 MFCCs (librosa defaults otherwise: 128 Slaney mels, ortho DCT) resized to 40 x 256 (report 3.1.1).
 
-    (B, N) -> (B, 1, n_mfcc, width); bilinear resizing, as an image library would.
+    (B, N) -> (B, 1, height, width); bilinear resizing, as an image library would. ``height`` defaults
+    to ``n_mfcc``; fewer than 33 rows are too few for the MFCC CNN's pooling (notebook 31's exercise 1
+    resizes 13 coefficients to 40 rows).
     """
 
     def __init__(self, mean: float, std: float, sample_rate: int = 44100, n_fft: int = 2048,
-                 hop_length: int = 512, n_mfcc: int = 40, width: int = 256, n_mels: int = 128):
+                 hop_length: int = 512, n_mfcc: int = 40, width: int = 256, n_mels: int = 128,
+                 height: int | None = None):
         super().__init__(sample_rate, n_fft, hop_length, mean, std)
-        self.size = (n_mfcc, width)
+        self.size = (height or n_mfcc, width)
         self.register_buffer("mel_fb", self.mel_filters(n_mels), persistent=False)
         self.register_buffer("dct", torchaudio.functional.create_dct(n_mfcc, n_mels, "ortho"), persistent=False)
 

@@ -87,14 +87,26 @@ class RawAudioCNN(ConvBlocks):
 
 
 class MFCCCNN(ConvBlocks):
-    """Report 4.2 / Figure 4.2: four 2-D blocks on a 1×40×256 MFCC image."""
+    """Report 4.2 / Figure 4.2: four 2-D blocks on a 1×40×256 MFCC image.
+
+    Each block shortens the image's height by its kernel's height minus one and then halves it
+    (40 → 37 → 18 → 17 → 8 → 7 → 3 → 2 → 1), so the image needs at least :attr:`min_rows` rows
+    (used by notebook 31's exercise on 13 MFCCs).
+    """
+
+    min_rows = 33  # the last block needs 2 rows for its 2-row kernel and 2x2 pooling: 2 <- 3 <- 6 <- 7 <- 14 <- 15 <- 30 <- 33
 
     def __init__(self, num_classes: int = NUM_CLASSES):
         super().__init__(2, [1, 32, 64, 128, 256], [(4, 4), (2, 10), (2, 10), (2, 10)], [1, 1, 1, 1],
                          pool=2, num_classes=num_classes, order="conv-bn-relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x if x.dim() == 4 else x.unsqueeze(1))
+        x = x if x.dim() == 4 else x.unsqueeze(1)
+        if x.shape[-2] < self.min_rows:
+            raise ConfigError(f"the MFCC CNN needs an image of at least {self.min_rows} rows, got {x.shape[-2]}: "
+                              "its four blocks of convolution and 2x2 pooling would shrink fewer rows to "
+                              "nothing; resize the coefficients to more rows (MFCCInput(..., height=40))")
+        return super().forward(x)
 
 
 class FeaturesCNN(ConvBlocks):

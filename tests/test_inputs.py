@@ -38,6 +38,7 @@ def test_paper_shapes(signals):
     x = torch.from_numpy(signals[:2])
     assert RawInput(0.0, 0.1)(x).shape == (2, 1, 44100)
     assert MFCCInput(0.0, 0.1)(x).shape == (2, 1, 40, 256)
+    assert MFCCInput(0.0, 0.1, n_mfcc=13, height=40)(x).shape == (2, 1, 40, 256)
     assert MelImageInput(0.0, 0.1)(x).shape == (2, 3, 256, 256)
     assert GeneralFeatures(0.0, 0.1, standardise=False)(x).shape == (2, 40, 87)
     assert ASTInput()(x).shape == (2, 100, 128)

@@ -62,6 +62,15 @@ def test_raw_cnn_layer_shapes_reproduce_table_4_2():
     assert sum(r["parameters"] for r in rows) == PAPER_PARAMETERS["raw_cnn"]
 
 
+def test_the_mfcc_cnn_names_the_fewest_rows_it_can_take():
+    model = build_model("mfcc_cnn").eval()
+    assert model(torch.zeros(1, 1, model.min_rows, 256)).shape == (1, 11)
+    with pytest.raises(ConfigError, match=f"at least {model.min_rows} rows, got 13"):
+        model(torch.zeros(1, 1, 13, 256))
+    with torch.no_grad(), pytest.raises(RuntimeError, match="Output size is too small"):
+        model.features(torch.zeros(1, 1, model.min_rows - 1, 256))  # one row fewer: the last pooling fails
+
+
 def test_provenance_says_random_init_when_no_weights_are_available():
     assert build_model("resnet50").harmony_weights == "random init (ImageNet-1k weights not available offline)"
     small_ast = build_model("ast", num_hidden_layers=1, hidden_size=64)
