@@ -2,6 +2,8 @@
 # Sets up what the study needs on a fresh machine, and nothing when it is already there:
 #   .venv/          Python 3.11 virtual environment with harmonylib and its exact pins (pyproject.toml)
 #   SoundFonts      the Debian packages named in pyproject.toml [tool.harmony] debian
+#   JupyterLab      scripts/jupyterlab/overrides.json as the settings of .venv's JupyterLab: a double-click opens
+#                   a notebook's .py file as a notebook (jupytext's default-viewer setting)
 # Sourced by run_all.sh and run_tests.sh; a second call returns in about a second (stamp of the pins).
 set -euo pipefail
 HARMONY_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -93,11 +95,18 @@ install_with_pip() {
     "$VENV/bin/python" -m compileall -q -j 0 "$VENV/lib" >/dev/null 2>&1 || true  # a test file in Python 2 is no error
 }
 
+install_jupyterlab_settings() {  # JupyterLab reads overrides.json from its application settings folder
+    local settings="$VENV/share/jupyter/lab/settings"
+    cmp -s "$HARMONY_ROOT/scripts/jupyterlab/overrides.json" "$settings/overrides.json" && return 0
+    mkdir -p "$settings" && cp "$HARMONY_ROOT/scripts/jupyterlab/overrides.json" "$settings/overrides.json"
+}
+
 main() {
     local py; py="$(python_for_venv)"
     install_debian_packages "$py"
     local want; want="$(sha256sum "$HARMONY_ROOT/pyproject.toml" | cut -c1-16)"
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+        install_jupyterlab_settings
         return 0
     fi
     echo "bootstrap: creating $VENV (first run or changed pins; a few minutes)"
@@ -105,6 +114,7 @@ main() {
     [ -x "$VENV/bin/python" ] || "$py" -m venv "$VENV"
     install_with_uv "$py" || install_with_pip "$py"
     "$VENV/bin/python" -c "import harmonylib, torch, librosa" # fail loudly if the install did not work
+    install_jupyterlab_settings
     echo "$want" > "$STAMP"
     echo "bootstrap: environment ready in $((SECONDS - t0)) s"
 }

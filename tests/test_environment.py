@@ -34,3 +34,21 @@ def test_environment_yml_tells_how_to_install_the_no_deps_packages():
 def test_torch_pair_is_the_one_that_works_on_cpu_and_cuda_here():
     deps = _pyproject()["project"]["dependencies"]
     assert "torch==2.14.1" in deps and "torchaudio==2.11.0" in deps
+
+
+def test_jupyterlab_of_this_environment_opens_a_notebook_py_file_as_a_notebook(tmp_path):
+    """scripts/bootstrap.sh installs scripts/jupyterlab/overrides.json; JupyterLab must read it as the
+    default viewer of Python files, naming a viewer that the installed jupytext extension registers."""
+    import sys
+    from pathlib import Path
+
+    from jupyterlab_server.settings_utils import get_settings
+
+    lab = Path(sys.prefix) / "share" / "jupyter"
+    settings, _ = get_settings(str(lab / "lab" / "settings"), str(lab / "lab" / "schemas"), str(tmp_path),
+                               "@jupyterlab/docmanager-extension:plugin",
+                               labextensions_path=[str(lab / "labextensions")])
+    viewer = settings["schema"]["properties"]["defaultViewers"]["default"].get("python")
+    assert viewer == "Jupytext Notebook"
+    extension = lab / "labextensions" / "jupyterlab-jupytext" / "static"
+    assert any(f'"{viewer}"' in js.read_text(errors="ignore") for js in extension.glob("*.js"))
