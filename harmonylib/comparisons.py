@@ -10,7 +10,7 @@
 * :func:`winners`, :func:`describe_tests`, :func:`winners_markdown`: verdicts computed from the tests;
   :func:`beside_paper` and :func:`published_results`: the original study's and the literature's numbers
   (:mod:`harmonylib.reference`) beside ours, shown only on the real data.
-* :func:`cost_table` (notebook 56) and :func:`choose_final_model` (notebook 57).
+* :func:`cost_table`, :func:`step_memory_table` (notebook 56) and :func:`choose_final_model` (notebook 57).
 """
 from __future__ import annotations
 
@@ -371,13 +371,15 @@ def winners_markdown(verdict: pd.DataFrame, core: tuple[str, ...] = _CORE) -> st
 
 # ---------------------------------------------------------------- notebooks 56 and 57
 def cost_table(opened: dict[str, Run]) -> pd.DataFrame:
-    """Figure 5.7's numbers per run: parameters (ours and the original's), time per epoch and throughput
-    (mean, fastest and slowest epoch), peak memory, and the original's training hours."""
+    """Figure 5.7's numbers per run: parameters (ours and the original's), time per epoch, throughput and
+    training time per second of audio (mean, fastest and slowest epoch), the process's peak memory, and the
+    original's training hours."""
     from .models import DISPLAY_NAMES
 
     rows = []
     for name, run in opened.items():
         model, s, per_epoch = BY_NAME[name].model, run.summary, run.metrics
+        audio_per_second = per_epoch["samples_per_second"] * float(run.parameters.get("window", 1))
         rows.append({
             "model": DISPLAY_NAMES[model], "key": model, "run": run.name, "device": s.get("device"),
             "epochs": len(per_epoch), "parameters": s.get("parameters"),
@@ -386,10 +388,34 @@ def cost_table(opened: dict[str, Run]) -> pd.DataFrame:
             "s/epoch min": per_epoch["train_seconds"].min(), "s/epoch max": per_epoch["train_seconds"].max(),
             "windows per second": per_epoch["samples_per_second"].mean(),
             "win/s min": per_epoch["samples_per_second"].min(), "win/s max": per_epoch["samples_per_second"].max(),
+            "ms per second of audio": (1000 / audio_per_second).mean(),
+            "ms/s min": (1000 / audio_per_second).min(), "ms/s max": (1000 / audio_per_second).max(),
             "peak memory (MiB)": s.get("peak_memory_bytes", np.nan) / 2**20,
             "memory measure": s.get("peak_memory_measure"),
             "original hours (35 epochs, RTX 2080 Ti)": reference.ORIGINAL_HOURS[model],
         })
+    return pd.DataFrame(rows)
+
+
+def step_memory_table(opened: dict[str, Run], batch_size: int) -> pd.DataFrame:
+    """MiB that one training step of each run's model holds (:func:`harmonylib.train.training_step_memory`:
+    parameters, gradients, Adam's state, saved activations) for a batch of ``batch_size`` windows of the
+    run's length, its model input computed first (notebook 56)."""
+    import torch
+
+    from .models import DISPLAY_NAMES
+    from .predict import load_predictor
+    from .train import training_step_memory
+
+    rows = []
+    for name, run in opened.items():
+        predictor = load_predictor(run.path)
+        samples = int(predictor.window * predictor.sample_rate)
+        wave = 0.1 * torch.randn(batch_size, samples, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            inputs = predictor.model_input(wave.to(predictor.device))
+        memory = training_step_memory(predictor.model, inputs)
+        rows.append({"model": DISPLAY_NAMES[BY_NAME[name].model], **{part: size / 2**20 for part, size in memory.items()}})
     return pd.DataFrame(rows)
 
 

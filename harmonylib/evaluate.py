@@ -449,8 +449,9 @@ def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=No
     ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("metric")
-    ax.set_ylabel("score (error bars: bootstrap CI over songs)")
+    ax.set_ylabel("score")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.text(1.02, 0.0, "error bars:\nbootstrap CI\nover songs", transform=ax.transAxes, fontsize=7, va="bottom")
     ax.grid(axis="x", visible=False)
     return ax
 

@@ -129,17 +129,18 @@ def spectrogram_panel(ax, S_db: np.ndarray, sr: int, hop_length: int, *, y_axis:
 
 def feature_panel(ax, F: np.ndarray, sr: int, hop_length: int, *, ylabel: str, cbar_label: str,
                   row_names: Sequence[str] | None = None, title: str | None = None, cmap: str = "coolwarm",
-                  **specshow_kwargs):
-    """A (dimensions x frames) feature matrix against time in seconds; rows named or numbered from 0."""
+                  first_row: int = 0, cbar_extend: str = "neither", **specshow_kwargs):
+    """A (dimensions x frames) feature matrix against time in seconds; rows named, or numbered from
+    ``first_row`` (e.g. 1 for MFCCs shown without coefficient 0)."""
     image = librosa.display.specshow(F, sr=sr, hop_length=hop_length, x_axis="time", ax=ax, cmap=cmap,
                                      **specshow_kwargs)
     if row_names is None:
         ticks = np.arange(0, F.shape[0], max(1, F.shape[0] // 8))
-        ax.set_yticks(ticks + 0.5, labels=[str(i) for i in ticks], fontsize=7)
+        ax.set_yticks(ticks + 0.5, labels=[str(i + first_row) for i in ticks], fontsize=7)
     else:
         ax.set_yticks(np.arange(len(row_names)) + 0.5, labels=row_names, fontsize=7)
     ax.set(xlabel="time (s)", ylabel=ylabel)
-    ax.figure.colorbar(image, ax=ax, label=cbar_label)
+    ax.figure.colorbar(image, ax=ax, label=cbar_label, extend=cbar_extend)
     if title:
         ax.set_title(title)
     return image

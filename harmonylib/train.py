@@ -35,6 +35,7 @@ The recipes of chapter 4 (Tables 4.3-4.5, the training and evaluation sets, ``tr
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import random
@@ -275,6 +276,35 @@ def peak_memory_bytes(device) -> tuple[int, str]:
         return int(torch.cuda.max_memory_allocated(device)), "torch.cuda.max_memory_allocated"
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss is bytes on macOS, KiB on Linux
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale), "process max RSS (CPU)"
+
+
+def training_step_memory(model: nn.Module, inputs: torch.Tensor, optimiser_slots: int = 2) -> dict[str, int]:
+    """Bytes that one training step of ``model`` on the batch ``inputs`` holds for the model itself
+    (Fig. 5.7, notebook 56): its trainable parameters, their gradients, the optimiser's state (Adam keeps
+    ``optimiser_slots`` = 2 tensors per parameter, its moment estimates) and the activations autograd saves
+    for the backward pass (every tensor a forward pass in training mode saves, each storage once,
+    parameters left out).
+
+    Unlike a process's peak memory (the libraries, the data, the allocator's caches) or a GPU allocator's
+    peak, this is the same on every device. The forward pass runs on a copy, so ``model`` is not changed.
+    """
+    model = copy.deepcopy(model).train()
+    parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameter_storages:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        output = model(inputs)  # kept alive until the sum: the saved storages cannot be freed and reused
+        activations = sum(saved.values())
+    del output
+    return {"parameters": parameter_bytes, "gradients": parameter_bytes,
+            "optimiser state": optimiser_slots * parameter_bytes, "activations": activations}
 
 
 # ------------------------------------------------------------------------------- the loop

@@ -164,3 +164,7 @@ def test_winners_in_words_and_cost_table(build):
     assert list(cost["key"]) == ["raw_cnn", "mfcc_cnn", "features_cnn", "resnet50", "ast"]
     assert (cost["paper parameters"] == [180_427, 879_275, 114_859, 23_530_571, 86_197_259]).all()
     assert (cost["s/epoch min"] <= cost["seconds per epoch"]).all()
+    windows = [float(r.parameters.get("window", 1)) for r in opened.values()]  # ms per second of audio, slowest epoch
+    slowest = [1000 / (r.metrics["samples_per_second"].min() * w) for r, w in zip(opened.values(), windows)]
+    assert np.allclose(cost["ms/s max"], slowest)
+    assert (cost["ms/s min"] <= cost["ms per second of audio"]).all()

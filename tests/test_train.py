@@ -21,7 +21,7 @@ from harmonylib.models import build_model
 from harmonylib.recipes import paper_groups
 from harmonylib.runs import load_checkpoint, read_predictions, save_predictions
 from harmonylib.train import (OptimGroup, TrainSettings, fit, lr_schedule, make_optimizers, predict_windows,
-                              steps_per_epoch)
+                              steps_per_epoch, training_step_memory)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -244,3 +244,23 @@ def test_predictions_keep_every_window_and_round_trip(tmp_path):
     np.testing.assert_allclose(np.concatenate(back.window_probs), window["probs"][order], rtol=1e-6)
     with pytest.raises(HarmonyError):
         save_predictions(tmp_path, "irmas", "val", window, ids[:5])
+
+
+def test_training_step_memory_counts_parameters_gradients_adam_state_and_saved_activations():
+    model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 3))
+    model[2].weight.requires_grad_(False)  # frozen: no gradient, no optimiser state
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    memory = training_step_memory(model, torch.randn(4, 10))
+    trainable = (10 * 5 + 5 + 3) * 4  # float32 bytes
+    assert memory["parameters"] == memory["gradients"] == trainable and memory["optimiser state"] == 2 * trainable
+    # saved for backward: the input (first weight's gradient), ReLU's output (its own and the last weight's
+    # gradient, one storage); parameters are not activations
+    assert memory["activations"] == (4 * 10 + 4 * 5) * 4
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_training_step_memory_leaves_batch_norm_statistics_alone():
+    model = nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)).eval()
+    running = model[1].running_mean.clone()
+    memory = training_step_memory(model, torch.randn(8, 6) + 3)
+    assert torch.equal(model[1].running_mean, running) and not model.training and memory["activations"] > 0
