@@ -89,15 +89,23 @@ def executed_notebooks(profile: Profile) -> tuple[list[Path], list[Path]]:
 
 
 def _folded_copy(source: Path, target: Path, title: str | None = None) -> None:
-    """Copy an executed notebook with every code cell tagged ``hide-input``; ``title`` replaces its heading."""
+    """Copy an executed notebook with every code cell tagged ``hide-input``; ``title`` replaces its heading.
+
+    The exercises' worked solutions stay folded as in JupyterLab: a markdown cell whose source is hidden
+    there (``jupyter.source_hidden``) goes into a closed ``<details>`` element, and the output of a code
+    cell tagged ``solution`` is folded too.
+    """
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             tags = cell.metadata.setdefault("tags", [])
-            if "hide-input" not in tags:
-                tags.append("hide-input")
+            for tag in ("hide-input", "hide-output") if "solution" in tags else ("hide-input",):
+                if tag not in tags:
+                    tags.append(tag)
+        elif cell.cell_type == "markdown" and cell.metadata.get("jupyter", {}).get("source_hidden"):
+            cell.source = f"<details><summary>Solution (click to unfold)</summary>\n\n{cell.source}\n\n</details>"
     if title is not None:
         for cell in nb.cells:
             if cell.cell_type == "markdown":  # one level down, so the run's own title heads the page

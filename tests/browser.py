@@ -33,6 +33,7 @@ INSPECT = """(async () => {
     toc_links: document.querySelectorAll('nav.bd-links a.reference').length,
     formulas: formulas,
     typeset: document.querySelectorAll('script[type^="math/tex"]').length,
+    text: document.body.innerText,  // what a reader sees: nothing inside a closed <details>
   };
 })()"""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -56,7 +57,10 @@ def _executed(title: str, figure_png: str | None = None, caption: str = "") -> n
         cells.append(new_code_cell("save_figure(fig, ...)", outputs=[
             new_output("display_data", data={"image/png": figure_png, "text/plain": "<Figure>"}),
             new_output("display_data", data={"text/markdown": caption, "text/plain": caption})]))
-    cells.append(new_markdown_cell("## Exercises\n\n1. Change the window to 3 s."))
+    cells += [new_markdown_cell("## Exercises\n\n1. Change the window to 3 s."),
+              new_markdown_cell("**Solution 1.** The windows get longer.", metadata={"jupyter": {"source_hidden": True}}),
+              new_code_cell("print(3)", metadata={"jupyter": {"source_hidden": True}, "tags": ["solution"]},
+                            outputs=[new_output("stream", name="stdout", text="solution output 3\n")])]
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     return nb
@@ -132,9 +136,21 @@ def test_every_page_loads_with_its_figures_displayed_and_code_folded(built):
     assert not any("failed" in name or name.startswith("src/") for name in seen)
     assert len(seen["figures.html"]["images"]) == 2  # this profile's two figures, not the default one
     assert len(seen["12_data_understanding.html"]["images"]) == 1
-    assert seen["12_data_understanding.html"]["code_cells"] == 3
+    assert seen["12_data_understanding.html"]["code_cells"] == 4
     assert seen["index.html"]["toc_links"] >= 5
     assert seen["00_overview.html"]["formulas"] == 1 and seen["00_overview.html"]["typeset"] == 1
+
+
+def test_exercise_solutions_stay_folded(built):
+    index, _ = built
+    page = (index.parent / "00_overview.html").read_text()
+    details = re.search(r"<details><summary>Solution \(click to unfold\)</summary>.*?</details>", page, re.S)
+    assert details and "The windows get longer." in details.group()
+    assert page.count("The windows get longer.") == 1  # only inside the folded element
+    with _browser() as browser:
+        shown = browser.inspect((index.parent / "00_overview.html").as_uri())
+    assert "The windows get longer." not in shown["text"] and "solution output 3" not in shown["text"]
+    assert "Change the window to 3 s." in shown["text"]
 
 
 def test_chapters_in_report_order_with_training_runs_in_chapter_4(built):
