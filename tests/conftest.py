@@ -38,3 +38,22 @@ def processes_naming(text: str) -> list[int]:
         except OSError:  # ended meanwhile
             pass
     return found
+
+
+class _TouchOnUnpickle:
+    """Unpickling this object creates ``marker``: proof that a loader executed a pickle's code."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def write_pickle_payload(path: Path, marker: Path) -> Path:
+    """A pickled "checkpoint" at ``path`` (torch.load reads plain pickles too) whose unpickling, by
+    ``pickle.load`` or ``torch.load(weights_only=False)``, would create ``marker``."""
+    import pickle
+
+    path.write_bytes(pickle.dumps({"conv.weight": _TouchOnUnpickle(marker)}))
+    return path

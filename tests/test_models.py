@@ -11,6 +11,8 @@ from harmonylib.errors import ConfigError, HarmonyError
 from harmonylib.models import build_model, count_parameters, layer_shapes, load_weights, parameter_groups
 from harmonylib.reference import PAPER_PARAMETERS
 
+from conftest import write_pickle_payload
+
 
 @pytest.fixture(autouse=True)
 def empty_caches(tmp_path, monkeypatch):
@@ -179,15 +181,11 @@ def test_the_fixture_checkpoints_load_as_the_real_ones_do(tmp_path):
     assert set(full.harmony_fresh) == {"ast.classifier.dense.weight", "ast.classifier.dense.bias"}
 
 
-class NotATensor:
-    pass
-
-
 def test_weights_that_are_not_plain_tensors_are_refused(tmp_path):
-    path = tmp_path / "evil.pt"
-    torch.save({"conv.weight": NotATensor()}, path)  # unpickling would need this class: refused
+    path = write_pickle_payload(tmp_path / "evil.pt", tmp_path / "pickle-ran")
     with pytest.raises(HarmonyError, match="evil.pt"):
         build_model("raw_cnn", weights=path)
+    assert not (tmp_path / "pickle-ran").exists()  # refused before any of the pickle's code ran
     (tmp_path / "broken.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(HarmonyError, match="broken.safetensors"):
         build_model("raw_cnn", weights=tmp_path / "broken.safetensors")

@@ -32,6 +32,8 @@ from harmonylib.recipes import MODEL_INPUTS, model_config, settings_for
 from harmonylib.runs import save_model_input
 from harmonylib.train import fit
 
+from conftest import write_pickle_payload
+
 
 class _Noise(torch.utils.data.Dataset):
     """A few 1-s windows of noise with random labels: training items (wave, target), evaluation ones with a clip index."""
@@ -181,9 +183,10 @@ def test_pickled_checkpoints_are_never_loaded(run_dir, tmp_path):
 
     evil = tmp_path / "evil"
     shutil.copytree(run_dir, evil)
-    (evil / "best" / "model.safetensors").write_bytes(b"\x80\x04not safetensors")
+    write_pickle_payload(evil / "best" / "model.safetensors", tmp_path / "pickle-ran")
     with pytest.raises(HarmonyError, match="cannot load the run's weights"):
         load_predictor(evil, "cpu")
+    assert not (tmp_path / "pickle-ran").exists()  # the pickle's code never ran
 
 
 def test_register_final_model_is_the_default(run_dir, audio, tmp_path, monkeypatch, capsys):
