@@ -125,12 +125,31 @@ def test_class_frequencies_follow_irmas():
     assert freq["voi"] > freq["cla"] and freq["pia"] > freq["cel"]
 
 
-def test_render_is_not_silent_and_differs_per_class(rendered):
+def test_render_is_neither_silent_nor_clipped(rendered):
     frame = irmas.read_irmas(rendered / "SynthIRMAS")
     for path in frame["path"]:
         samples, _ = sf.read(path)
         rms = np.sqrt(np.mean(samples ** 2))
         assert 0.005 < rms < 0.5 and np.abs(samples).max() < 1.0
+
+
+def test_each_class_sounds_like_its_own_instrument():
+    """The same two notes, rendered with each class's first General MIDI program: the spectral envelopes
+    (mean log-mel spectrum) of any two classes differ, so a class is more than its pitch range."""
+    import librosa
+
+    notes = [(0.0, 0.9, 67, 100), (1.0, 0.9, 72, 100)]  # G4 and C5: in every class's range
+    envelopes = {}
+    for cls, inst in synth.INSTRUMENTS.items():
+        audio = synth.render_part(synth.IRMAS_SOUNDFONT, synth.Part(inst.programs[0], notes), 2.0).mean(axis=1)
+        assert np.sqrt(np.mean(audio ** 2)) > 1e-3, cls
+        mel = librosa.power_to_db(librosa.feature.melspectrogram(y=audio, sr=synth.SR, n_mels=64), ref=np.max)
+        envelope = mel.mean(axis=1)
+        envelopes[cls] = envelope - envelope.mean()
+    for a in envelopes:
+        for b in envelopes:
+            if a < b:
+                assert np.abs(envelopes[a] - envelopes[b]).mean() > 1.0, (a, b)  # dB, averaged over bands
 
 
 def test_render_killed_before_its_rename_is_not_redone(rendered, tmp_path, monkeypatch):
