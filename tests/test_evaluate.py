@@ -125,6 +125,34 @@ def test_tune_thresholds_per_class_and_global():
     assert len(set(glob)) == 1
 
 
+def test_holm_adjusts_the_p_values_of_the_whole_table():
+    y_true, a = _random_pair(60, seed=9, flip=0.05)
+    systems = {"A": (y_true, a)}
+    for i, flip in enumerate([0.07, 0.09, 0.12, 0.2]):
+        systems[f"S{i}"] = (y_true, _random_pair(60, seed=9, flip=flip)[1])
+    table = ev.comparison_table(systems, [("A", name) for name in systems if name != "A"], np.repeat(np.arange(20), 3),
+                                metrics=("macro_f1",), n_resamples=400)
+    p = table["p_value"].to_numpy()  # Holm by hand: i-th smallest times (m - i), running maximum, at most 1
+    order = np.argsort(p, kind="stable")
+    holm = np.minimum(1, np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p)))))
+    assert len(set(p)) > 1 and not np.allclose(holm, np.minimum(1, p[order] * len(p)))  # Holm is not Bonferroni here
+    assert np.allclose(table["p_holm"].to_numpy()[order], holm)
+
+
+def test_tuned_thresholds_maximise_f1_over_the_grid():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(11)
+    y_true = (rng.random((150, NUM_CLASSES)) < 0.3).astype(int)
+    scores = np.clip(0.25 * y_true + rng.random((150, NUM_CLASSES)) * 0.8, 0, 1)  # overlapping classes
+    f1 = {t: f1_score(y_true, (scores >= t).astype(int), average=None, zero_division=0) for t in ev.DEFAULT_GRID}
+    per_class = ev.tune_thresholds(scores, y_true, per_class=True)
+    for c in range(NUM_CLASSES):
+        assert f1[per_class[c]][c] == pytest.approx(max(f[c] for f in f1.values()))
+    glob = ev.tune_thresholds(scores, y_true, per_class=False)[0]
+    assert f1[glob].mean() == pytest.approx(max(f.mean() for f in f1.values()))
+
+
 def test_tune_thresholds_keeps_half_when_validation_is_uninformative():
     y_true = np.zeros((10, NUM_CLASSES), int)  # no positives: every threshold gives F1 0
     scores = np.full((10, NUM_CLASSES), 0.99)
