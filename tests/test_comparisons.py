@@ -62,6 +62,13 @@ def test_collect_on_fake_runs(build):
     assert len(table) == 2 and table["p_value"].between(0, 1).all()
     tuned = cmp.collect("5.1", SMOKE, threshold="tuned")
     assert all(t.shape == (NUM_CLASSES,) for t in tuned.thresholds.values())
+    on_test_differs = False
+    for system in tuned.comparison.systems:  # tuned on each run's validation clips, never on its test clips
+        run = tuned.runs[system.run]
+        val, test = run.predictions("irmas", "val"), run.predictions("irmas", "test")
+        assert np.array_equal(tuned.thresholds[system.label], ev.tune_thresholds(val.scores(), val.labels))
+        on_test_differs |= not np.array_equal(tuned.thresholds[system.label], ev.tune_thresholds(test.scores(), test.labels))
+    assert on_test_differs  # the fake runs can tell the two apart
     fixed = cmp.collect("5.1", SMOKE, strategy="S1", threshold=0.3)
     assert all(np.allclose(t, 0.3) for t in fixed.thresholds.values())
 
