@@ -248,12 +248,36 @@ def weights_label(opened: dict[str, Run]) -> str:
     return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
 
 
+def run_colour(run: str):
+    """The colour of an experiment's bars in every chapter-5 figure (the grid's order, colour-blind palette)."""
+    import seaborn as sns
+
+    order = list(BY_NAME)
+    colours = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)[:len(order) - 10]
+    return colours[order.index(run)]
+
+
+def system_style(systems) -> tuple[dict, dict]:
+    """Colour and hatch per system label: one colour per experiment, the same in every figure; hatched
+    where a model is tested on the other data set than it was trained on (Fig. 5.4, 5.5a)."""
+    palette = {s.label: run_colour(s.run) for s in systems}
+    hatches = {s.label: "//" for s in systems if s.test != BY_NAME[s.run].parameters["dataset"]}
+    return palette, hatches
+
+
 def plot_evaluation(evaluation: Evaluation, ax, metrics: tuple[str, ...] | None = None):
     """Figure bars of an evaluation (report setting) with bootstrap CIs as error bars."""
     metrics = metrics or evaluation.collected.comparison.metrics
-    plot_metric_bars(evaluation.metrics, metrics, ax, systems=list(evaluation.collected.systems))
-    ax.set_title(f"{evaluation.collected.comparison.title}\n({evaluation.main_variant}; test data: "
-                 f"{' and '.join(test_data_names(evaluation))})", fontsize=10)
+    shown = [s for s in evaluation.collected.comparison.systems if s.label in evaluation.collected.systems]
+    palette, hatches = system_style(shown)
+    plot_metric_bars(evaluation.metrics, metrics, ax, systems=[s.label for s in shown], palette=palette,
+                     hatches=hatches)
+    title, tests = evaluation.collected.comparison.title, test_data_names(evaluation)
+    named = "tested on" in title or "trained and tested" in title  # the title already names the test data
+    ax.set_title(f"{title}\n({evaluation.main_variant}" + ("" if named else f"; test data: {' and '.join(tests)}")
+                 + ")", fontsize=10)
+    if any(" -> " in s.label for s in shown):
+        ax.get_legend().set_title("trained -> tested", prop={"size": 8})
     ax.figure.tight_layout(rect=(0, 0.04, 1, 1))  # room for the provenance line save_figure adds
     return ax
 

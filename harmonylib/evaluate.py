@@ -431,11 +431,12 @@ def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFr
 
 
 def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=None, systems: Sequence[str] | None = None,
-                     annotate: bool = True):
+                     annotate: bool = True, hatches: dict[str, str] | None = None):
     """Grouped bars of :func:`metric_table` output with the bootstrap intervals as error bars
-    (``annotate``: print each value at the foot of its bar)."""
+    (``annotate``: print each value on its bar; ``palette`` / ``hatches``: system -> colour / hatch pattern)."""
     systems = list(systems or dict.fromkeys(table["system"]))
     palette = palette or dict(zip(systems, _default_colors(len(systems))))
+    hatches = hatches or {}
     width = 0.8 / len(systems)
     x = np.arange(len(metrics))
     for i, system in enumerate(systems):
@@ -443,9 +444,12 @@ def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=No
         err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]])
         positions = x + (i - (len(systems) - 1) / 2) * width
         ax.bar(positions, rows["value"], width, yerr=err, capsize=3, label=system, color=palette[system],
-               edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 0.9})
-        for position, value in zip(positions, rows["value"] if annotate else ()):  # at the foot, clear of the error bar
-            ax.text(position - width / 4, 0.015, f"{value:.3f}", rotation=90, ha="center", va="bottom", fontsize=7)
+               hatch=hatches.get(system), edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 0.9})
+        for position, value, top in zip(positions, rows["value"], rows["ci_high"]) if annotate else ():
+            # at the foot of a bar tall enough to hold it, clear of the error bar; above the error bar otherwise
+            tall = value >= 0.15
+            ax.text(position - width / 4 if tall else position, 0.015 if tall else top + 0.02, f"{value:.3f}",
+                    rotation=90, ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x, [METRIC_LABELS.get(m, m) for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("metric")

@@ -59,7 +59,7 @@ def test_spectrogram_and_waveform_panels_label_units(ax):
 def test_class_distributions_keep_class_order(ax):
     frame = pd.DataFrame({"class": ["voi", "cel", "voi", "cel", "gel"], "duration": [5, 20, 20, 10, 7.5]})
     plotting.class_distributions(ax, frame, "duration", ylabel="duration (s)")
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["cel", "gel", "voi"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cel\nn = 2", "gel\nn = 1", "voi\nn = 2"]
     assert ax.get_ylabel() == "duration (s)"
 
 
@@ -73,3 +73,15 @@ def test_subplots_reserve_a_footer_for_the_provenance_line():
         bottoms.append(ax.get_position().y0)
         plt.close(fig)
     assert bottoms[1] - bottoms[0] == pytest.approx(0.16 / 2, abs=0.02)  # 0.16 in of a 2-in-high figure
+
+
+@pytest.mark.parametrize("row_names", [None, [f"r{i}" for i in range(12)]])
+def test_feature_panel_labels_sit_on_the_centres_of_their_rows(ax, row_names):
+    image = plotting.feature_panel(ax, np.random.default_rng(0).random((12, 20)), 22050, 512, ylabel="y",
+                                   cbar_label="c", row_names=row_names, first_row=1 if row_names is None else 0)
+    edges = image.get_coordinates()[:, 0, 1]
+    centres = (edges[:-1] + edges[1:]) / 2
+    ticks = ax.get_yticks()
+    assert np.allclose(ticks, centres[np.round(ticks).astype(int)])
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[:2] == (["1", "2"] if row_names is None else ["r0", "r1"])
