@@ -253,7 +253,8 @@ def run_colour(run: str):
     import seaborn as sns
 
     order = list(BY_NAME)
-    colours = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)[:len(order) - 10]
+    extra = ["#333333", "#6a3d9a", "#1b7f7f", "#8c1c13"]  # hues apart from the colour-blind palette's ten
+    colours = sns.color_palette("colorblind", 10) + extra[:len(order) - 10]
     return colours[order.index(run)]
 
 
