@@ -18,6 +18,7 @@ import json
 import os
 import re
 import tempfile
+import textwrap
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -114,7 +115,12 @@ def save_figure(fig, number: str, slug: str, caption: str, provenance: Provenanc
     In a notebook the figure is then displayed with its numbered caption and closed.
     """
     _check_name(number, slug)
-    fig.text(0.995, 0.003, provenance.label(), ha="right", va="bottom", fontsize=6, color="0.45")
+    label = provenance.label()
+    width = int(fig.get_figwidth() * 20)  # characters of 6-pt text across the figure
+    if len(label) <= width:
+        fig.text(0.995, 0.003, label, ha="right", va="bottom", fontsize=6, color="0.45")
+    else:  # wrapped below the figure rather than widening it: the saved image grows downwards, overlaps nothing
+        fig.text(0.995, 0.0, textwrap.fill(label, width), ha="right", va="top", fontsize=6, color="0.45")
     target = paths.figures_dir() / f"fig{number}_{slug}.png"
     buffer = _io.BytesIO()
     # No timestamp or software version in the PNG, so identical figures are identical files.

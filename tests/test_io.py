@@ -55,6 +55,19 @@ def test_save_figure_names_by_report_number_and_indexes(figures):
     assert "fig2.8_irmas_class_distribution.png" in index and "SynthIRMAS" in index and "random init" in index
 
 
+def test_a_long_provenance_line_wraps_instead_of_widening_the_figure(figures):
+    from PIL import Image
+
+    widths = {}
+    for weights in ("random init", "; ".join(f"model {i}: random init (weights not available offline)" for i in range(5))):
+        fig, ax = plt.subplots(figsize=(4, 3))
+        ax.plot([0, 1], [1, 0])
+        path = io.save_figure(fig, "2.9", "provenance", "c", io.Provenance("SynthIRMAS", "smoke", weights), "nb")
+        plt.close(fig)
+        widths[weights == "random init"] = Image.open(path).size[0]
+    assert widths[False] <= widths[True] + 20  # pixels: the long line is as wide as the figure, not wider
+
+
 def test_same_figure_twice_gives_identical_png(figures):
     outputs = []
     for _ in range(2):
