@@ -23,7 +23,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar: notebook widgets would need ipywidgets, which the study does not install
 
 from . import io, paths
 from .errors import AudioError
