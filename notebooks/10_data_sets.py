@@ -342,10 +342,133 @@ print(selection.to_string())
 
 # %% [markdown]
 # ## Exercises
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it.
 #
-# 1. Listen to the training clips of `gel` and `org`: which programs (clean, distorted; drawbar, church)
-#    can you tell apart, and which accompaniment could be mistaken for the labelled instrument?
-# 2. Split the testing data per file instead of per song (`sklearn.model_selection.train_test_split`) and
-#    count the songs that end up on both sides. Why does that inflate validation scores?
-# 3. Run `select_segments` on Table 3.1's rows with `include_speech=False`. Which rows change, and what
-#    would that do to the meaning of the `voi` class on AudioSet?
+# **1 · Which instruments does the floor model confuse?** Listen to a few `gel` and `org` training clips above
+# and note what else plays. Then ask the MFCC + logistic-regression floor of this notebook which training
+# classes it mixes up: predict every training clip with a model that never saw its piece (`cross_val_predict`
+# with `GroupKFold` over `data.train["song"]`, on the `train_features` already computed) and print the
+# confusion matrix. Which class is recognised worst, and into which classes do the errors go?
+# *You should find:* about 80 % of the training clips right, per class between about 65 % (`flu`, the
+# worst) and 90 %; no single confusion above about 10 % of a class (the largest: `flu` taken for `vio`,
+# `cel` for `org`, `sax` for `gel`).
+# *Time:* about 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** The model sees each clip as 40 numbers: the mean and spread over 3 s of 20 MFCCs, i.e.
+# of the spectral envelope of the whole *mix*. Two things blur it. First, instruments of one family have
+# similar envelopes: flute and violin both hold sustained, nearly sinusoidal upper partials; cello and organ
+# both sustain low notes with steady harmonics; a saxophone's bright, reedy spectrum resembles an
+# overdriven guitar's. Second, the accompaniment is in the mix too: a `gel` or `org` clip carries a bass
+# line and often a chord instrument (piano, guitar, organ), which is what you hear behind the labelled
+# part, so part of every clip's envelope is somebody else's. On SynthIRMAS at the default profile the
+# grouped cross-validation gets 81 % of the 1100 clips right; `flu` is recognised worst (64 %), `pia`
+# best (89 %), and the largest confusions (`flu`→`vio` 9 %, `cel`→`org` 9 %, `sax`→`gel` 9 %) are
+# between instruments of similar sound. Grouping by piece matters: clips `__1`, `__2`, `__3` of one piece
+# share its key, tempo and sound, and a plain shuffled 5-fold split lets a sibling of each clip into the
+# training folds, which makes the floor look better than it is (84 % instead of 81 % here; exercise 2 meets
+# the same leak in the test data).
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from sklearn.metrics import confusion_matrix
+from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+
+truth = data.train["instrument"].to_numpy()
+songs = data.train["song"].to_numpy()
+folds = min(5, len(set(songs)))
+if folds >= 2 and len(set(truth)) >= 2:
+    floor = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, C=0.5))
+    grouped = cross_val_predict(floor, train_features, truth, groups=songs, cv=GroupKFold(folds))
+    shuffled = cross_val_predict(floor, train_features, truth, cv=KFold(folds, shuffle=True, random_state=P.seed))
+    confusion = pd.DataFrame(confusion_matrix(truth, grouped, labels=list(CLASSES)), index=list(CLASSES),
+                             columns=list(CLASSES))
+    print(confusion.to_string())
+    share = confusion.div(confusion.sum(axis=1).replace(0, np.nan), axis=0)
+    recall = pd.Series(np.diag(share), index=list(CLASSES)).dropna()
+    print(f"\nright, grouped by piece: {np.mean(grouped == truth):.0%} (shuffled clips, pieces leaking: "
+          f"{np.mean(shuffled == truth):.0%}); worst class {recall.idxmin()} ({recall.min():.0%}), "
+          f"best {recall.idxmax()} ({recall.max():.0%})")
+    errors = share.where(~np.eye(len(CLASSES), dtype=bool)).stack()
+    print("largest confusions (share of the true class): "
+          + ", ".join(f"{a}->{b} {v:.0%}" for (a, b), v in errors[errors > 0].nlargest(5).items()))
+else:
+    print("too few pieces or classes for a cross-validation at this profile")
+
+# %% [markdown]
+# **2 · Splitting per file instead of per song.** Split the testing data (validation and test together)
+# 30/70 per *file*, as the original code did, with `sklearn.model_selection.train_test_split` (seeded), and
+# count the songs that end up on both sides. How much does the validation set then know about the test
+# set? Measure it with a "model" that listens to nothing: it labels each test excerpt with every
+# instrument of the validation excerpts of the same song. Compare its micro-F1 with the MFCC floor above.
+# *You should find:* about 50 of the 60 songs on both sides (none with the split by song), and the
+# label-copying "model" at a micro-F1 near 0.6, close to the MFCC floor's 0.66, without hearing a sound.
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** A song with $k$ excerpts, each sent to validation with probability $p = 0.3$, stays on one
+# side only with probability $p^k + (1 - p)^k$: 0.17 for $k = 5$. With 3-7 excerpts per song, about four
+# songs in five straddle the split (the cell prints the expected share beside the one drawn). Excerpts of
+# one song share the instruments, key, tempo and recording, so a model tuned on validation excerpts has, in
+# effect, already seen most test songs: its validation scores and every choice made with them (the best
+# epoch, a threshold) are optimistic, and its test score no longer measures generalisation to new music.
+# The label-copying "model" makes the leak visible without any audio: measured on SynthIRMAS at the default
+# profile, 51 of the 60 songs straddle a per-file split, 185 of 215 test excerpts have a sibling in
+# validation, and copying the siblings' instruments scores micro-F1 0.58, most of what the MFCC floor
+# reaches by listening (0.66). With the split by song, the same "model" scores 0.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from sklearn.model_selection import train_test_split
+
+
+def copied_labels_f1(val: pd.DataFrame, test: pd.DataFrame) -> float:
+    """Micro-F1 on ``test`` of labelling each excerpt with every instrument of its song's validation excerpts."""
+    known = val.groupby("song")["labels"].agg(lambda labels: sorted({c for clip in labels for c in clip}))
+    guess = [known.get(song, []) for song in test["song"]]
+    return f1_score(multi_hot_matrix(test["labels"]), multi_hot_matrix(guess), average="micro", zero_division=0)
+
+
+testing = pd.concat([data.val, data.test]).sort_values("path", ignore_index=True)
+p = P.data.val_fraction
+per_song = testing.groupby("song").size()
+print(f"{len(testing)} testing excerpts from {len(per_song)} songs; expected share of songs on both sides of a "
+      f"per-file split: {(1 - p ** per_song - (1 - p) ** per_song).mean():.0%}")
+splits = {"per song (this study)": (data.val, data.test)}
+if len(testing) >= 4:  # a 30 % side of at least one excerpt
+    splits["per file"] = train_test_split(testing, test_size=1 - p, random_state=P.seed)
+for how, (val, test) in splits.items():
+    both = set(val["song"]) & set(test["song"])
+    print(f"{how}: {len(both)} of {len(per_song)} songs on both sides, "
+          f"{int(test['song'].isin(both).sum())} of {len(test)} test excerpts with a sibling in validation, "
+          f"label-copying micro-F1 {copied_labels_f1(val, test):.2f}")
+
+# %% [markdown]
+# **3 · Speech or singing?** Run `select_segments` on Table 3.1's rows with `include_speech=False` and
+# compare with the default. Then add two rows of your own, a male speaker over a piano and a choir, and run
+# both again. Which rows change, and what would counting speech as `voi` do to the meaning of that class
+# on AudioSet?
+# *You should find:* no row of Table 3.1 changes (the only one selected carries male and child *singing*;
+# the two rows with general speech, `/m/09x0r`, are selected by neither); of the two added rows, the
+# speaker over a piano loses its `voi` label without speech and keeps `pia`.
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** `map_labels` counts an ID as `voi` only if it is one of Table 3.2's: with speech, narration,
+# conversation, female and male speech join the singing IDs. Google's general "Speech" (`/m/09x0r`) is not
+# among them, so the rows of Table 3.1 that carry it are dropped either way, and `include_speech` changes
+# nothing there. A row labelled *male speech* does change: with the report's choice, a podcast over a piano
+# becomes a `voi` + `pia` training clip. On IRMAS `voi` means singing, always over music; counting speech
+# makes it "any human voice" on AudioSet, where speech is far more common than singing, so a model trained
+# on AudioSet learns a broader class than the IRMAS test set asks for, one more source of the domain shift
+# of chapter 5.5 (and a reason `voi` dominates the real AudioSet selection, 431 of 1011 balanced clips).
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+extra = pd.DataFrame({"ytid": ["speakerpian", "choirchoirs"], "start_seconds": [0.0, 0.0],
+                      "end_seconds": [10.0, 10.0],
+                      "positive_labels": [("/m/05zppz", "/m/05r5c"), ("/m/0l14jd",)]})  # male speech + piano; choir
+for name, rows in (("Table 3.1", segments), ("Table 3.1 + two rows", pd.concat([segments, extra], ignore_index=True))):
+    for speech in (True, False):
+        chosen = select_segments(rows, include_speech=speech)
+        print(f"{name}, include_speech={speech}: "
+              + (", ".join(f"{r.ytid} {r.labels}" for r in chosen.itertuples()) or "nothing selected"))

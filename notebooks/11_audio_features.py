@@ -126,9 +126,9 @@ for (name, window), color in zip(windows.items(), ("0.6", "tab:blue")):
     ax_f.plot(freqs, 20 * np.log10(magnitude / magnitude.max() + 1e-12), color=color, linewidth=0.8, label=name)
 for f, a in partials.items():
     ax_f.axvline(f, color="tab:red", linewidth=0.6, linestyle=":")
-ax_f.set(xlim=(0, 2000), ylim=(-100, 5), xlabel="frequency (Hz)", ylabel="magnitude (dB re max)",
+ax_f.set(xlim=(0, 2000), ylim=(-100, 25), xlabel="frequency (Hz)", ylabel="magnitude (dB re max)",
          title="frequency domain: |DFT|")
-ax_f.legend(loc="upper right", fontsize=7)
+ax_f.legend(loc="upper right", fontsize=7, ncol=2)  # above 0 dB, clear of the peaks
 save_figure(fig, "2.2", "dft_illustration",
             "Discrete Fourier transform of a synthetic tone (440 Hz + harmonics at 880 and 1320 Hz): one frame "
             "in time (left) and the magnitude of its DFT with and without a Hann window (right, dB); dotted lines "
@@ -219,6 +219,12 @@ print(f"a 100-sample clip gives a {blip.shape[0]} x {blip.shape[1]} general-feat
 # adds a slope (how fast energy falls with frequency), order 2 a curvature. Fig. 2.3 shows the
 # violin's spectrogram, the fits on its loudest column, and the coefficients over time (after the
 # librosa documentation's example, as the report's figure is).
+#
+# Panel (b) has a logarithmic magnitude axis: the fits are least-squares fits to the *linear* column,
+# whose energy sits in a few harmonic peaks, so every fit runs far below the peaks, near the column's
+# average level of a few units. On a linear axis they would hug zero; on a log axis both the peaks and
+# the fits are visible. That is also what the features report: a polynomial of low order sees the
+# column's overall level and tilt, not its harmonics. Panels (c)-(e) keep one colour per coefficient.
 
 # %%
 S = features.magnitude_spectrogram(vio, N_FFT, HOP)
@@ -236,15 +242,17 @@ ax_col = fig.add_subplot(grid[0, 2])
 ax_col.plot(freq_hz, S[:, loudest], color="0.6", linewidth=0.6, label="|STFT| column")
 for order, style in zip((0, 1, 2), ("-", "--", ":")):
     ax_col.plot(freq_hz, np.polyval(coefs[order][:, loudest], freq_hz), style, linewidth=1.4, label=f"order {order}")
-ax_col.set(xlim=(0, 8000), ylim=(0, None), xlabel="frequency (Hz)", ylabel="magnitude (linear)",
+ax_col.set(xlim=(0, 8000), ylim=(S[:, loudest].max() * 1e-3, S[:, loudest].max() * 2), yscale="log",
+           xlabel="frequency (Hz)", ylabel="magnitude (linear units, log axis)",
            title=f"(b) fits on the column at {loudest * HOP / SR:.2f} s")
 ax_col.legend(fontsize=7)
 times = librosa.frames_to_time(np.arange(S.shape[1]), sr=SR, hop_length=HOP)
 names = {0: ["constant"], 1: ["slope (1/Hz)", "constant"], 2: ["curvature (1/Hz²)", "slope (1/Hz)", "constant"]}
+colours = {"constant": "C0", "slope (1/Hz)": "C1", "curvature (1/Hz²)": "C2"}  # one colour per coefficient in (c)-(e)
 for order in (0, 1, 2):
     ax = fig.add_subplot(grid[1, order])
     for row, name in zip(coefs[order], names[order]):
-        ax.plot(times, row / np.abs(row).max(), linewidth=0.9, label=name)
+        ax.plot(times, row / np.abs(row).max(), linewidth=0.9, color=colours[name], label=name)
     ax.set(xlabel="time (s)", ylabel="coefficient / max |coefficient|", title=f"({'cde'[order]}) order {order}")
     ax.legend(fontsize=7)
 save_figure(fig, "2.3", "polynomial_features",
@@ -300,6 +308,13 @@ for code, y in clips.items():
 # both bend at about 1 kHz, but their band edges differ. The first coefficients capture
 # the broad shape (coefficient 0 is the overall level), higher ones finer detail. The report uses 40
 # coefficients (section 3.1.1).
+#
+# Coefficient 0 is proportional to the sum of all the log mel energies: hundreds of dB-units below zero
+# for a clip quieter than full scale, several times the size of the others. Drawn with them, it takes
+# the whole colour scale and the other rows fade to one colour, so Fig. 2.5 leaves it out (its average is
+# printed below) and draws both clips on *one* colour scale, so that their colours can be compared.
+# Coefficient 1, the spectrum's overall tilt, is the next largest; the scale is clipped (arrows on the
+# colour bar) so that it does not wash out the finer coefficients in turn.
 
 # %%
 fig = plotting.figure(figsize=(11, 5.5))
@@ -315,13 +330,20 @@ for i, text in enumerate(steps):
         ax_flow.annotate("", xy=(i - 0.42, 0), xytext=(i - 0.58, 0), arrowprops={"arrowstyle": "->", "color": "0.3"})
 ax_flow.set(xlim=(-0.6, len(steps) - 0.4), ylim=(-1, 1), title="(a) computing MFCCs")
 ax_flow.axis("off")
+# one colour scale for both clips, without coefficient 0, clipped at the 99th percentile of |coefficient|
+mfcc_limit = np.percentile(np.abs(np.concatenate([f["mfcc"][1:].ravel() for f in clip_features.values()])), 99)
 for col, (code, f) in enumerate(clip_features.items()):
-    plotting.feature_panel(fig.add_subplot(grid[1, col]), f["mfcc"], SR, HOP, ylabel="MFCC index",
-                           cbar_label="coefficient (dB-scaled)", title=f"({'bc'[col]}) {F.n_mfcc} MFCCs, class {code}")
+    plotting.feature_panel(fig.add_subplot(grid[1, col]), f["mfcc"][1:], SR, HOP, ylabel="MFCC index",
+                           cbar_label="coefficient (dB-scaled)", first_row=1, vmin=-mfcc_limit, vmax=mfcc_limit,
+                           cbar_extend="both", title=f"({'bc'[col]}) MFCCs 1-{F.n_mfcc - 1}, class {code}")
 save_figure(fig, "2.5", "mfcc",
-            f"The MFCC process (drawn from the steps of librosa.feature.mfcc) and {F.n_mfcc} MFCCs of the vio "
-            f"and gel {data.irmas_name} clips.", PROV, NOTEBOOK)
+            f"The MFCC process (drawn from the steps of librosa.feature.mfcc) and MFCCs 1-{F.n_mfcc - 1} of the "
+            f"vio and gel {data.irmas_name} clips on one colour scale (clipped at ±{mfcc_limit:.0f}, the 99th "
+            "percentile of their magnitudes); coefficient 0, the overall level, is left out.", PROV, NOTEBOOK)
 plt.show()
+for code, f in clip_features.items():
+    print(f"{code}: coefficient 0 (overall level) {f['mfcc'][0].mean():.0f} on average; "
+          f"coefficients 1-{F.n_mfcc - 1} within ±{np.abs(f['mfcc'][1:]).max():.0f}")
 for code, y in clips.items():
     print(code)
     display(Audio(y, rate=SR))
@@ -404,7 +426,8 @@ for code, f in clip_features.items():
 axes[0].set(xlabel="time (s)", ylabel="zero crossings per sample", title="(a) zero-crossing rate")
 axes[1].set(xlabel="time (s)", ylabel="RMS (full scale)", title="(b) root-mean-square energy")
 for ax in axes:
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, 1.3 * ax.get_ylim()[1])  # room above the curves for the legend
+    ax.legend(fontsize=8, loc="upper right", ncol=2)
 save_figure(fig, "2.15", "zcr_rms",
             f"Zero-crossing rate and root-mean-square energy of the vio and gel {data.irmas_name} clips "
             f"(frames of {N_FFT} samples, hop {HOP}).", PROV, NOTEBOOK)
@@ -437,9 +460,117 @@ for name, value in sorted(zip(features.GENERAL_FEATURE_NAMES, scale), key=lambda
 
 # %% [markdown]
 # ## Exercises
-# 1. Low-pass the violin clip (e.g. resample it to 16 kHz and back) and recompute its spectral centroid
-#    and rolloff. By how much do they drop, and why does report section 2.2.3 warn about this?
-# 2. Compute the spectral flatness of white noise, of the 440 Hz tone above and of the `gel` clip.
-#    Which ordering does Eq. 2.7 predict, and does the report's example sentence in 2.2.7 agree?
-# 3. Change `n_mels` from 256 to 64 in Fig. 2.7. What detail disappears first, and would you expect a
-#    classifier to care?
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it.
+#
+# **1 · Brightness after a low-pass.** Low-pass the violin clip by resampling it to 16 kHz and back to
+# 44.1 kHz (`librosa.resample`), and recompute its spectral centroid and rolloff (time-means over frames).
+# By how much do they drop, and why does report section 2.2.3 warn about this?
+# *You should find:* the centroid falls by roughly a quarter to a third (about 3.0 to 2.2 kHz on the
+# default profile's violin clip) and the 85 % rolloff by roughly a quarter (about 5.3 to 4.0 kHz),
+# although the violin plays the same notes.
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** Resampling to 16 kHz keeps only what lies below its Nyquist frequency, 8 kHz: the
+# anti-aliasing filter removes the violin's upper partials and its bow noise. Eq. 2.4 weights every bin
+# by its frequency, so removing the highest bins pulls the centre of mass down, by far more than their
+# share of the energy would suggest; the rolloff (Eq. 2.6) falls because 85 % of a smaller total is
+# reached at a lower bin. Measured on SynthIRMAS at the default profile, the centroid falls from 3.0 to
+# 2.2 kHz (29 %) and the rolloff from 5.3 to 4.0 kHz (24 %). That is the report's warning: a feature
+# meant to describe the instrument's *brightness* also describes the recording chain. Data recorded or
+# uploaded at lower bandwidth (AudioSet's YouTube clips; SynthAudioSet imitates their band limits,
+# notebook 10) shift these features for every instrument alike, and a model trained at 44.1 kHz
+# meets a domain shift it did not learn (chapter 5.5). The AST, which reads 16 kHz audio (report 4.5),
+# never sees above 8 kHz at all.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+lowpassed = librosa.resample(librosa.resample(vio, orig_sr=SR, target_sr=16000), orig_sr=16000, target_sr=SR)
+brightness = {name: (librosa.feature.spectral_centroid(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP).mean(),
+                     librosa.feature.spectral_rolloff(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP).mean())
+              for name, signal in (("44.1 kHz (original)", vio), ("through 16 kHz", lowpassed))}
+(centroid0, rolloff0), (centroid1, rolloff1) = brightness.values()
+for name, (centroid, rolloff) in brightness.items():
+    print(f"vio clip, {name:>19}: centroid {centroid:5.0f} Hz, rolloff {rolloff:5.0f} Hz")
+print(f"change: centroid {centroid1 / centroid0 - 1:+.0%}, rolloff {rolloff1 / rolloff0 - 1:+.0%}")
+
+# %% [markdown]
+# **2 · How flat is flat?** Compute the spectral flatness (Eq. 2.7, `librosa.feature.spectral_flatness`,
+# time-mean) of one second of white noise (seeded), of the 440 Hz tone above, and of the `gel` and `vio`
+# clips. Which ordering does Eq. 2.7 predict, and does the report's example sentence in 2.2.7 ("harmonic
+# sounds, such as those produced by string instruments, tend to have a higher SF value") agree?
+# *You should find:* white noise about 0.56, the tone, the guitar and the violin all below 0.001 (the tone
+# lowest): noise is flattest, harmonic sounds are *less* flat, the opposite of the report's sentence.
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** Eq. 2.7 divides the geometric mean of the spectrum by its arithmetic mean. The two are
+# equal only when every bin holds the same value, and a few strong peaks over near-empty bins (a tone, the
+# partials of a string) make the geometric mean collapse while the arithmetic mean stays up: flatness near 0.
+# So harmonic sounds are the *least* flat, and the report's example has the direction backwards (the
+# definition is what counts). Why is white noise not at 1? Its spectrum is flat only on average: in each
+# frame the power of every bin is random, exponentially distributed, and the geometric mean of an
+# exponential variable is $e^{-\gamma} \approx 0.561$ times its mean ($\gamma$ the Euler-Mascheroni
+# constant). Measured on SynthIRMAS at the default profile: noise 0.56, violin 0.0009, guitar 0.00003,
+# tone 0.000003. The guitar's and violin's values are tiny but far above the tone's: between their
+# partials lie accompaniment, reverberation and bow or pick noise.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+noise = (0.1 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)
+flatness = {name: float(librosa.feature.spectral_flatness(y=signal, n_fft=N_FFT, hop_length=HOP).mean())
+            for name, signal in (("white noise", noise), ("vio clip", vio), ("gel clip", gel), ("440 Hz tone", tone))}
+for name, value in sorted(flatness.items(), key=lambda item: -item[1]):
+    print(f"{name:>12}: spectral flatness {value:.2g}")
+print(f"exp(-Euler's gamma) = {np.exp(-np.euler_gamma):.3f}, the expected flatness of white noise")
+
+# %% [markdown]
+# **3 · Fewer mel bands.** Change `n_mels` from 256 to 64 in Fig. 2.7's mel spectrogram (the size the
+# `default` profile gives ResNet-50, notebook 20). What disappears first? Estimate the violin's pitch
+# $f_0$ (`librosa.yin`) and count its harmonics that still get a mel band narrower than $f_0$, i.e. that
+# stay apart from their neighbours; do the same for the first `cel` clip. Would you expect a classifier to
+# care?
+# *You should find:* the low bands widen from 31 to 123 Hz; on the default profile's clips the violin keeps
+# about its first 7 harmonics apart with 64 bands (about 31 with 256), while the cello (a low note near
+# 80 Hz) keeps none: its harmonics merge into an envelope.
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** Below 1 kHz the mel scale is linear, so the low bands all have the same width, the full
+# range divided among fewer bands: four times fewer bands are four times wider (31 to 123 Hz); above 1 kHz
+# they widen in proportion to frequency. Harmonics of a note are $f_0$ apart, so a band wider than $f_0$
+# pools two or more of them and the harmonic *comb* turns into a smooth envelope. High notes lose their
+# upper harmonics first; low notes lose everything: measured on SynthIRMAS at the default profile, the
+# violin clip's $f_0$ of about 655 Hz keeps 7 harmonics apart with 64 bands and 31 with 256, the cello
+# clip's 78 Hz keeps none with 64 bands (31 with 256). What survives is the envelope, which is what
+# MFCCs summarise, and that carries much of the timbre, so a classifier still has something to learn from.
+# What it loses are the cues that live in individual partials: the clarinet's weak even harmonics, the
+# slight inharmonicity of piano strings, the vibrato of a violin's upper partials, and the pitch of low
+# instruments. Expect the low and the harmonic-rich classes (cello, clarinet, piano) to suffer first;
+# whether they do on the default profile's ResNet-50, which reads exactly such a 64-band image, is a
+# question for the training notebooks, not one this picture can settle.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+def harmonics_apart(y: np.ndarray, n_mels: int, fmin: float) -> tuple[float, int, int]:
+    """(f0, harmonics whose mel band is narrower than f0, harmonics below Nyquist) of one clip."""
+    f0 = float(np.nanmedian(librosa.yin(y, fmin=fmin, fmax=2000, sr=SR, frame_length=N_FFT, hop_length=HOP)))
+    edges = librosa.mel_frequencies(n_mels + 2, fmax=SR / 2)
+    harmonics = f0 * np.arange(1, int(SR / 2 // f0) + 1)
+    apart = np.interp(harmonics, edges[1:-1], edges[2:] - edges[:-2]) < f0
+    return f0, int(apart.argmin() if not apart.all() else len(apart)), len(apart)
+
+
+notes = {"vio": (vio, 150.0)}
+if (data.train["instrument"] == "cel").any():
+    notes["cel"] = (first_clip("cel")[1], 50.0)
+for n_mels in (F.n_mels, 64):
+    edges = librosa.mel_frequencies(n_mels + 2, fmax=SR / 2)
+    counts = []
+    for code, (y, fmin) in notes.items():
+        f0, apart, total = harmonics_apart(y, n_mels, fmin)
+        counts.append(f"{code} (f0 {f0:.0f} Hz): first {apart} of {total} harmonics apart")
+    print(f"{n_mels} mel bands: lowest band {edges[2] - edges[0]:.0f} Hz wide; " + "; ".join(counts))
+fig, axes = plotting.subplots(1, 2, figsize=(11, 3.8))
+for ax, n_mels in zip(axes, (F.n_mels, 64)):
+    plotting.spectrogram_panel(ax, features.mel_spectrogram(vio, SR, N_FFT, HOP, n_mels=n_mels), SR, HOP,
+                               y_axis="mel", title=f"vio clip, {n_mels} mel bands")
+plt.show()
