@@ -115,6 +115,7 @@ class MFCCInput(_Spectral):
                  height: int | None = None):
         super().__init__(sample_rate, n_fft, hop_length, mean, std)
         self.size = (height or n_mfcc, width)
+        self.options = {"n_mfcc": n_mfcc, "height": self.size[0]}  # recorded with a run, for make_input
         self.register_buffer("mel_fb", self.mel_filters(n_mels), persistent=False)
         self.register_buffer("dct", torchaudio.functional.create_dct(n_mfcc, n_mels, "ortho"), persistent=False)
 
@@ -408,18 +409,20 @@ class ASTInput(torch.nn.Module):
         return (fbank - AST_MEAN) / (2 * AST_STD)
 
 
-def make_input(kind: str, profile, mean: float, std: float, max_length: int = 100) -> torch.nn.Module:
+def make_input(kind: str, profile, mean: float, std: float, max_length: int = 100,
+               options: dict | None = None) -> torch.nn.Module:
     """The input module of ``kind`` (one of :data:`INPUT_KINDS`) with the profile's sizes, on its device.
 
     Sizes: ``profile.features`` (sample rate, FFT, hop, MFCC count) and ``profile.train.image_mels`` /
-    ``image_size`` for the mel image. General features still need :meth:`GeneralFeatures.fit`.
-    Used by the training notebooks.
+    ``image_size`` for the mel image; ``options`` overrides them where the module records its own
+    (``MFCCInput.options``: coefficient count and image height). General features still need
+    :meth:`GeneralFeatures.fit`. Used by the training notebooks and ``predict.load_predictor``.
     """
     f = profile.features
     if kind == "raw":
         module = RawInput(mean, std)
     elif kind == "mfcc":
-        module = MFCCInput(mean, std, f.sample_rate, f.n_fft, f.hop_length, f.n_mfcc)
+        module = MFCCInput(mean, std, f.sample_rate, f.n_fft, f.hop_length, **{"n_mfcc": f.n_mfcc, **(options or {})})
     elif kind == "mel":
         module = MelImageInput(mean, std, f.sample_rate, f.n_fft, f.hop_length, profile.train.image_mels,
                                profile.train.image_size)

@@ -97,7 +97,7 @@ def load_predictor(run_dir: str | Path, device=None) -> Predictor:
     try:
         model.load_state_dict(load_file(str(checkpoint)))
         model_input = make_input(MODEL_INPUTS[name], profile, record["mean"], record["std"],
-                                 model_config.get("max_length", 100))
+                                 model_config.get("max_length", 100), options=record.get("options"))
         model_input.load_state_dict(load_file(str(input_state)))
     except (SafetensorError, RuntimeError, OSError) as error:
         raise HarmonyError(f"cannot load the run's weights ({type(error).__name__}: {error})", run_dir) from None

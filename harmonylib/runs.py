@@ -216,11 +216,13 @@ def best_checkpoint(run_dir: Path) -> Path:
 def save_model_input(run_dir: str | Path, model_input: nn.Module, profile, mean: float, std: float,
                      window: float) -> None:
     """Record how the run's model input is made, so ``predict.load_predictor`` can rebuild it: the profile
-    and training mean/std given to ``inputs.make_input``, the window in seconds, the module's fitted state."""
+    and training mean/std given to ``inputs.make_input``, the module's own ``options`` where it has them
+    (e.g. an MFCC count other than the profile's), the window in seconds, the module's fitted state."""
     run_dir = Path(run_dir)
     _save_state_dict(run_dir / INPUT_STATE, model_input)
     io.write_json(run_dir / INPUT_RECORD, {"profile": getattr(profile, "name", profile), "mean": float(mean),
-                                           "std": float(std), "window": float(window)})
+                                           "std": float(std), "window": float(window),
+                                           "options": dict(getattr(model_input, "options", {}))})
 
 
 def read_model_input(run_dir: Path) -> tuple[dict, Path]:

@@ -178,6 +178,22 @@ def test_usage_and_model_errors_exit_2(run_dir, audio, tmp_path, capsys, monkeyp
     assert code == 2
 
 
+def test_a_run_with_its_own_mfcc_count_is_predicted_with_that_count(tmp_path):
+    from harmonylib.inputs import MFCCInput
+
+    folder = tmp_path / "smoke-mfcc_cnn_w1_13mfcc"
+    P = get_profile("smoke")
+    model = build_model("mfcc_cnn")
+    module = MFCCInput(0.0, 0.1, n_mfcc=13, height=40)
+    settings = dataclasses.replace(settings_for("mfcc_cnn", P, epochs=1), batch_size=2)
+    fit(model, _Noise(4, False, 1), _Noise(2, True, 2), settings, folder, module, device="cpu", log=lambda message: None)
+    save_model_input(folder, module, P, 0.0, 0.1, 1.0)
+    predictor = load_predictor(folder, "cpu")
+    assert predictor.model_input.options == {"n_mfcc": 13, "height": 40}
+    wave = torch.randn(2, 44100) * 0.1
+    torch.testing.assert_close(predictor.model_input(wave), module(wave))
+
+
 def test_pickled_checkpoints_are_never_loaded(run_dir, tmp_path):
     import shutil
 
