@@ -226,11 +226,111 @@ print(pd.DataFrame(timings).pivot(index="input", columns="batch", values="inputs
 
 # %% [markdown]
 # ## Exercises
-# 1. Turn off the row standardisation (`GeneralFeatures(..., standardise=False)`) and print the
-#    per-row standard deviations of a batch. Which two rows would dominate a randomly initialised
-#    first convolution?
-# 2. With 2-s windows, how much of the training audio does `last="drop"` throw away? Would padding
-#    instead be better for a 3-s clip? And what would `Windows(..., tolerance_s=0)` do to the 1-s row
-#    of the table above?
-# 3. The AST input has 98 real frames for 1 s of audio padded to 100. Work out the number of 16 × 16
-#    patches with stride 10 (report 4.5) for 1 s and for 10 s.
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it.
+#
+# **1 · Unscaled feature rows.** Turn off the row standardisation (`GeneralFeatures(..., standardise=False)`;
+# the cell above kept those rows as `raw_rows`) and print the standard deviation of each of the 40 rows over
+# the batch. Which rows would dominate a randomly initialised first convolution of the features CNN? Measure
+# it: split that convolution's output into each row's own contribution and compare their variances.
+# *You should find:* the three rows in Hz (rolloff, bandwidth, centroid) have standard deviations in the
+# hundreds to thousands and give more than 99 % of the output's variance; ZCR, flatness and the polynomial
+# slope vary by less than 0.03, four to six orders of magnitude less than rolloff.
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** A convolution's output is a weighted sum of its input rows, and PyTorch draws every weight
+# of a fresh layer from the same range (its bound depends only on the fan-in, 40 rows × 8 frames here). So
+# at the start each row's contribution is as large as the row itself, and its share of the output's
+# variance grows with the *square* of the row's scale: a row that varies by 1000 Hz outweighs one that
+# varies by 0.001 by a factor of $10^{12}$. Measured on SynthIRMAS at the default profile (one batch of 16
+# windows): rolloff varies by about 1400 Hz, bandwidth by 900 Hz, centroid by 640 Hz, and these three give
+# 99.8 % of the first convolution's output variance; the 13 MFCC rows give 0.2 %, and ZCR (0.027), flatness
+# (0.0016) and the polynomial slope (0.0007) nothing measurable. The three Hz rows also describe nearly the
+# same thing (where the spectrum's energy lies), so the unscaled network starts out seeing little more than
+# "brightness". Training would have to grow the small rows' weights by a factor of a thousand or more,
+# which weight decay penalises; standardising every row to mean 0 and standard deviation 1 gives every
+# feature the same say from the first step (notebook 32 counts what this means for the optimiser).
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from harmonylib.models import build_model  # noqa: E402
+
+row_std = pd.Series(raw_rows.std(dim=(0, 2)).cpu().numpy(), index=names).sort_values(ascending=False)
+print("standard deviation of the unscaled rows over this batch (largest four, smallest three):")
+print(row_std.iloc[[0, 1, 2, 3, -3, -2, -1]].to_string(float_format="%.3g"))
+torch.manual_seed(0)  # a fresh first convolution of the features CNN (40 rows in, 32 channels, kernel 8)
+first_conv = build_model("features_cnn").features[0].to(device)
+with torch.no_grad():  # each row's own contribution to the output: (40 rows, batch, 32 channels, frames)
+    parts = torch.stack([torch.nn.functional.conv1d(raw_rows[:, [r]], first_conv.weight[:, [r]])
+                         for r in range(len(names))])
+output_share = pd.Series(parts.flatten(1).var(dim=1).cpu().numpy(), index=names)
+output_share /= output_share.sum()
+hz_rows = ["rolloff", "bandwidth", "centroid"]
+print(f"share of the output's variance from the rows in Hz ({', '.join(hz_rows)}): {output_share[hz_rows].sum():.1%};"
+      f" from the 13 MFCC rows: {output_share.filter(like='mfcc').sum():.1%}")
+
+# %% [markdown]
+# **2 · What windowing throws away.** With 2-s windows, how much of the training audio does `last="drop"`
+# throw away? Would padding the last window instead be better for a 3-s clip? And what would
+# `Windows(..., tolerance_s=0)` do to the 1-s row of the table above? Count the windows, the share of the
+# training audio they keep and the share of their samples that is padding.
+# *You should find:* 2-s windows keep two thirds of the audio (one window per clip); padding keeps it all
+# but makes a quarter of all 2-s training samples silence; with `tolerance_s=0` the 1-s windows fall from
+# three to two per clip, and the 1-s model loses a third of its training audio too.
+# *Time:* about a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** A training clip is 132,299 samples, one short of 3 s. Cut into 2-s windows it holds one
+# full window and a remainder of 1 s less one sample: short by a whole second, far beyond the 10-ms
+# tolerance, so `last="drop"` discards it and a third of the audio is lost. Padding keeps that second, but
+# as a window that is half silence and still labelled with the clip's instrument: half of every second
+# window, a quarter of all 2-s training samples (measured on SynthIRMAS at the default profile: 1100
+# windows keeping 66.7 % of the audio, against 2200 windows with 25.0 % padding). The model would learn that
+# a second of silence can be a "violin", and the silence dilutes the batch-norm statistics. Neither is
+# free; overlapping windows (a 2-s window every second: 0-2 s and 1-3 s) would keep every sample without
+# padding, at the cost of showing the model the middle second twice. With `tolerance_s=0` the last 1-s
+# window, short by a single sample (0.02 ms), is dropped too: 2200 windows instead of 3300, a third of the
+# 1-s model's training audio lost for nothing, which is why the tolerance exists.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+lengths = np.array([len(stores["train"][i]) for i in range(len(stores["train"]))])
+rows = []
+for seconds, last, tolerance in ((1, "drop", None), (1, "drop", 0.0), (2, "drop", None), (2, "pad", None),
+                                 (3, "drop", None)):
+    options = {} if tolerance is None else {"tolerance_s": tolerance}
+    windows = Windows(stores["train"], SR, seconds, last=last, **options)
+    audio = np.minimum(windows.size, lengths[windows.clip] - windows.start).sum()  # samples of real audio
+    rows.append({"window (s)": seconds, "last": last, "tolerance": "10 ms" if tolerance is None else "0",
+                 "windows": len(windows), "audio kept": f"{audio / lengths.sum():.1%}",
+                 "padding in the windows": f"{1 - audio / (len(windows) * windows.size):.1%}"})
+print(f"{len(lengths)} training clips, {lengths.sum() / SR:.0f} s of audio")
+print(pd.DataFrame(rows).to_string(index=False))
+
+# %% [markdown]
+# **3 · The AST's patches.** The AST input has 98 real frames for 1 s of audio, padded to 100. Work out the
+# number of 16 × 16 patches with stride 10 (report 4.5) for 1 s and for 10 s (1024 frames), and check your
+# count against the position embeddings of an AST built with `build_model("ast", max_length=...)`.
+# *You should find:* 12 × 9 = 108 patches for 1 s and 12 × 101 = 1212 for 10 s; the models have 110 and
+# 1214 position embeddings, two more than patches.
+# *Time:* about 5 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** Kaldi's fbank cuts 25-ms frames (400 samples at 16 kHz) every 10 ms (160 samples) and
+# keeps only whole frames: $1 + \lfloor (16000 - 400) / 160 \rfloor = 98$ frames in one second, padded to
+# 100. A 16-wide patch moved in steps of 10 fits $\lfloor (n - 16) / 10 \rfloor + 1$ times along an axis
+# of $n$: 12 times along the 128 mel bins, 9 times along 100 frames and 101 times along 1024. The AST adds
+# two learned tokens to the patches (a classification token and a distillation token, inherited from DeiT),
+# hence 110 and 1214 position embeddings. That is why the 10-s AudioSet checkpoint's 1214 position
+# embeddings cannot be loaded into a 1-s model and stay freshly initialised (report 4.5), and why a 1-s
+# window is so much cheaper: self-attention compares every token with every other, so its cost grows with
+# the square of the token count, $(1214 / 110)^2 \approx 122$ times.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+real_frames = ASTInput(SR, max_length=100_000)._fbank(torch.zeros(16000)).shape[0]  # 1 s at 16 kHz, unpadded
+print(f"1 s at 16 kHz: {real_frames} fbank frames (25 ms every 10 ms), padded to 100")
+for seconds, frames in ((1, 100), (10, 1024)):
+    along_mel, along_time = (128 - 16) // 10 + 1, (frames - 16) // 10 + 1
+    small_ast = build_model("ast", max_length=frames, num_hidden_layers=1, hidden_size=64)  # same patching, tiny
+    positions = small_ast.ast.audio_spectrogram_transformer.embeddings.position_embeddings.shape[1]
+    print(f"{seconds:2d} s = {frames:4d} frames: {along_mel} x {along_time} = {along_mel * along_time} patches; "
+          f"the model has {positions} position embeddings")

@@ -110,8 +110,182 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 
 # %% [markdown]
 # ## Exercises
-# 1. The report never tried 13 coefficients (4.2). Change `job.profile.features.n_mfcc` to 13 through
-#    `dataclasses.replace` and retrain: how do the parameter count and the validation F1 change?
-# 2. Resizing 87 frames to 256 columns interpolates. Replace the resize by zero padding to 256 frames
-#    and compare the curves.
-# 3. Which kernel of the model sees the widest span of time, in milliseconds of audio?
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it.
+#
+# **1 · Thirteen coefficients.** The report never tried 13 coefficients (4.2), librosa's classic choice.
+# Feeding a 13-row image to this model fails: trace the image's height through the four blocks (a
+# convolution takes away its kernel's height minus one, a 2 × 2 pooling halves and rounds down) and find
+# the fewest rows it needs. Then train the model once more on 13 MFCCs resized to 40 rows
+# (`MFCCInput(..., n_mfcc=13, height=40)`, as the report resizes 87 frames to 256 columns), under its own
+# run name (`dataclasses.replace(job, run_name=...)`), with the same seed, augmentations and recipe. How do
+# the parameter count and the best validation macro F1 change?
+# *You should find:* 13 rows shrink to 0 at the third pooling (13 → 10 → 5 → 4 → 2 → 1 → 0), and the model
+# needs at least 33 rows (`MFCCCNN.min_rows`); the parameter count is the same, 879,275; the best
+# validation macro F1 moves by a few hundredths at most (0.405 with 13 coefficients against 0.423 with 40
+# at the default profile), less than the noise of 88 validation clips.
+# *Time:* one more training run, as long as the notebook's own: 1.5-8 minutes at the default profile on a
+# 2-core CPU, depending on the machine's load; running the notebook again reuses the finished run.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** Follow the height. The first block's 4 × 4 kernel leaves $h - 3$ rows and its pooling
+# $\lfloor (h - 3)/2 \rfloor$; each later block's 2-row kernel takes one row more away before its pooling
+# halves again. From 40 rows: 37, 18, 17, 8, 7, 3, 2, 1. From 13: 10, 5, 4, 2, 1, and the third pooling
+# has one row to halve, which leaves none (PyTorch raises an error; the model checks first and says why).
+# Backwards, the last pooling needs 2 rows, so the last convolution needs 3, the third pooling 6, and so
+# on: 3 ← 6 ← 7 ← 14 ← 15 ← 30 ← 33 rows. Resizing the 13 coefficients to 40 rows satisfies the model
+# without adding information: each coefficient is simply drawn about three rows tall.
+#
+# The parameter count does not change, because no weight depends on the image's size: a convolution has
+# one weight per kernel position and channel pair wherever it slides, and the global average pool turns
+# the last block's 256 channels into 256 numbers whatever their height and width. The two runs differ only
+# in what the 40 rows contain, and start from the same initial weights (the same seed for the same
+# architecture). Coefficients 14-40 describe the finer ripples of the log-mel spectrum (partials close
+# together, narrow resonances); the first 13 keep its broad shape, the spectral envelope that tells timbre.
+# Measured on SynthIRMAS at the default profile, the 13-coefficient model reached a best validation macro F1
+# of 0.405 (epoch 3) against the notebook's 0.423 (epoch 6), and the two curves cross. The 88 validation
+# clips hold only 3 or 4 clips of flute, trumpet and violin (and none of cello or clarinet); one such clip
+# found or missed moves that class's F1 by a tenth or more, and macro F1 by about a hundredth. So this is no
+# evidence that the extra coefficients help (nor that they do not): the question needs the test set with
+# bootstrap intervals (notebook 51) or more data. The honest conclusion is that 13 coefficients are not
+# clearly worse.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import dataclasses  # noqa: E402
+
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+
+from harmonylib.errors import ConfigError  # noqa: E402
+from harmonylib.inputs import MFCCInput  # noqa: E402
+from harmonylib.models import MFCCCNN, count_parameters  # noqa: E402
+
+
+def height_trace(rows: int) -> str:
+    """The image's height after each convolution and pooling of the model's four blocks, until none is left."""
+    steps, height = [str(rows)], rows
+    for layer in model.features:
+        if isinstance(layer, torch.nn.Conv2d):
+            height -= layer.kernel_size[0] - 1
+        elif isinstance(layer, torch.nn.MaxPool2d):
+            height //= layer.kernel_size
+        else:
+            continue
+        steps.append(str(max(height, 0)))
+        if height < 1:
+            break
+    return " -> ".join(steps)
+
+
+for rows in (40, 33, 32, 13):
+    print(f"{rows} rows: {height_trace(rows)}")
+try:
+    model(torch.zeros(1, 1, 13, 256, device=job.device))
+except ConfigError as error:
+    print(f"a 13-row image: {error}")
+n_mfcc = 13
+F = job.profile.features
+input_13 = MFCCInput(job.splits.mean, job.splits.std, F.sample_rate, F.n_fft, F.hop_length, n_mfcc=n_mfcc,
+                     height=max(F.n_mfcc, MFCCCNN.min_rows)).to(job.device)  # 13 coefficients drawn on 40 rows
+torch.manual_seed(job.profile.seed)  # the same initial weights as the notebook's model
+model_13 = build_model(MODEL, **job.model_config())
+print(f"parameters: {count_parameters(model):,} (40 MFCCs), {count_parameters(model_13):,} ({n_mfcc} MFCCs)")
+job_13 = dataclasses.replace(job, run_name=f"{job.run_name}_{n_mfcc}mfcc")  # its own run folder
+result_13 = recipes.train_run(job_13, model_13, input_13,
+                              lambda wave, generator: input_13(audio_augment(wave, generator)), augmentations,
+                              weight_decay=weight_decay, epochs=epochs, seed=seed, select=select)
+curves = pd.DataFrame({"40 MFCCs": result.metrics["val_macro_f1"].to_numpy(),
+                       f"{n_mfcc} MFCCs": result_13.metrics["val_macro_f1"].to_numpy()},
+                      index=pd.Index(result.metrics["epoch"].to_numpy() + 1, name="epoch"))
+print(curves.round(3).T.to_string())
+for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
+    best = int(run.summary["best_epoch"])
+    print(f"{name}: best epoch {best + 1} by {run.summary['select']}, validation macro F1 "
+          f"{run.metrics.set_index('epoch').loc[best, 'val_macro_f1']:.3f}")
+
+# %% [markdown]
+# **2 · Resizing or padding?** Resizing 87 frames to 256 columns interpolates. What would zero padding to 256
+# columns give instead? Take one validation window and compare: how much audio one column holds, how much
+# audio a 10-column kernel spans, how many columns would be padding, and where the value 0 lies on the
+# scale of the coefficients (compare the first coefficient, c0, the overall level, with that of silence).
+# *You should find:* resized, a column holds 3.9 ms of audio and a 10-column kernel spans 39 ms; padded, a
+# column is a whole frame (11.6 ms), a kernel spans 116 ms, and 169 of the 256 columns (66 %) are
+# padding; a zero column is not silence: its c0 of 0 is louder than any frame of a real window (c0 of
+# about −1100 for silence, −107 to −8 for this window).
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** Resizing stretches the second of audio over the whole image: every event keeps its place
+# as a fraction of the window, each frame is drawn about three columns wide, and the kernels, designed for
+# 256 columns, each see about 3.4 frames (39 ms). Padding keeps the frames as they are, so the same kernels
+# see three times more audio each, and two thirds of the image holds no audio at all. Worse, zero is not
+# a neutral value for MFCCs. c0 is proportional to the mean log-mel level, in dB: silence sits at the floor
+# (about −1100), a real window below 0 (measured on SynthIRMAS at the default profile: −107 to −8 for the
+# first validation window), and a zero column claims a level louder than anything in the data. The
+# padded image thus has a sharp, foreign edge at column 87 that every kernel crossing it responds to, and
+# the global average pool mixes the real part with a response to the padding, in proportions that depend
+# on the window's length. Padding with the value of silence (or masking the padded part out of the pooling)
+# would avoid that; the report's resize avoids it too, at the cost of changing the time scale the kernels
+# see. Comparing the two as *training curves* would take a retraining of about as long as the one above.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import matplotlib.pyplot as plt  # noqa: E402
+
+wave = job.val_set[0][0].unsqueeze(0).to(job.device)  # the first validation window
+with torch.no_grad():
+    coefficients = model_input.features(wave)[0].cpu()  # (40, frames) before resizing
+    resized = model_input(wave)[0, 0].cpu()  # (40, 256): what the model sees
+    silence = model_input.features(torch.zeros_like(wave))[0].cpu()
+frames, columns = coefficients.shape[-1], resized.shape[-1]
+padded = torch.nn.functional.pad(coefficients, (0, columns - frames))
+frame_ms = 1000 * F.hop_length / F.sample_rate
+print(f"{frames} frames, {columns} columns. Resized: a column is {frame_ms * frames / columns:.1f} ms of audio, a "
+      f"10-column kernel spans {10 * frame_ms * frames / columns:.0f} ms.\nPadded: a column is a frame "
+      f"({frame_ms:.1f} ms), a 10-column kernel spans {10 * frame_ms:.0f} ms, and {columns - frames} columns "
+      f"({(columns - frames) / columns:.0%}) are padding.")
+print(f"c0: this window {coefficients[0].min():.0f} to {coefficients[0].max():.0f}; silence {silence[0].mean():.0f}; "
+      "a zero-padded column 0")
+fig, axes = plt.subplots(1, 2, figsize=(11, 3), layout="constrained")
+for ax, (name, image) in zip(axes, (("resized to 256 columns (the study)", resized),
+                                    ("zero-padded to 256 columns", padded))):
+    ax.imshow(image.numpy(), aspect="auto", origin="lower", cmap="magma")
+    ax.set(title=name, xlabel="column", ylabel="coefficient")
+plt.show()
+
+# %% [markdown]
+# **3 · The widest view in time.** Which kernel of the model sees the widest span of time, in milliseconds of
+# audio? Follow each block's kernel back to the input image: with every 2 × 2 pooling, one column further
+# in becomes two columns of the input; then convert columns into milliseconds (87 frames of 11.6 ms drawn on
+# 256 columns, each frame 46 ms long).
+# *You should find:* the fourth block's kernel: its 10 columns cover 80 columns of the input and its
+# receptive field 137 columns, about 0.58 s of audio, more than half the window; the first block's 4 × 4
+# kernel sees about 60 ms.
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** A kernel of width $k$ on a map whose columns are $j$ input columns apart covers $k j$
+# input columns; its receptive field adds what the layers before it already saw. The first kernel sees 4
+# columns; after the first pooling $j = 2$ and the second block's 10-wide kernel covers 20 (receptive field
+# 23); then $j = 4$, 40 (61); then $j = 8$, 80 (137). A column is 87/256 of a frame, 3.9 ms, and each
+# frame is computed from 2048 samples (46 ms), so the fourth block sees about 0.58 s of the window, the
+# first about 60 ms (these numbers follow from the shapes alone, at every profile). The kernels of blocks
+# 2-4 are wide in time (2 × 10) for that reason: an instrument shows itself in how its sound develops over
+# hundreds of milliseconds (attack, vibrato, decay), while two rows are enough to compare neighbouring
+# coefficients.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+ms_per_column = frame_ms * frames / columns
+window_ms = 1000 * F.n_fft / F.sample_rate
+rows, field, apart, block = [], 1, 1, 0  # receptive field and spacing of the current map, in input columns
+for layer in model.features:
+    if isinstance(layer, torch.nn.Conv2d):
+        block += 1
+        field += (layer.kernel_size[1] - 1) * apart
+        rows.append({"block": block, "kernel (rows x columns)": " x ".join(map(str, layer.kernel_size)),
+                     "its columns cover (input columns)": layer.kernel_size[1] * apart,
+                     "receptive field (input columns)": field,
+                     "receptive field (ms of audio)": (field - 1) * ms_per_column + window_ms})
+    elif isinstance(layer, torch.nn.MaxPool2d):
+        field += (layer.kernel_size - 1) * apart
+        apart *= layer.stride
+print(pd.DataFrame(rows).to_string(index=False, float_format="%.0f"))

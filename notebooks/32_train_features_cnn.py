@@ -120,8 +120,152 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 
 # %% [markdown]
 # ## Exercises
-# 1. Train with `GeneralFeatures(..., standardise=False)` (the original's unscaled rows) and compare
-#    the validation curves. Which rows dominate the first layer's input?
-# 2. Feed the 40 rows as one 2-D image (1 x 40 x 87) to the MFCC CNN of notebook 31: the "future
-#    work" of report 4.3. What changes in what the first kernel can combine?
-# 3. Which row groups would you drop first to save computing time, judging by notebook 13's ANOVA?
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it.
+#
+# **1 · Unscaled rows, counted in optimiser steps.** The original fed the 40 rows unscaled. From the row
+# statistics fitted above (`model_input.row_mean`, `row_std`), which rows dominate the first layer's input?
+# A standardised row is $(x - \mu)/\sigma$, so to give an *unscaled* row the same say, a first-layer weight
+# must be about $1/\sigma$ times larger. Adam moves a weight by at most about its learning rate per step:
+# how many steps would each row's weight need to reach $1/\sigma$ from its start, against the steps of this
+# run and of the paper's 35 epochs?
+# *You should find:* rolloff, bandwidth and centroid (standard deviations of about 1900, 960 and 830 Hz)
+# dominate; 23 of the 40 rows would need more steps than the default run's 120, and flatness (about
+# 300,000) and the polynomial slope (about 1.7 million) more than the paper's 44,030.
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** Rows measured in Hz vary by hundreds to thousands, flatness and the polynomial slope by
+# thousandths. A convolution weighs its input rows with weights that start on the same small scale for every
+# row (about ±0.06 here), so the rows in Hz decide the first layer's output from the start (notebook 20
+# measures 99.8 % of its variance). To change that, training would have to shrink the Hz rows' weights and
+# grow the small rows' by their inverse scale. Adam normalises each weight's update, so a weight moves by at
+# most about the learning rate (10⁻³, decaying) per step, whatever the size of its gradient: reaching a
+# weight of $1/\sigma$ takes at least $1/(\sigma \cdot 10^{-3})$ steps. Measured on SynthIRMAS at the default
+# profile (row statistics of 512 training windows): 23 of the 40 rows need more than the run's 120 steps,
+# the seven contrast bands, RMS, all 12 chroma rows (up to about 3500 steps), ZCR (37,000), flatness
+# (310,000) and the polynomial slope (1.7 million), the last two more than even the paper's 44,030
+# steps. Weight decay pulls those large weights back towards zero on top of that. Unscaled, such rows are as
+# good as absent; standardised, each of them starts with the same say as every other. (Validation curves
+# with and without the standardisation would need two trainings; the step count shows why the unscaled
+# rows would hardly take part.)
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import math  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from harmonylib import reference  # noqa: E402
+from harmonylib.features import GENERAL_FEATURE_NAMES  # noqa: E402
+from harmonylib.train import steps_per_epoch  # noqa: E402
+
+rows = pd.DataFrame({"mean": model_input.row_mean.cpu().numpy(), "std": model_input.row_std.cpu().numpy()},
+                    index=GENERAL_FEATURE_NAMES).sort_values("std", ascending=False)
+lr = result.settings.groups[0].lr
+rows["Adam steps to 1/std"] = 1 / (rows["std"] * lr)
+run_steps = result.settings.epochs * steps_per_epoch(result.settings, len(job.train_set))[1]
+paper_steps = reference.PAPER_EPOCHS * math.ceil(3 * sum(reference.IRMAS_TRAIN_COUNTS.values())
+                                                  / reference.PAPER_BATCH_SIZE)  # three 1-s windows per clip
+print(f"row statistics of {len(sample)} training windows (the largest five and the smallest four):")
+print(rows.iloc[[0, 1, 2, 3, 4, -4, -3, -2, -1]].to_string(float_format="%.3g"))
+print(f"rows needing more steps than this run ({run_steps}): {(rows['Adam steps to 1/std'] > run_steps).sum()}; "
+      f"than the paper's 35 epochs ({paper_steps}): {(rows['Adam steps to 1/std'] > paper_steps).sum()}")
+
+# %% [markdown]
+# **2 · The 40 rows as one image.** Report 4.3's "future work" feeds the 40 rows as one 2-D image
+# (1 × 40 × 87) to the MFCC CNN of notebook 31. Trace the image's width through that model's four blocks
+# (a convolution takes away its kernel's width minus one, a pooling halves), count how many positions of its
+# first 4-row kernel mix rows of different features, and compare the first layers' parameter counts
+# (`layer_shapes`). What changes in what the first kernel can combine?
+# *You should find:* 87 frames are too few (the width reaches 3 before the fourth block's 10-wide kernel; at
+# least 145 columns are needed, so the rows must be resized, to 256 like the MFCCs); 14 of the 37 positions
+# of the 4-row kernel straddle two feature groups; the first layer has 544 parameters instead of 10,272.
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** Widths: 87 → 84 → 42 → 33 → 16 → 7 → 3, and the fourth block's kernel, 10 columns wide,
+# no longer fits; backwards from one column at the end, the image needs 145 columns, which is why the MFCC
+# CNN resizes its 87 frames to 256. The deeper difference is what the first kernel sees. The features CNN's
+# first kernel reads *all* 40 rows over 8 frames, 40 × 8 × 32 weights + 32 biases = 10,272 parameters, and
+# may combine any rows, say the centroid with the third chroma bin. A 2-D kernel reads 4 neighbouring rows
+# over 4 frames and slides *along the rows* with the same 4 × 4 × 32 weights + 32 biases (544): it assumes
+# that neighbouring rows are related and that a pattern means the same wherever it appears, true of the
+# frequency axis of a spectrogram or of MFCCs, not of a list of unrelated features. Here 14 of its 37
+# positions straddle a boundary between features (MFCC 12 with the first chroma bins, ZCR with the centroid
+# and RMS, ...), and the same weights must serve chroma rows and contrast bands alike. Rows far apart only
+# meet after three poolings. The 2-D version therefore mixes *fewer* features early and shares weights
+# where sharing has no meaning; it could pay only if the rows were ordered so that related ones sit together.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from harmonylib.models import count_parameters, layer_shapes  # noqa: E402
+
+mfcc_cnn = build_model("mfcc_cnn")
+
+
+def width_trace(columns: int) -> tuple[list[int], bool]:
+    """The image's width after each convolution and pooling of the MFCC CNN, and whether it fits to the end."""
+    widths = [columns]
+    for layer in mfcc_cnn.features:
+        if isinstance(layer, torch.nn.Conv2d):
+            widths.append(widths[-1] - layer.kernel_size[1] + 1)
+        elif isinstance(layer, torch.nn.MaxPool2d):
+            widths.append(widths[-1] // layer.kernel_size)
+        if widths[-1] < 1:
+            return widths, False
+    return widths, True
+
+
+fewest = next(columns for columns in range(1, 1000) if width_trace(columns)[1])
+print(f"widths from 87 frames: {width_trace(87)[0]} (does not fit); from 256 columns: {width_trace(256)[0]}; "
+      f"the fewest columns that fit: {fewest}")
+groups = [name.split("_")[0] for name in GENERAL_FEATURE_NAMES]
+kernel_rows = mfcc_cnn.features[0].kernel_size[0]
+starts = range(len(groups) - kernel_rows + 1)
+mixed = [r for r in starts if len(set(groups[r:r + kernel_rows])) > 1]
+print(f"{len(mixed)} of the {len(starts)} positions of the {kernel_rows}-row kernel mix feature groups, e.g. "
+      + "; ".join(", ".join(GENERAL_FEATURE_NAMES[r:r + kernel_rows]) for r in mixed[:2]))
+first_2d = layer_shapes(mfcc_cnn, torch.zeros(1, 1, 40, 256))[0]
+first_1d = layer_shapes(model, torch.zeros(1, 40, 87, device=job.device))[0]
+print(f"first layer: 1-D {first_1d['kernel']} over 40 channels, {first_1d['parameters']:,} parameters; 2-D "
+      f"{first_2d['kernel']} over one channel, {first_2d['parameters']:,} parameters")
+print(f"whole model: features CNN {count_parameters(model):,}, MFCC CNN {count_parameters(mfcc_cnn):,} parameters")
+
+# %% [markdown]
+# **3 · Which rows would you drop?** To save computing time, which row groups would you drop first, judging
+# by notebook 13's ANOVA? Read its Table 2.5 (`tab2.5_anova.csv` in the figures folder, written by notebook
+# 13 at the same profile), keep the 40 dimensions this model uses, and rank the row groups by their effect
+# size $\eta^2$ (the share of a row's variance the instrument explains).
+# *You should find:* RMS first (η² ≈ 0.03, the only row not significant), then flatness (0.12), the 12
+# chroma rows (median 0.16), the largest group after the MFCCs and the one with the most work of its own,
+# and the two polynomial coefficients (0.16).
+# *Time:* under a second at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** Measured on SynthIRMAS at the default profile (Table 2.5 of notebook 13): RMS explains 3 %
+# of its variance by the instrument and is the only one of the 40 rows that is not significant after Holm's
+# correction; loudness says more about the recording than about the instrument. Next come flatness (12 %),
+# the polynomial coefficients (16 %) and the chroma rows (median 16 %, at most 20 %), against 46 % for the
+# best contrast band and 59 % for the best MFCC. Chroma is also the group with the most work of its own:
+# each clip needs its own tuning estimate (a peak search over every frame) and its own filter bank
+# (`GeneralFeatures.chroma_filters`), and it supplies 12 of the 40 channels. So RMS and chroma are the
+# first candidates, and chroma the one that saves time. Two cautions before dropping anything. The ANOVA
+# looks at one row at a time and at its mean over a clip, while the CNN sees combinations and the changes
+# in time; a weak row can still help in combination. And notebook 13 shows that clips cut from one piece
+# inflate F. The decisive test is a retraining without the group, compared with bootstrap intervals
+# (notebook 51).
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+from harmonylib import paths  # noqa: E402
+
+table_path = paths.figures_dir() / "tab2.5_anova.csv"
+if not table_path.exists():
+    print(f"{table_path} does not exist: run notebook 13 at this profile first")
+else:
+    anova = pd.read_csv(table_path, dtype={"dimension": str})
+    anova["row"] = [f"{f}_{int(d):02d}" if f == "mfcc" else (f if d == "value" else f"{f}_{d}")
+                    for f, d in zip(anova["feature"], anova["dimension"])]
+    ours = anova[anova["row"].isin(GENERAL_FEATURE_NAMES)]
+    print(f"{len(ours)} of the model's {len(GENERAL_FEATURE_NAMES)} rows found in Table 2.5; by row group:")
+    print(ours.groupby("feature").agg(rows=("row", "size"), median_eta2=("eta2", "median"), max_eta2=("eta2", "max"),
+                                      significant=("significant", "sum"))
+          .sort_values("median_eta2").to_string(float_format="%.3f"))
