@@ -34,8 +34,9 @@
 # (`select="s2_bce"` restores the original); runs are seeded and resumable; SynthIRMAS numbers are
 # **not** IRMAS results.
 #
-# Each 1-s window is resampled to 16 kHz and turned into 100 frames of 128 Kaldi filter-bank bins
-# (10 ms hop), normalised with the checkpoint's statistics; 16 x 16 patches with stride 10 give 12 x 9
+# Each 1-s window is resampled to 16 kHz and turned into 98 frames of 128 Kaldi filter-bank bins
+# (25 ms frames, 10 ms hop), padded with zeros to the model's 100 and normalised with the checkpoint's
+# statistics (so the padding frames become a constant, see exercise 3); 16 x 16 patches with stride 10 give 12 x 9
 # = 108 patch tokens plus the [CLS] and distillation tokens, hence the 110 position embeddings. The
 # classifier (layer norm and a linear layer on the pooled tokens) has its own optimiser and schedule
 # with a learning rate 50x the backbone's (Table 4.5).
@@ -136,9 +137,185 @@ print("Table 4.5 is written by the run on the IRMAS data with the report's weigh
 
 # %% [markdown]
 # ## Exercises
-# 1. Count the parameters of the 10-s AST (`max_length=1024`) and of the 1-s one: how many does the
-#    change of position embeddings remove (report 4.5 says 1214 x 768 discarded, 110 x 768 new)?
-# 2. Train with `select="s2_bce"` and with `weight_decay={"base": 1e-5, "classifier": 1e-5}`: which
-#    epochs are chosen, and why do the curves of the two L2 settings (Figure 5.6) hardly differ here?
-# 3. With the pretrained checkpoint in your Hugging Face cache, rerun at the `full` profile and compare
-#    the first epoch's validation F1 with this random-init run's.
+# Each exercise says what you should find at the default profile and how long it takes; its worked
+# solution follows, folded: click the bar left of a folded cell (or its "…") to unfold it. The solutions
+# retrain nothing: they read this run's model and its configuration, its history (`result.metrics`) and
+# its input (`model_input`).
+#
+# **1 · What the change of position embeddings removes.** The report's AST was pretrained on 10-s inputs
+# (1024 frames) and fine-tuned on 1-s windows (100 frames). Without building a second transformer (the
+# embeddings compute their patch grid from a configuration: `embeddings.get_shape(config)`), count the
+# patch tokens and position embeddings of both input lengths, and how many parameters the change
+# removes, at this run's width and at the report's (768).
+# *You should find:* 12 x 9 = 108 patches + 2 = 110 embeddings for 1 s, 12 x 101 = 1212 + 2 = 1214 for
+# 10 s; at width 768 the change removes (1214 - 110) x 768 = 847,872 parameters, 1 % of the model
+# (86,197,259 -> 85,349,387, Table 4.1); at the default profile's width 192 it removes 211,968, 11 % of
+# this run's 1,853,195 parameters.
+# *Time:* well under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 1.** A transformer has no notion of order: each patch token gets a learnt position embedding
+# added, one vector of the model's width per token. The 16 x 16 patches overlap (stride 10 on both axes),
+# so 128 filter-bank bins give (128 - 16) / 10 + 1 = 12 patch rows and T frames give (T - 16) / 10 + 1
+# patch columns, rounded down: 9 for 100 frames, 101 for 1024. With the [CLS] and distillation tokens
+# that makes 110 and 1214 embeddings. Every other weight (patch projection, attention, MLPs) is shared by
+# all tokens and does not depend on the input's length, which is why the 1-s model can take everything
+# from the 10-s checkpoint except these embeddings; the 110 new ones start random (report 4.5) and must be
+# learnt during fine-tuning. Their share grows as the model narrows: an encoder layer grows with the
+# square of the width, the embeddings only linearly, so in the default profile's narrow AST they are a
+# tenth of the model rather than a hundredth.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import copy
+
+import pandas as pd
+
+from harmonylib.models import count_parameters
+
+embeddings = model.ast.audio_spectrogram_transformer.embeddings
+config_10s = copy.deepcopy(model.ast.config)
+config_10s.max_length = 1024  # the frames of a 10-s input
+tokens = {}
+for name, cfg in (("this run", model.ast.config), ("10-s input", config_10s)):
+    patch_rows, patch_columns = embeddings.get_shape(cfg)
+    tokens[name] = {"frames": cfg.max_length, "patch grid (frequency x time)": f"{patch_rows} x {patch_columns}",
+                    "patches": patch_rows * patch_columns, "position embeddings": patch_rows * patch_columns + 2}
+print(pd.DataFrame(tokens).T.to_string())
+print("this run's position embeddings (batch, tokens, width):", tuple(embeddings.position_embeddings.shape))
+removed = tokens["10-s input"]["position embeddings"] - tokens["this run"]["position embeddings"]
+width, total = model.ast.config.hidden_size, count_parameters(model)
+print(f"width {width}: this run has {total:,} parameters; the 10-s input adds {removed:,} x {width} = "
+      f"{removed * width:,} ({100 * removed * width / total:.1f} % of this run's)")
+print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters")
+
+# %% [markdown]
+# **2 · Over- or underfitting? Read the curves.** In the report the fine-tuned AST overfitted (Figure
+# 5.6), which is why its L2 regularisation was raised. Read this run's curves (the figure above; the
+# numbers are in `result.metrics`): at the end of training, is the validation loss rising while the
+# training loss keeps falling (overfitting), or is it still falling with it? Which epoch would each
+# checkpoint selection rule pick, `select="macro_f1"` (ours), `"clip_bce"` or `"s2_bce"` (the
+# original's)? All three are columns of the history, so nothing needs retraining. Then draw this run's
+# validation loss beside the other L2 run's (the grid trains both on the IRMAS data): what could
+# stronger L2 change here?
+# *You should find:* no overfitting at the default profile. The lowest validation loss comes late (epoch
+# 11 of 15 in both IRMAS runs, epoch 15 of 15 in the AudioSet run), the mean validation loss of the last
+# five epochs is below that of the five before (0.357 against 0.390 with higher L2, 0.362 against 0.398
+# with lower L2), and the training loss is still falling: the small AST trained from scratch underfits.
+# The three rules agree on epoch 11 with higher L2 and split with lower L2 (macro F1: epoch 12; both
+# BCEs: epoch 15). The two L2 runs' validation losses differ by less than 0.03 in every epoch (the
+# higher-L2 run's is the lower one in 11 of 15), less than either curve moves from one epoch to the next
+# (up to 0.08).
+# *Time:* under 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 2.** Overfitting is a network learning the particulars of its training windows: the training
+# loss keeps falling while the validation loss turns upwards. L2 regularisation pulls every weight
+# towards zero, which limits how far the network can bend to those particulars, so it can only help
+# once there is overfitting to curb. The report's AST started from AudioSet weights with 86 M
+# parameters and overfitted IRMAS. At the default profile a 1.85 M-parameter AST starts from random
+# weights and sees 640 windows per epoch for 15 epochs, fewer than three passes over the 3300 training
+# windows: it has not yet fitted its training data, and both losses are still falling together. That is
+# underfitting, and against it weight decay has nothing to do: a decay of 1e-4 x w per step is tiny
+# beside the gradients of a loss still far from its minimum (and Adam's coupled L2 scales it down
+# further, see Table 4.5 above). So the two curves differ by about as much as the noise of 88 validation
+# clips (measured on SynthIRMAS at the default profile: under 0.03 per epoch, while each curve jumps by
+# up to 0.08 between neighbouring epochs); whether the small edge of the higher-L2 run is real is a
+# question for a paired test on the test clips (Figure 5.5b, notebook 54). More epochs, more data or a
+# pretrained start would be needed before L2 has overfitting to act on.
+#
+# The selection rules measure different things: macro F1 counts decisions at threshold 0.5, the clip BCE
+# rewards well-calibrated probabilities, and the S2 BCE is degenerate (the top class always scores 1,
+# see notebook 50). On noisy curves they can pick epochs several apart, and a difference of a few epochs
+# near the end of a curve that is still improving changes little.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import matplotlib.pyplot as plt
+
+from harmonylib import paths
+from harmonylib.grid import run_name as grid_run_name
+from harmonylib.runs import MissingRunError, open_run
+from harmonylib.train import SELECTIONS
+
+history = result.metrics.set_index(result.metrics["epoch"] + 1)  # epochs counted from 1
+n, k = len(history), len(history) // 3  # k: the length of the last third
+print(f"lowest validation loss in epoch {history['val_loss'].idxmin()} of {n} ({history['val_loss'].min():.4f}); "
+      f"last epoch {history['val_loss'].iloc[-1]:.4f}")
+if k:
+    for column in ("val_loss", "train_loss"):
+        print(f"{column}: mean of the last {k} epochs {history[column].iloc[-k:].mean():.4f}, "
+              f"of the {k} before {history[column].iloc[-2 * k:-k].mean():.4f}")
+for rule, (column, direction) in SELECTIONS.items():
+    epoch = history[column].idxmax() if direction == "max" else history[column].idxmin()
+    print(f'select="{rule}" picks epoch {epoch} ({column} {history.loc[epoch, column]:.4f})')
+
+fig, ax = plt.subplots(figsize=(7, 3.5), layout="constrained")
+ax.plot(history.index, history["train_loss"], marker="o", color="C0", label=f"{result.run_dir.name}: training")
+ax.plot(history.index, history["val_loss"], marker="o", color="C1", label=f"{result.run_dir.name}: validation")
+l2_runs = ("ast_w1_l2low", "ast_w1_l2high")  # the grid's pair of Figure 5.6, trained on the IRMAS data
+others = [grid_run_name(name, job.profile) for name in l2_runs] if job.dataset == "irmas" else []
+for other in (o for o in others if o != result.run_dir.name):
+    try:
+        other_history = open_run(paths.runs_dir() / other).metrics
+    except MissingRunError:
+        print(f"{other} has not finished: no other L2 run to compare with")
+        continue
+    other_history = other_history.set_index(other_history["epoch"] + 1)
+    ax.plot(other_history.index, other_history["val_loss"], marker=".", linestyle="--", color="C3",
+            label=f"{other}: validation")
+    difference = (history["val_loss"] - other_history["val_loss"]).dropna()
+    print(f"validation loss, this run minus {other}: largest difference {difference.abs().max():.4f}, "
+          f"lower in {(difference < 0).sum()} of {len(difference)} epochs")
+if not others:
+    print("trained on the AudioSet data: the grid's L2 pair is trained on the IRMAS data, nothing to compare with")
+ax.set(xlabel="epoch", ylabel="binary cross-entropy (windows)", title="Loss curves: over- or underfitting?")
+ax.legend(fontsize=7)
+plt.show()
+
+# %% [markdown]
+# **3 · The checkpoint's input statistics.** The filter banks are normalised with the AudioSet
+# checkpoint's statistics, `(x - (-4.27)) / (2 x 4.57)` (`harmonylib.inputs.AST_MEAN`, `AST_STD`), which
+# bring AudioSet's filter banks to a mean of 0 and a standard deviation of 0.5. Compute this run's input
+# for 64 validation windows: how close do this data set's come to 0 and 0.5? How many of the 100 frames
+# of a 1-s window are real filter-bank frames, and what value do the others get?
+# *You should find:* on SynthIRMAS at the default profile a mean of about -0.01 and a standard deviation
+# of about 0.44 over the real frames, close to AudioSet's (the AudioSet run's SynthAudioSet windows: -0.02
+# and 0.34); 98 real frames; the last two are zero-padding, which the normalisation turns into 0.467.
+# *Time:* about 1 s at the default profile.
+
+# %% [markdown] jupyter={"source_hidden": true}
+# **Solution 3.** The pretrained AST was trained on inputs with these statistics, and its first layers
+# expect them: a checkpoint is only as good as the match between its training input and ours. The
+# statistics of SynthIRMAS's log filter banks (measured at the default profile: mean about -4.4, standard
+# deviation about 4.0) are close to AudioSet's, so the normalised input lands near 0 and 0.5, the range
+# the checkpoint knows. For this run's randomly initialised AST the constants matter less: its patch
+# projection and layer norms learn whatever scale they are given.
+#
+# The frames: Kaldi's filter bank takes 25-ms windows (400 samples at 16 kHz) every 10 ms (160 samples),
+# so a 1-s window has 1 + (16000 - 400) // 160 = 98 of them; they are padded with zeros to the 100 the
+# position embeddings expect. The padding happens before the normalisation, as in transformers'
+# `ASTFeatureExtractor`, so the padded frames become (0 + 4.27) / 9.14 = 0.467: a log energy of 0, the
+# value of a frame louder than the average one, not of silence. Every window ends with the same two
+# constant frames, so they carry no information and the model learns to ignore them.
+
+# %% jupyter={"source_hidden": true} tags=["solution"]
+import numpy as np
+import torch
+from torchaudio.compliance import kaldi
+
+from harmonylib.inputs import AST_MEAN, AST_SAMPLE_RATE, AST_STD
+
+picked = np.sort(np.random.default_rng(0).choice(len(job.val_set), size=min(64, len(job.val_set)), replace=False))
+waves = torch.stack([job.val_set[int(i)][0] for i in picked]).to(job.device)
+with torch.no_grad():
+    normalised = model_input(waves).cpu()  # (windows, frames, 128 bins)
+    real = kaldi.fbank(model_input.resample(waves[:1]), sample_frequency=AST_SAMPLE_RATE,
+                       num_mel_bins=normalised.shape[2], window_type=model_input.window_type).shape[0]
+real = min(real, normalised.shape[1])
+frames = normalised[:, :real]
+print(f"{len(picked)} validation windows; {real} real filter-bank frames of {normalised.shape[1]}")
+print(f"normalised input over the real frames: mean {frames.mean():.3f}, std {frames.std():.3f} "
+      "(AudioSet's: 0 and 0.5)")
+print(f"before normalisation: mean {(frames * 2 * AST_STD + AST_MEAN).mean():.2f}, "
+      f"std {(frames * 2 * AST_STD + AST_MEAN).std():.2f} (the checkpoint's: {AST_MEAN:.2f} and {AST_STD:.2f})")
+if real < normalised.shape[1]:
+    print(f"padded frames: value {normalised[:, real:].mean():.3f} = (0 - ({AST_MEAN:.2f})) / (2 x {AST_STD:.2f})")
