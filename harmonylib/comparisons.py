@@ -253,8 +253,10 @@ def run_colour(run: str):
     import seaborn as sns
 
     order = list(BY_NAME)
-    extra = ["#333333", "#6a3d9a", "#1b7f7f", "#8c1c13"]  # hues apart from the colour-blind palette's ten
-    colours = sns.color_palette("colorblind", 10) + extra[:len(order) - 10]
+    # the colour-blind palette without its light blue, which is kept for a run never drawn beside
+    # resnet50_w1 (blue); then hues apart from the palette's
+    extra = ["#333333", "#6a3d9a", "#1b7f7f", sns.color_palette("colorblind")[9], "#8c1c13"]
+    colours = sns.color_palette("colorblind", 9) + extra[:len(order) - 9]
     return colours[order.index(run)]
 
 

@@ -175,3 +175,15 @@ def test_winners_in_words_and_cost_table(build):
     slowest = [1000 / (r.metrics["samples_per_second"].min() * w) for r, w in zip(opened.values(), windows)]
     assert np.allclose(cost["ms/s max"], slowest)
     assert (cost["ms/s min"] <= cost["ms per second of audio"]).all()
+
+
+def test_every_experiment_has_one_colour_and_no_two_bars_of_a_figure_look_alike():
+    from matplotlib.colors import to_hex
+
+    from harmonylib.grid import BY_NAME
+
+    assert len({to_hex(cmp.run_colour(name)) for name in BY_NAME}) == len(BY_NAME)
+    for key, comparison in cmp.COMPARISONS.items():
+        palette, hatches = cmp.system_style(comparison.systems)
+        looks = {(to_hex(palette[s.label]), hatches.get(s.label)) for s in comparison.systems}
+        assert len(looks) == len(comparison.systems), key
