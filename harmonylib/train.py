@@ -280,16 +280,19 @@ def peak_memory_bytes(device) -> tuple[int, str]:
 
 def training_step_memory(model: nn.Module, inputs: torch.Tensor, optimiser_slots: int = 2) -> dict[str, int]:
     """Bytes that one training step of ``model`` on the batch ``inputs`` holds for the model itself
-    (Fig. 5.7, notebook 56): its trainable parameters, their gradients, the optimiser's state (Adam keeps
-    ``optimiser_slots`` = 2 tensors per parameter, its moment estimates) and the activations autograd saves
-    for the backward pass (every tensor a forward pass in training mode saves, each storage once,
-    parameters left out).
+    (Fig. 5.7, notebook 56): its parameters, the gradients of the trainable ones, the optimiser's state
+    (Adam keeps ``optimiser_slots`` = 2 tensors per trainable parameter, its moment estimates) and the
+    activations autograd saves for the backward pass (every tensor a forward pass in training mode saves,
+    each storage once, parameters left out).
 
-    Unlike a process's peak memory (the libraries, the data, the allocator's caches) or a GPU allocator's
-    peak, this is the same on every device. The forward pass runs on a copy, so ``model`` is not changed.
+    Counted in the dtype of ``model`` and ``inputs`` (float32 here), so the same on every device, unlike a
+    process's peak memory (the libraries, the data, the allocator's caches) or a GPU allocator's peak; a
+    CUDA run under autocast keeps many activations in half precision and needs less. The forward pass runs
+    on a copy, so ``model`` is not changed.
     """
     model = copy.deepcopy(model).train()
-    parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    parameter_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    trainable_bytes = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
     parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}
 
@@ -303,8 +306,8 @@ def training_step_memory(model: nn.Module, inputs: torch.Tensor, optimiser_slots
         output = model(inputs)  # kept alive until the sum: the saved storages cannot be freed and reused
         activations = sum(saved.values())
     del output
-    return {"parameters": parameter_bytes, "gradients": parameter_bytes,
-            "optimiser state": optimiser_slots * parameter_bytes, "activations": activations}
+    return {"parameters": parameter_bytes, "gradients": trainable_bytes,
+            "optimiser state": optimiser_slots * trainable_bytes, "activations": activations}
 
 
 # ------------------------------------------------------------------------------- the loop

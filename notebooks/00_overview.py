@@ -91,7 +91,8 @@ for code in CLASSES:
 # about 196 hours at `full`; the image size makes each window 16 times dearer, and there are 63 times the
 # windows per epoch and 5.8 times the epochs: about 5,900 times the default's compute in all, some 40 days
 # on the study's 2-core CPU, against the 7.6 hours the report's GPU took.
-# *Time:* about 8 s at the default profile.
+# *Time:* about 8 s at the default profile. (The conversion to hours needs a finished ResNet-50 run of the
+# profile, which `./run_all.sh` trains after this notebook: run this notebook again afterwards.)
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** The number of optimiser steps is the number of epochs times the batches per epoch,
@@ -119,7 +120,7 @@ for code in CLASSES:
 # ResNet-50 run of this profile exists (notebook 33 makes it); at `smoke`, where fixed costs dominate a run
 # of two steps, the conversion overestimates by far.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import pandas as pd
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -207,7 +208,7 @@ else:
 # (`harmony_weights` says so), and its results in chapter 5.6 are those of a small transformer learned
 # from 1100 clips, not of a pretrained one fine-tuned.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.models import count_parameters
 
 ast_sizes = {}

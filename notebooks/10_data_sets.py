@@ -358,7 +358,9 @@ print(selection.to_string())
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** The model sees each clip as 40 numbers: the mean and spread over 3 s of 20 MFCCs, i.e.
 # of the spectral envelope of the whole *mix*. Two things blur it. First, instruments of one family have
-# similar envelopes: flute and violin both hold sustained, nearly sinusoidal upper partials; cello and organ
+# similar envelopes: flute and violin both play sustained melodic lines in the same register, with vibrato
+# (the flute's tone nearly sinusoidal, the violin's rich in harmonics, differences that 20 averaged MFCCs
+# only partly keep); cello and organ
 # both sustain low notes with steady harmonics; a saxophone's bright, reedy spectrum resembles an
 # overdriven guitar's. Second, the accompaniment is in the mix too: a `gel` or `org` clip carries a bass
 # line and often a chord instrument (piano, guitar, organ), which is what you hear behind the labelled
@@ -370,7 +372,7 @@ print(selection.to_string())
 # training folds, which makes the floor look better than it is (84 % instead of 81 % here; exercise 2 meets
 # the same leak in the test data).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from sklearn.metrics import confusion_matrix
 from sklearn.model_selection import GroupKFold, KFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -418,7 +420,7 @@ else:
 # validation, and copying the siblings' instruments scores micro-F1 0.58, most of what the MFCC floor
 # reaches by listening (0.66). With the split by song, the same "model" scores 0.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from sklearn.model_selection import train_test_split
 
 
@@ -463,7 +465,7 @@ for how, (val, test) in splits.items():
 # on AudioSet learns a broader class than the IRMAS test set asks for, one more source of the domain shift
 # of chapter 5.5 (and a reason `voi` dominates the real AudioSet selection, 431 of 1011 balanced clips).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 extra = pd.DataFrame({"ytid": ["speakerpian", "choirchoirs"], "start_seconds": [0.0, 0.0],
                       "end_seconds": [10.0, 10.0],
                       "positive_labels": [("/m/05zppz", "/m/05r5c"), ("/m/0l14jd",)]})  # male speech + piano; choir

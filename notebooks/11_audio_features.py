@@ -222,8 +222,8 @@ print(f"a 100-sample clip gives a {blip.shape[0]} x {blip.shape[1]} general-feat
 #
 # Panel (b) has a logarithmic magnitude axis: the fits are least-squares fits to the *linear* column,
 # whose energy sits in a few harmonic peaks, so every fit runs far below the peaks, near the column's
-# average level of a few units. On a linear axis they would hug zero; on a log axis both the peaks and
-# the fits are visible. That is also what the features report: a polynomial of low order sees the
+# average level (here between about 0.5 and 3; a log axis cannot show a fit where it dips below zero).
+# On a linear axis they would hug zero; on a log axis both the peaks and the fits are visible. That is also what the features report: a polynomial of low order sees the
 # column's overall level and tilt, not its harmonics. Panels (c)-(e) keep one colour per coefficient.
 
 # %%
@@ -484,7 +484,7 @@ for name, value in sorted(zip(features.GENERAL_FEATURE_NAMES, scale), key=lambda
 # meets a domain shift it did not learn (chapter 5.5). The AST, which reads 16 kHz audio (report 4.5),
 # never sees above 8 kHz at all.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 lowpassed = librosa.resample(librosa.resample(vio, orig_sr=SR, target_sr=16000), orig_sr=16000, target_sr=SR)
 brightness = {name: (librosa.feature.spectral_centroid(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP).mean(),
                      librosa.feature.spectral_rolloff(y=signal, sr=SR, n_fft=N_FFT, hop_length=HOP).mean())
@@ -515,7 +515,7 @@ print(f"change: centroid {centroid1 / centroid0 - 1:+.0%}, rolloff {rolloff1 / r
 # tone 0.000003. The guitar's and violin's values are tiny but far above the tone's: between their
 # partials lie accompaniment, reverberation and bow or pick noise.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 noise = (0.1 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)
 flatness = {name: float(librosa.feature.spectral_flatness(y=signal, n_fft=N_FFT, hop_length=HOP).mean())
             for name, signal in (("white noise", noise), ("vio clip", vio), ("gel clip", gel), ("440 Hz tone", tone))}
@@ -549,7 +549,7 @@ print(f"exp(-Euler's gamma) = {np.exp(-np.euler_gamma):.3f}, the expected flatne
 # whether they do on the default profile's ResNet-50, which reads exactly such a 64-band image, is a
 # question for the training notebooks, not one this picture can settle.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 def harmonics_apart(y: np.ndarray, n_mels: int, fmin: float) -> tuple[float, int, int]:
     """(f0, harmonics whose mel band is narrower than f0, harmonics below Nyquist) of one clip."""
     f0 = float(np.nanmedian(librosa.yin(y, fmin=fmin, fmax=2000, sr=SR, frame_length=N_FFT, hop_length=HOP)))

@@ -278,7 +278,7 @@ print(f"most / least frequent class ratio: {present.max() / present.min():.1f} (
 # but the lesson holds: a split by song trades a little balance for an honest estimate (notebook 10,
 # exercise 2), and with few songs per class the trade is visible.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 val_counts = stats.class_counts(data.val["labels"])
 sides = pd.concat([data.val.assign(side="val"), data.test.assign(side="test")]).explode("labels")
 songs_per_side = sides.groupby(["labels", "side"])["song"].nunique().unstack(fill_value=0)
@@ -318,7 +318,7 @@ plt.show()
 # arrangement, not three. A lift needs both enough clips and enough songs before it says anything about music; here only
 # pairs of the frequent classes have both.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 n_clips = len(data.test)
 conditional = cooccurrence.div(test_counts.replace(0, np.nan), axis=0)
 expected = pd.DataFrame(np.outer(test_counts, test_counts) / max(n_clips, 1), index=cooccurrence.index,
@@ -359,7 +359,7 @@ print(shown.round(2).to_string() if len(shown) else "no pair is seen in 3 clips 
 # noisy. And the interval is still too optimistic, because it assumes independent clips, while the `cla`
 # clips come from two songs (exercise 1); chapter 5's bootstrap resamples whole songs for that reason.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import binomtest
 
 n_cla = int(test_counts.get("cla", 0))

@@ -294,7 +294,7 @@ print(chroma_level.groupby(groups).mean().reindex(CLASSES).round(3).to_frame("ch
 # clips per class, $\eta^2$ is biased upwards (under $H_0$ its expectation is $(k-1)/(n-1) = 10/109
 # \approx 0.09$ here), so compare summaries with each other, not with the full table.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import librosa
 
 from harmonylib.audio import load
@@ -335,8 +335,8 @@ if n_classes >= 2:
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 2.** For a fixed difference between the group means, $F$ grows in proportion to $n$ (the
 # between-group sum of squares grows with the group sizes, the within-group mean square does not), and
-# the tail of the $F$ distribution falls off exponentially, so $\log p$ scales roughly with $n$: five
-# times the clips, about five times the exponent. A p-value therefore measures the effect *and* the sample
+# the tail of the $F$ distribution falls off exponentially, so $\log p$ grows roughly in proportion to
+# $n$ (here, with five times the clips, the median exponent grows about eightfold, from -3.8 to -30). A p-value therefore measures the effect *and* the sample
 # size together, and at thousands of clips every non-zero difference is "significant". $\eta^2$ estimates
 # a property of the population, the share of variance the instrument explains, and does not drift with
 # $n$, only its noise shrinks (and a small upward bias, $(k-1)/(n-1)$ under $H_0$, 0.05 for 220 clips and
@@ -346,7 +346,7 @@ if n_classes >= 2:
 # with an interval, and the p-value beside it: $\eta^2$ answers the question the report cares about, how
 # much a feature separates instruments, and means the same at any $n$.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rng = np.random.default_rng(P.seed)
 drawn = np.sort(np.concatenate([rng.permutation(np.flatnonzero(groups == g))[:20] for g in CLASSES
                                 if (groups == g).any()]))
@@ -391,7 +391,7 @@ plt.show()
 # the keys real musicians favour for it (the guitar's E and A, the trumpet's B♭) could carry a little
 # information on IRMAS is a question this synthetic data cannot answer.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 tonnetz_rows = table[table["feature"] == "tonnetz"]
 best = tonnetz_rows.loc[tonnetz_rows["eta2"].idxmax()]
 j = columns.index(("tonnetz", best["dimension"]))

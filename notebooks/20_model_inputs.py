@@ -252,7 +252,7 @@ print(pd.DataFrame(timings).pivot(index="input", columns="batch", values="inputs
 # which weight decay penalises; standardising every row to mean 0 and standard deviation 1 gives every
 # feature the same say from the first step (notebook 32 counts what this means for the optimiser).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.models import build_model  # noqa: E402
 
 row_std = pd.Series(raw_rows.std(dim=(0, 2)).cpu().numpy(), index=names).sort_values(ascending=False)
@@ -292,7 +292,7 @@ print(f"share of the output's variance from the rows in Hz ({', '.join(hz_rows)}
 # window, short by a single sample (0.02 ms), is dropped too: 2200 windows instead of 3300, a third of the
 # 1-s model's training audio lost for nothing, which is why the tolerance exists.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 lengths = np.array([len(stores["train"][i]) for i in range(len(stores["train"]))])
 rows = []
 for seconds, last, tolerance in ((1, "drop", None), (1, "drop", 0.0), (2, "drop", None), (2, "pad", None),
@@ -325,8 +325,8 @@ print(pd.DataFrame(rows).to_string(index=False))
 # window is so much cheaper: self-attention compares every token with every other, so its cost grows with
 # the square of the token count, $(1214 / 110)^2 \approx 122$ times.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
-real_frames = ASTInput(SR, max_length=100_000)._fbank(torch.zeros(16000)).shape[0]  # 1 s at 16 kHz, unpadded
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
+real_frames = ASTInput(SR)._fbank(torch.zeros(16000)).shape[0]  # 1 s at 16 kHz, unpadded
 print(f"1 s at 16 kHz: {real_frames} fbank frames (25 ms every 10 ms), padded to 100")
 for seconds, frames in ((1, 100), (10, 1024)):
     along_mel, along_time = (128 - 16) // 10 + 1, (frames - 16) // 10 + 1

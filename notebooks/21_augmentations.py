@@ -261,9 +261,7 @@ print(f"batch of {len(windows)} 1-s windows -> images {tuple(batch.shape)} in {s
 # leaves the instrument alone, which is its purpose: recordings differ in their noise floor (rooms,
 # microphones, tape), and the model should learn to look past it at the harmonics that name the instrument.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
-import librosa  # noqa: E402
-
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 clean = mel.spectrogram(x)[0]
 for alpha in (0.005, 0.1):
     noisy = mel.spectrogram(add_noise(x, data.mean, data.std, alpha, torch.Generator().manual_seed(P.seed)))[0]
@@ -313,7 +311,7 @@ plt.show()
 # directions that keep an instrument inside its range; ±6 for every class is the report's simplification.
 # (Where a profile's data hold no `gel` clip, the cell uses the flute clip above.)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 guitars = data.train[data.train["instrument"] == "gel"].sort_values("path")["path"]
 guitar = load(guitars.iloc[0], sr=SR, mono=True)[0] if len(guitars) else clip
 shifted_pair = pitch_shift(torch.from_numpy(np.stack([guitar, guitar])), torch.tensor([6.0, -6.0]))
@@ -353,7 +351,7 @@ display(*(Audio(wave, rate=SR) for wave in versions.values()))
 # this costs in accuracy; the measurements say why the mean is the safer default (SpecAugment's authors,
 # who mask normalised features, also fill with the mean, which is 0 there).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 mean_fill = SpecAugment(n_freq_masks=2, n_time_masks=2)(spec, torch.Generator().manual_seed(P.seed + 1))  # Fig. 3.6
 masked = mean_fill != spec
 min_fill = torch.where(masked, spec.min(), spec)  # the image's floor, -80 dB

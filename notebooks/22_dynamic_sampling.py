@@ -199,7 +199,7 @@ print(f"max |share - 1/11|: raw {np.abs(raw_share - 1 / 11).max():.3f}, true dyn
 # function in the pseudo-code is best read as "select a random window, excluding the labels already used",
 # which is what the distinct draw does.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rng = np.random.default_rng(0)
 window_class = targets.argmax(axis=1)  # every training window has exactly one label
 checked = min(len(true_dynamic), 500)
@@ -242,7 +242,7 @@ print(f"  read as 'excluding': the windows' labels equal the drawn labels in {ma
 # the windows per epoch, `max_train_windows`, for every sampler alike, so the default runs do not see this
 # difference.)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import torch  # noqa: E402
 from torch.utils.data import WeightedRandomSampler  # noqa: E402
 
@@ -271,8 +271,9 @@ print(pd.DataFrame(rows).to_string(index=False, float_format="%.2f"))
 # are still recognisable? As a measurable stand-in for "recognisable", count for each window the share of
 # the mix's audible mel cells in which it is the loudest component. Does that argue for or against k = 5?
 # *You should find:* in a mix of five the least present window is the loudest in only about 7-8 % of the
-# audible cells (a fair share would be 20 %), with random or with equal gains; equal gains halve the mixes
-# in which one window is the loudest in under 5 % of the cells (2 of 40 against 4 of 40).
+# audible cells (a fair share would be 20 %), with random or with equal gains; the mixes in which one
+# window is the loudest in under 5 % of the cells (4 of 40 with random gains, 2 of 40 with equal ones) are
+# too few to tell the two apart.
 # *Time:* 3-5 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -289,7 +290,7 @@ print(pd.DataFrame(rows).to_string(index=False, float_format="%.2f"))
 # instruments, which the model must learn to name. The measurement cannot settle the trade-off; the
 # comparison of TDS-4 and TDS-5 in notebook 52 measures it on the model's scores.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import librosa  # noqa: E402
 
 

@@ -144,10 +144,10 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # of it. Macro F1 at 0.5 asks something else: every label of every clip, each class weighted equally,
 # rare ones included. An epoch can improve the top-1 guess while losing second labels or a rare class, or
 # the reverse, so the two criteria agree only when one epoch is better at everything. In this run they
-# pick neighbouring epochs whose macro F1 differs by 0.003, far less than the noise of 88 clips; longer runs
+# pick neighbouring epochs whose macro F1 differs by 0.002, far less than the noise of 88 clips; longer runs
 # with more epochs give the criteria more room to disagree.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
@@ -194,7 +194,7 @@ print(f"the selected checkpoint on {len(s2)} validation clips: the top class sco
 # follows faster changes (attacks). Whether that helps is an empirical question that only a training run
 # answers; the shapes and counts cost nothing.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.models import count_parameters, layer_shapes  # noqa: E402
 
 rows = []
@@ -229,7 +229,7 @@ print(pd.DataFrame(rows).to_string(index=False, float_format="%.0f"))
 # for it: averaging 10 steps instead of 4 changes the statistics the head sees, which is why the window
 # length is a training parameter (`-p window 2` trains a 2-s model; report 5.1 compares window lengths).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 shapes = {seconds: pd.DataFrame(layer_shapes(model, torch.zeros(1, seconds * job.sample_rate, device=job.device)))
           for seconds in (1, 2)}
 table = shapes[1][["layer", "type"]].assign(**{f"{s}-s window": shapes[s]["shape_out"] for s in (1, 2)})

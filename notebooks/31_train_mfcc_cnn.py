@@ -150,7 +150,7 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # bootstrap intervals (notebook 51) or more data. The honest conclusion is that 13 coefficients are not
 # clearly worse.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import dataclasses  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -228,7 +228,7 @@ for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
 # would avoid that; the report's resize avoids it too, at the cost of changing the time scale the kernels
 # see. Comparing the two as *training curves* would take a retraining of about as long as the one above.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import matplotlib.pyplot as plt  # noqa: E402
 
 wave = job.val_set[0][0].unsqueeze(0).to(job.device)  # the first validation window
@@ -273,7 +273,7 @@ plt.show()
 # hundreds of milliseconds (attack, vibrato, decay), while two rows are enough to compare neighbouring
 # coefficients.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 ms_per_column = frame_ms * frames / columns
 window_ms = 1000 * F.n_fft / F.sample_rate
 rows, field, apart, block = [], 1, 1, 0  # receptive field and spacing of the current map, in input columns

@@ -125,32 +125,35 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 #
 # **1 · Unscaled rows, counted in optimiser steps.** The original fed the 40 rows unscaled. From the row
 # statistics fitted above (`model_input.row_mean`, `row_std`), which rows dominate the first layer's input?
-# A standardised row is $(x - \mu)/\sigma$, so to give an *unscaled* row the same say, a first-layer weight
-# must be about $1/\sigma$ times larger. Adam moves a weight by at most about its learning rate per step:
-# how many steps would each row's weight need to reach $1/\sigma$ from its start, against the steps of this
-# run and of the paper's 35 epochs?
+# A standardised row is $(x - \mu)/\sigma$, so to give an *unscaled* row the same say, its first-layer
+# weights must be about $1/\sigma$ times those a standardised row gets. They start on the scale
+# $w_0 = 1/\sqrt{40 \cdot 8}$ (PyTorch's initialisation for 40 rows and a kernel of 8), and Adam moves a
+# weight by at most about its learning rate per step: how many steps would each row's weights need to go
+# from $w_0$ to $w_0/\sigma$, against the steps of this run and of the paper's 35 epochs?
 # *You should find:* rolloff, bandwidth and centroid (standard deviations of about 1900, 960 and 830 Hz)
-# dominate; 23 of the 40 rows would need more steps than the default run's 120, and flatness (about
-# 300,000) and the polynomial slope (about 1.7 million) more than the paper's 44,030.
+# dominate; the rows with $\sigma > 1$ only have to shrink their weights, which takes at most
+# $w_0/\mathrm{lr}$ = 56 steps; 16 rows must grow them, 15 by more than the default run's 120 steps: the 12
+# chroma rows (from about 140 steps), ZCR (about 2,000), flatness (about 17,000) and the polynomial slope
+# (about 97,000, more than even the paper's 44,030).
 # *Time:* under a second at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** Rows measured in Hz vary by hundreds to thousands, flatness and the polynomial slope by
 # thousandths. A convolution weighs its input rows with weights that start on the same small scale for every
-# row (about ±0.06 here), so the rows in Hz decide the first layer's output from the start (notebook 20
-# measures 99.8 % of its variance). To change that, training would have to shrink the Hz rows' weights and
-# grow the small rows' by their inverse scale. Adam normalises each weight's update, so a weight moves by at
-# most about the learning rate (10⁻³, decaying) per step, whatever the size of its gradient: reaching a
-# weight of $1/\sigma$ takes at least $1/(\sigma \cdot 10^{-3})$ steps. Measured on SynthIRMAS at the default
-# profile (row statistics of 512 training windows): 23 of the 40 rows need more than the run's 120 steps,
-# the seven contrast bands, RMS, all 12 chroma rows (up to about 3500 steps), ZCR (37,000), flatness
-# (310,000) and the polynomial slope (1.7 million), the last two more than even the paper's 44,030
-# steps. Weight decay pulls those large weights back towards zero on top of that. Unscaled, such rows are as
-# good as absent; standardised, each of them starts with the same say as every other. (Validation curves
-# with and without the standardisation would need two trainings; the step count shows why the unscaled
-# rows would hardly take part.)
+# row ($w_0 \approx 0.056$ here), so the rows in Hz decide the first layer's output from the start (notebook
+# 20 measures 99.8 % of its variance). To change that, training would have to shrink the Hz rows' weights
+# and grow the small rows' by their inverse scale. Adam normalises each weight's update, so a weight moves
+# by at most about the learning rate (10⁻³, decaying) per step, whatever the size of its gradient: going
+# from $w_0$ to $w_0/\sigma$ takes at least $w_0\,|1/\sigma - 1| / 10^{-3}$ steps. Shrinking is quick: a
+# weight can fall by at most $w_0$, 56 steps. Growing is not: measured on SynthIRMAS at the
+# default profile (row statistics of 512 training windows), 15 of the 16 rows with $\sigma < 1$ need more
+# than the run's 120 steps, the polynomial slope more than the paper's 44,030. Weight decay pulls large
+# weights back towards zero on top of that. Unscaled, the rows of tiny spread are as good as absent;
+# standardised, each of them starts with the same say as every other. (Validation curves with and without
+# the standardisation would need two trainings; the step count shows why the unscaled rows would hardly
+# take part.)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import math  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -162,14 +165,22 @@ from harmonylib.train import steps_per_epoch  # noqa: E402
 rows = pd.DataFrame({"mean": model_input.row_mean.cpu().numpy(), "std": model_input.row_std.cpu().numpy()},
                     index=GENERAL_FEATURE_NAMES).sort_values("std", ascending=False)
 lr = result.settings.groups[0].lr
-rows["Adam steps to 1/std"] = 1 / (rows["std"] * lr)
+first = model.features[0]  # Conv1d: 40 rows -> 32 channels, kernel 8
+w0 = 1 / math.sqrt(first.in_channels * first.kernel_size[0])  # the scale of PyTorch's initial weights
+rows["Adam steps from w0 to w0/std"] = w0 * (1 / rows["std"] - 1).abs() / lr
 run_steps = result.settings.epochs * steps_per_epoch(result.settings, len(job.train_set))[1]
 paper_steps = reference.PAPER_EPOCHS * math.ceil(3 * sum(reference.IRMAS_TRAIN_COUNTS.values())
                                                   / reference.PAPER_BATCH_SIZE)  # three 1-s windows per clip
-print(f"row statistics of {len(sample)} training windows (the largest five and the smallest four):")
+grow = rows[rows["std"] < 1]
+print(f"row statistics of {len(sample)} training windows (the largest five and the smallest four); "
+      f"w0 = {w0:.3f}, lr = {lr:g}:")
 print(rows.iloc[[0, 1, 2, 3, 4, -4, -3, -2, -1]].to_string(float_format="%.3g"))
-print(f"rows needing more steps than this run ({run_steps}): {(rows['Adam steps to 1/std'] > run_steps).sum()}; "
-      f"than the paper's 35 epochs ({paper_steps}): {(rows['Adam steps to 1/std'] > paper_steps).sum()}")
+print(f"{len(rows) - len(grow)} rows must shrink their weights (at most {w0 / lr:.0f} steps); {len(grow)} must grow "
+      f"them, {(grow['Adam steps from w0 to w0/std'] > run_steps).sum()} of these by more than this run's "
+      f"{run_steps} steps and {(grow['Adam steps from w0 to w0/std'] > paper_steps).sum()} by more than the paper's "
+      f"{paper_steps}")
+print("rows that need more than this run's steps:",
+      ", ".join(grow.index[grow["Adam steps from w0 to w0/std"] > run_steps]) or "none")
 
 # %% [markdown]
 # **2 · The 40 rows as one image.** Report 4.3's "future work" feeds the 40 rows as one 2-D image
@@ -196,7 +207,7 @@ print(f"rows needing more steps than this run ({run_steps}): {(rows['Adam steps 
 # meet after three poolings. The 2-D version therefore mixes *fewer* features early and shares weights
 # where sharing has no meaning; it could pay only if the rows were ordered so that related ones sit together.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.models import count_parameters, layer_shapes  # noqa: E402
 
 mfcc_cnn = build_model("mfcc_cnn")
@@ -254,7 +265,7 @@ print(f"whole model: features CNN {count_parameters(model):,}, MFCC CNN {count_p
 # inflate F. The decisive test is a retraining without the group, compared with bootstrap intervals
 # (notebook 51).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib import paths  # noqa: E402
 
 table_path = paths.figures_dir() / "tab2.5_anova.csv"

@@ -165,7 +165,7 @@ print("Table 4.5 is written by the run on the IRMAS data with the report's weigh
 # square of the width, the embeddings only linearly, so in the default profile's narrow AST they are a
 # tenth of the model rather than a hundredth.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import copy
 
 import pandas as pd
@@ -205,7 +205,8 @@ print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters
 # BCEs: epoch 15). The two L2 runs' validation losses differ by less than 0.03 in every epoch (the
 # higher-L2 run's is the lower one in 11 of 15), less than either curve moves from one epoch to the next
 # (up to 0.08).
-# *Time:* under 1 s at the default profile.
+# *Time:* under 1 s at the default profile. (The other L2 run's curve appears once that run has finished:
+# in `./run_all.sh`, in the higher-L2 run, which trains after the lower-L2 one.)
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 2.** Overfitting is a network learning the particulars of its training windows: the training
@@ -228,7 +229,7 @@ print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters
 # see notebook 50). On noisy curves they can pick epochs several apart, and a difference of a few epochs
 # near the end of a curve that is still improving changes little.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import matplotlib.pyplot as plt
 
 from harmonylib import paths
@@ -276,10 +277,12 @@ plt.show()
 # checkpoint's statistics, `(x - (-4.27)) / (2 x 4.57)` (`harmonylib.inputs.AST_MEAN`, `AST_STD`), which
 # bring AudioSet's filter banks to a mean of 0 and a standard deviation of 0.5. Compute this run's input
 # for 64 validation windows: how close do this data set's come to 0 and 0.5? How many of the 100 frames
-# of a 1-s window are real filter-bank frames, and what value do the others get?
+# of a 1-s window are real filter-bank frames, what value do the others get, and which frames does the
+# model's patch embedding actually read?
 # *You should find:* on SynthIRMAS at the default profile a mean of about -0.01 and a standard deviation
 # of about 0.44 over the real frames, close to AudioSet's (the AudioSet run's SynthAudioSet windows: -0.02
-# and 0.34); 98 real frames; the last two are zero-padding, which the normalisation turns into 0.467.
+# and 0.34); 98 real frames; the last two are zero-padding, which the normalisation turns into 0.467; the
+# patches read frames 0-95 only, so the padding (and the last two real frames) never reach the model.
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -294,10 +297,12 @@ plt.show()
 # so a 1-s window has 1 + (16000 - 400) // 160 = 98 of them; they are padded with zeros to the 100 the
 # position embeddings expect. The padding happens before the normalisation, as in transformers'
 # `ASTFeatureExtractor`, so the padded frames become (0 + 4.27) / 9.14 = 0.467: a log energy of 0, the
-# value of a frame louder than the average one, not of silence. Every window ends with the same two
-# constant frames, so they carry no information and the model learns to ignore them.
+# value of a frame louder than the average one, not of silence. At 1 s this does not matter: 16-frame
+# patches with a stride of 10 start at frames 0, 10, ..., 80 (9 patch columns, $\lfloor (100 - 16) / 10
+# \rfloor + 1$), so the last patch ends at frame 95 and frames 96-99, the two padding frames and two real
+# ones, never enter the model. (The 10-s input drops its frames 1016-1023 in the same way.)
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 import torch
 from torchaudio.compliance import kaldi
@@ -319,3 +324,7 @@ print(f"before normalisation: mean {(frames * 2 * AST_STD + AST_MEAN).mean():.2f
       f"std {(frames * 2 * AST_STD + AST_MEAN).std():.2f} (the checkpoint's: {AST_MEAN:.2f} and {AST_STD:.2f})")
 if real < normalised.shape[1]:
     print(f"padded frames: value {normalised[:, real:].mean():.3f} = (0 - ({AST_MEAN:.2f})) / (2 x {AST_STD:.2f})")
+patch = model.ast.config.patch_size
+columns = (normalised.shape[1] - patch) // model.ast.config.time_stride + 1
+print(f"{columns} patch columns read frames 0-{(columns - 1) * model.ast.config.time_stride + patch - 1} "
+      f"of {normalised.shape[1]}")

@@ -222,7 +222,7 @@ plt.show()
 # (110 for a 1-s window) changes no parameter at all, only the compute: attention compares every token
 # with every other.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import re
 
 
@@ -273,7 +273,7 @@ print(f"predicted encoder ratio ({h1} / {h2})² x {l1} / {l2} = {(h1 / h2) ** 2 
 # near the initial one. A network trained from scratch has no features to lose: for it the warm-up
 # mainly steadies Adam's first steps.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 group = paper_groups("resnet50")[0]
 drawn = 200  # optimiser steps drawn per epoch
 steps = PAPER_EPOCHS * drawn
@@ -314,7 +314,7 @@ plt.show()
 # same network on our input. The equality would break only if the channels carried different images
 # (three different spectrogram types, for example).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from timm.models import adapt_input_conv
 
 with torch.device("meta"):

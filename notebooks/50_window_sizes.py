@@ -191,7 +191,7 @@ else:
 # windows, and S1 averages an instrument that plays in only part of the excerpt down towards zero; there
 # a split of the clips by length is worth making too.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from collections import Counter
 
 s1 = cmp.collect("5.1", P, "S1")  # the same runs, aggregated with S1 at the profile's threshold
@@ -234,7 +234,7 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # the decimals you print: 1000 for two decimals, several thousand for three. Here 5000 cost well under a
 # second, because a resample of songs is one weighted sum of per-song counts (`harmonylib.evaluate`).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rows = []
 for system, (y_true, y_pred) in E.collected.systems.items():
     for metric in ("exact_match", "macro_f1"):
@@ -270,7 +270,7 @@ print(resampling.groupby("resamples")[["std of low over seeds", "std of high ove
 # know is how the model does on songs it has never heard. The clip bootstrap would be right only if the
 # excerpts were independent draws, for example one excerpt per song.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rows = []
 for system, (y_true, y_pred) in E.collected.systems.items():
     songs = E.collected.groups[system]

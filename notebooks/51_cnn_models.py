@@ -169,7 +169,7 @@ else:
 # both. The disagreements show the mechanism: the clips only the audio-features CNN gets right are
 # single-instrument clips the raw-audio CNN buries under extra labels.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 
 raw, features = (s.label for s in B.collected.comparison.systems)  # the two CNNs of Figure 5.2b
@@ -217,7 +217,7 @@ if raw in A.collected.systems and features in A.collected.systems:
 # default profile). This is why the thresholds are tuned on the validation songs and scored on the test
 # songs; tuned and scored on the same clips they would always look better.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.comparisons import tuned_thresholds
 
 rows = []

@@ -164,7 +164,7 @@ else:
 # buy recall as well as cost precision, so it falls under both aggregations (TDS-5: 0.125 under S2, 0.072 under
 # S1; for BSPDS-5 at 3 s S1 even loses more): an aggregation's verdict depends on the metric it is judged by.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rows = []
 for system in A.collected.comparison.systems:
     if system.label not in A.collected.systems:  # a run this profile leaves out
@@ -208,7 +208,7 @@ print("minus static training with the same window\n", change.round(3).to_string(
 # scores worse (macro F1 0.33 against 0.38 at 0.5), so its "trade-off" after tuning says as much about noisy
 # thresholds as about the model.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from sklearn.metrics import average_precision_score
 
@@ -256,7 +256,7 @@ for label in A.collected.systems:
 # estimate is rough (macro F1 is not a mean over songs, and the percentile intervals are asymmetric), but the
 # order of magnitude is robust.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from scipy.stats import norm
 

@@ -139,7 +139,7 @@ else:
 # n = 11, |rho| must exceed about 0.6 to be significant at 5 %). On the real data the report's question is
 # the same, but the reasons differ: YouTube audio against studio recordings, weak against exact labels.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -197,7 +197,7 @@ for test in ("irmas", "audioset"):
 # window of the 10 s is scored (`full` profile), and the dilution of S1 is stronger still where an instrument
 # is heard only briefly.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 
 print("windows scored per clip at most:", P.train.max_eval_windows or "all")

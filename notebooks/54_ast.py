@@ -155,7 +155,7 @@ else:
 # its only explicit regularisers are the weight decay and the augmentations; a run with dropout would be a new
 # experiment of the grid, not something the saved runs can answer.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from safetensors.numpy import load_file
 
@@ -207,7 +207,7 @@ if len(norms) == 2:
 # sounds better than ResNet-50's small input image, but two runs cannot tell that from chance; the per-class
 # intervals of notebook 57 show how wide such differences are.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from scipy.stats import spearmanr
 

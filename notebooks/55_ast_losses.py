@@ -118,7 +118,7 @@ table.round(4)
 # loss is smoother and a safer stopping rule when validation data are few; this study selects by macro F1
 # (notebook 30).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
 from scipy.stats import spearmanr
 
@@ -149,7 +149,7 @@ for name, run in runs.items():
 # into rising ones, so the question of overfitting (exercise 3) is unchanged. Smoothing is a display choice:
 # conclusions should come from the raw values, or from a test, not from how a smoothed curve looks.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 smooth = curves.copy()
 smooth[["train_loss", "val_loss"]] = smooth.groupby("model", sort=False)[["train_loss", "val_loss"]].transform(
     lambda s: s.rolling(2, min_periods=1).mean())
@@ -181,7 +181,7 @@ for title, frame in (("raw", curves), ("running mean over 2 epochs", smooth)):
 # cure: the null result of Figure 5.5b is what one should expect here, unlike in the report, whose pretrained
 # 86-M-parameter AST overfitted IRMAS.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import linregress
 
 for name, run in runs.items():

@@ -48,7 +48,6 @@ import sys
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from harmonylib import comparisons as cmp
 from harmonylib import paths, plotting
@@ -70,7 +69,7 @@ cost.drop(columns=["key", "run"]).round(2)
 
 # %%
 memory = cmp.step_memory_table(runs, P.train.batch_size)
-colors = dict(zip(cost["model"], sns.color_palette("colorblind", len(cost))))
+colors = dict(zip(cost["model"], (cmp.run_colour(name) for name in runs)))  # as in the other chapter-5 figures
 fig, axes = plt.subplots(2, 2, figsize=(11, 7))
 ticks = {"rotation": 30, "ha": "right", "rotation_mode": "anchor", "fontsize": 7}
 
@@ -188,12 +187,14 @@ plt.show()
 # **1 · A laptop without a GPU.** Which model would you train first on a laptop without a GPU? Rank the five by
 # the training time their runs recorded per 1-s window (`1 / run.metrics["samples_per_second"]`, averaged over
 # the epochs: the figure's time per second of audio) and work out how many hours 35 epochs over the full IRMAS
-# training set (6,705 clips, two whole 1-s windows each) would take at that pace. Does the ranking follow the
-# number of parameters?
+# training set (6,705 clips, three 1-s windows each, as `harmonylib.windows` cuts them) would take at that pace
+# *for the models as this profile builds them* (a 64-pixel ResNet-50 image, a 4-layer AST at `default`). Does
+# the ranking follow the number of parameters?
 # *You should find:* on the default profile's CPU, the audio-features CNN first (about 13 ms per window, under
-# 2 h), then the scaled-down AST (about 24 ms, 3 h), the MFCC CNN (about 90 ms, 11-12 h), the raw-audio CNN
-# (about 120 ms, 16 h) and ResNet-50 last (about 320 ms, 40 h or more). The rank correlation with the parameter
-# count is only about 0.6: the raw-audio CNN, with a fifth of the MFCC CNN's parameters, is slower.
+# 3 h), then the scaled-down AST (about 24 ms, about 5 h), the MFCC CNN (about 90 ms, about 17 h), the
+# raw-audio CNN (about 120 ms, about 24 h) and ResNet-50 last (about 320 ms, 60 h or more; at the paper's
+# 256-pixel image 16 times that, see notebook 00). The rank correlation with the parameter count is only
+# about 0.6: the raw-audio CNN, with a fifth of the MFCC CNN's parameters, is slower.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -210,15 +211,18 @@ plt.show()
 # ranking may well change, because a GPU computes the many positions of a convolution in parallel, and the
 # original's GPU hours (report 5.7) were set by its input pipeline (exercise 2), not by the models.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import spearmanr
 
 from harmonylib import reference
 from harmonylib.grid import BY_NAME
 from harmonylib.models import DISPLAY_NAMES
+from harmonylib.windows import SHORT_BY_TOLERANCE_S, window_count
 
-# the full IRMAS training set: 6,705 clips of 132,299 samples, cut into whole 1-s windows
-irmas_windows = sum(reference.IRMAS_TRAIN_COUNTS.values()) * (reference.IRMAS_TRAIN_SAMPLES // P.features.sample_rate)
+# the full IRMAS training set: 6,705 clips one sample short of 3 s, cut into 1-s windows as training cuts them
+SR = P.features.sample_rate
+irmas_windows = sum(reference.IRMAS_TRAIN_COUNTS.values()) * window_count(
+    reference.IRMAS_TRAIN_SAMPLES, SR, last="drop", tolerance=round(SHORT_BY_TOLERANCE_S * SR))
 laptop = pd.DataFrame({DISPLAY_NAMES[BY_NAME[name].model]: {
     "device": run.summary.get("device"), "parameters": run.summary.get("parameters"),
     "ms per window": (1000 / run.metrics["samples_per_second"]).mean()} for name, run in runs.items()}).T
@@ -246,8 +250,8 @@ if len(laptop) > 2:
 # **Solution 2.** The time was not in the model. The original computed every input for one item at a time, in
 # every epoch, on one CPU core, inside the `DataLoader` with no workers: load the wav with librosa, pitch-shift
 # it with librosa's phase vocoder, then compute the input. For the features CNN that input is ten general
-# features (notebook 20), each a transform of the window (spectral centroid, bandwidth, contrast, roll-off,
-# chroma, tonnetz, ...), the costliest input of all, while the model itself, 115 k weights on a 40 x 87 input,
+# features (notebook 20), each a transform of the window (MFCCs, chroma, spectral centroid, bandwidth,
+# contrast, roll-off, flatness, ...), the costliest input of all, while the model itself, 115 k weights on a 40 x 87 input,
 # costs almost nothing on a GPU. So its hours per parameter are hundreds of times those of ResNet-50, whose
 # GPU step is long enough to hide part of the input's cost. Measured at the default profile, the benchmark's
 # original recipe spends 45 % of a features item's time on pitch shift and 40 % on the features (and this
@@ -255,7 +259,7 @@ if len(laptop) > 2:
 # likely larger). The cure is the one this study uses: decode once, augment and compute the inputs in batches
 # on the device (benchmarks/README.md).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib import reference
 
 original = pd.DataFrame({"original hours": pd.Series(reference.ORIGINAL_HOURS),
@@ -295,7 +299,7 @@ else:
 # same as for training: a small model whose input is expensive gains little from a faster network, and the
 # input pipeline is where its time goes.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.grid import BY_NAME
 from harmonylib.models import DISPLAY_NAMES
 

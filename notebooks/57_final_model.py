@@ -370,7 +370,7 @@ for rank, i in enumerate(worst, 1):
 # strong and a weaker model rarely beats the strong one by much, and a gain of a few hundredths needs far more
 # test songs than 43 to be seen (notebook 52, exercise 3).
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 weights = np.round(np.linspace(0, 1, 11), 1)  # the static model's weight w; the dynamic one's is 1 - w
 val_scores = (val_static.scores(C.strategy), val_dynamic.scores(C.strategy))
 val_f1 = pd.Series({w: ev.multilabel_metrics(val_static.labels, ev.binarize(
@@ -409,7 +409,7 @@ for line in cmp.describe_tests(weighted_tests):
 # answer is possible too: its test labels were made by listeners, and an instrument heard only faintly may be
 # unlabelled, which turns a correct prediction into a "false positive".
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from pathlib import Path
 
 from IPython.display import Audio
@@ -465,7 +465,7 @@ else:
 # to 2/11. That shift is the same for every run and leaves the order alone, but it is a reminder that the two
 # numbers are not interchangeable even for one model.
 
-# %% jupyter={"source_hidden": true} tags=["solution"]
+# %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import spearmanr
 
 from harmonylib.grid import EXPERIMENTS

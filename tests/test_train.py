@@ -248,13 +248,15 @@ def test_predictions_keep_every_window_and_round_trip(tmp_path):
 
 def test_training_step_memory_counts_parameters_gradients_adam_state_and_saved_activations():
     model = nn.Sequential(nn.Linear(10, 5), nn.ReLU(), nn.Linear(5, 3))
-    model[2].weight.requires_grad_(False)  # frozen: no gradient, no optimiser state
+    model[2].bias.requires_grad_(False)  # frozen: memory, but no gradient and no optimiser state
     before = {k: v.clone() for k, v in model.state_dict().items()}
     memory = training_step_memory(model, torch.randn(4, 10))
-    trainable = (10 * 5 + 5 + 3) * 4  # float32 bytes
-    assert memory["parameters"] == memory["gradients"] == trainable and memory["optimiser state"] == 2 * trainable
-    # saved for backward: the input (first weight's gradient), ReLU's output (its own and the last weight's
-    # gradient, one storage); parameters are not activations
+    trainable = (10 * 5 + 5 + 5 * 3) * 4  # float32 bytes
+    assert memory["parameters"] == trainable + 3 * 4
+    assert memory["gradients"] == trainable and memory["optimiser state"] == 2 * trainable
+    # saved for backward: the input (for the first weight's gradient) and ReLU's output, which ReLU saves for
+    # its own gradient and the last Linear for its weight's: one storage, counted once; parameters are not
+    # activations
     assert memory["activations"] == (4 * 10 + 4 * 5) * 4
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
