@@ -25,6 +25,7 @@ from .errors import HarmonyError
 from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, metric_table, multilabel_metrics,
                        per_class_f1, plot_metric_bars, tune_thresholds)
 from .grid import BY_NAME, command_for, run_name
+from .io import Provenance
 from .labels import NUM_CLASSES
 from .runs import MissingRunError, Run, open_run
 
@@ -246,6 +247,24 @@ def weights_label(opened: dict[str, Run]) -> str:
         if r.config.get("model", "?") not in names:
             names.append(r.config.get("model", "?"))
     return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
+
+
+def training_label(opened: dict[str, Run]) -> str:
+    """How long the runs trained, for a figure's provenance: optimiser steps per run, per model where
+    they differ (e.g. "120 optimiser steps per run (ast: 600)")."""
+    steps: dict[str, set[int]] = {}
+    for r in opened.values():
+        steps.setdefault(str(r.config.get("model", "?")), set()).add(int(r.summary["optimiser_steps"]))
+    counts = [count for model_counts in steps.values() for count in model_counts]
+    common = max(set(counts), key=counts.count)
+    others = [f"{model}: {', '.join(map(str, sorted(c - {common})))}" for model, c in steps.items() if c - {common}]
+    return f"{common} optimiser steps per run" + (f" ({'; '.join(others)})" if others else "")
+
+
+def provenance(profile: Profile, opened: dict[str, Run], dataset: str | None = None) -> Provenance:
+    """A chapter-5 figure's provenance: its data (default: the profile's data set), profile, the runs'
+    initial weights (:func:`weights_label`) and how long they trained (:func:`training_label`)."""
+    return Provenance(dataset or profile.dataset_name, profile.name, weights_label(opened), training_label(opened))
 
 
 def run_colour(run: str):

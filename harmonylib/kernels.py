@@ -1,7 +1,7 @@
 """Notebook kernels forked from a process that has already imported the heavy libraries.
 
-Used by :mod:`harmonylib.pipeline` under ``--preloaded-kernels`` (``./run_tests.sh``). A test run
-executes every notebook twice (the smoke run and the fast dev run), some 60 kernels; each fresh
+Used by :mod:`harmonylib.pipeline` (``./run_all.sh``, ``./run_tests.sh``) by default on Linux. A test run
+executes every notebook twice (the smoke run and the fast dev run), some 60 kernels, and the study 31; each fresh
 kernel spends about ten seconds of CPU starting Python and importing torch, timm, transformers,
 scikit-learn and librosa (whose numba functions load when imported) before its first line of work,
 most of a smoke notebook's time. Here one *kernel server* imports them once (:data:`PRELOADED`)
@@ -201,7 +201,7 @@ def kernel_server(threads: str, modules: tuple[str, ...] | None = None) -> Itera
     try:
         if server.stdout.readline().strip() != READY:  # its error, if any, is on our standard error
             raise RuntimeError(f"harmony: the kernel server did not start (exit status {server.wait()}); "
-                               "run without --preloaded-kernels to use fresh kernels")
+                               "run with --no-preloaded-kernels to use fresh kernels")
         yield path
     finally:
         server.terminate()

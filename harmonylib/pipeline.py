@@ -17,9 +17,10 @@ of the cores as torch threads (:func:`kernel_threads`). The timings the runs rec
 then measure a shared machine, so ``./run_all.sh`` keeps the default of 1 and ``./run_tests.sh``,
 where timings mean nothing, uses 2. The thread count is part of every job's stamp.
 
-``--preloaded-kernels`` starts every kernel as a fork of one process that has imported torch and the
-other heavy libraries (:mod:`harmonylib.kernels`), saving each notebook its ten seconds of start-up;
-``./run_tests.sh`` uses it. The runs' recorded peak memory then includes the preloaded libraries.
+Every kernel starts as a fork of one process that has imported torch and the other heavy libraries
+(:mod:`harmonylib.kernels`), saving each notebook its ten seconds of start-up; this is the default on
+Linux, where forking is safe (``--no-preloaded-kernels``: a fresh kernel for every notebook). The runs'
+recorded process peak memory then includes the preloaded libraries (Figure 5.7 counts the model's own).
 
 ``--fast-dev-run`` runs the profile's fast dev run (:func:`harmonylib.config.fast_dev_run`: every
 notebook and experiment, one optimiser step each) into ``<build>/fast-dev-run/``, figures included,
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import kernels, paths
-from .config import PROFILE_NAMES, Profile, fast_dev_run, get_profile
+from .config import FAST_DEV_RUN_SUFFIX, PROFILE_NAMES, Profile, fast_dev_run, get_profile
 from .grid import experiments_for
 from .io import atomic_write, write_json
 
@@ -61,6 +62,12 @@ class Job:
     name: str
     notebook: Path
     parameters: dict = field(default_factory=dict)
+
+    @property
+    def runs_solutions(self) -> bool:
+        """Whether the exercises' solutions run: not in a fast dev run, which checks the study's code at the
+        paper's sizes (the smoke run executes every solution)."""
+        return not str(self.parameters.get("profile", "")).endswith(FAST_DEV_RUN_SUFFIX)
 
     @property
     def is_experiment(self) -> bool:
@@ -159,12 +166,15 @@ def job_digest(job: Job, sources_digest: str, runs_digest: str = "", threads: st
     return digest.hexdigest()
 
 
-def to_ipynb(notebook: Path):
-    """Read a jupytext ``.py`` notebook as a NotebookNode with the ``python3`` kernelspec papermill needs."""
+def to_ipynb(notebook: Path, solutions: bool = True):
+    """Read a jupytext ``.py`` notebook as a NotebookNode with the ``python3`` kernelspec papermill needs;
+    without the exercises' solution code (cells tagged ``solution``) unless ``solutions``."""
     import jupytext
 
     nb = jupytext.read(notebook)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    if not solutions:
+        nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and "solution" in c.metadata.get("tags", []))]
     return nb
 
 
@@ -206,7 +216,7 @@ def execute(job: Job, out_dir: Path, log_dir: Path, kernel_server: str | None = 
     source = out_dir / "src" / f"{job.name}.ipynb"
     source.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(source) as handle:
-        nbformat.write(to_ipynb(job.notebook), handle)
+        nbformat.write(to_ipynb(job.notebook, solutions=job.runs_solutions), handle)
     partial = target.with_suffix(".partial.ipynb")
     preloaded = {"kernel_manager_class": kernels.kernel_manager_class(kernel_server)} if kernel_server else {}
     with open(log, "w", encoding="utf-8") as log_handle, _stderr_into(log_handle):
@@ -423,10 +433,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="notebooks executed side by side, each with its share of the cores unless "
                              "OMP_NUM_THREADS says otherwise (default 1; more makes the recorded timings "
                              "measure a shared machine)")
-    parser.add_argument("--preloaded-kernels", action="store_true",
+    parser.add_argument("--preloaded-kernels", action=argparse.BooleanOptionalAction, default=sys.platform == "linux",
                         help="fork every kernel from one process that has imported torch and the other heavy "
-                             "libraries (harmonylib.kernels): seconds less per notebook; the runs' recorded peak "
-                             "memory then includes all the preloaded libraries")
+                             "libraries (harmonylib.kernels): about 10 s of imports less per notebook; default on "
+                             "Linux, where forking is safe (--no-preloaded-kernels: a fresh kernel each); a run's "
+                             "recorded process peak memory then includes the preloaded libraries")
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="every notebook and experiment of the profile, one optimiser step each and 2 evaluation "
                              "clips per split, into <build>/fast-dev-run/ (never figures/)")

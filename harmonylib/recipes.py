@@ -111,8 +111,7 @@ def settings_for(name: str, profile: Profile, weight_decay: float | dict | None 
         model=name, epochs=epochs or profile_epochs, batch_size=profile.train.batch_size,
         groups=paper_groups(name, weight_decay, from_scratch), seed=profile.seed if seed is None else int(seed),
         clip_norm=1.0 if name == "ast" else None, samples_per_epoch=train_windows,
-        select=select, threshold=profile.evaluate.threshold, num_workers=profile.loader.num_workers,
-        pin_memory=profile.loader.pin_memory, prefetch_factor=profile.loader.prefetch_factor, extra=extra or {})
+        select=select, threshold=profile.evaluate.threshold, compile=profile.train.compile, extra=extra or {})
 
 
 def hyperparameter_table(names: list[str], profile: Profile, from_scratch: bool = False) -> pd.DataFrame:
@@ -213,16 +212,14 @@ def evaluation_set(frame: pd.DataFrame, sample_rate: int, window: float, max_win
     from .labels import multi_hot_matrix
     from .windows import WindowDataset, Windows
 
-    dataset = WindowDataset(Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad"),
-                            multi_hot_matrix(frame["labels"]))
+    windows = Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad")
     if max_windows is None:
-        return dataset
-    clip = dataset.windows.clip
+        return WindowDataset(windows, multi_hot_matrix(frame["labels"]))
     keep = []
-    for c in np.unique(clip):
-        rows = np.flatnonzero(clip == c)
+    for c in np.unique(windows.clip):
+        rows = np.flatnonzero(windows.clip == c)
         keep.extend(rows[np.unique(np.linspace(0, len(rows) - 1, min(max_windows, len(rows))).round().astype(int))])
-    return torch.utils.data.Subset(dataset, keep)
+    return WindowDataset(windows, multi_hot_matrix(frame["labels"]), rows=keep)
 
 
 # ------------------------------------------------------------------------------- a training notebook's steps
@@ -313,12 +310,13 @@ def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_
         sys.exit(0)
     runs.save_model_input(result.run_dir, model_input, job.profile, job.splits.mean, job.splits.std, job.window)
     show_run(result, f"{job.run_name}: {job.splits.name}, window {job.window} s, sampling {job.sampling}\n"
-                     f"{provenance(job, model).label()}")
+                     f"{provenance(job, model, result).label()}")
     return result
 
 
-def provenance(job: TrainingJob, model: nn.Module) -> Provenance:
-    return Provenance(job.splits.name, job.profile.name, model.harmony_weights)
+def provenance(job: TrainingJob, model: nn.Module, result: RunResult) -> Provenance:
+    return Provenance(job.splits.name, job.profile.name, model.harmony_weights,
+                      f"{result.summary['optimiser_steps']} optimiser steps")
 
 
 def plot_history(metrics: pd.DataFrame, axes) -> None:
@@ -355,7 +353,8 @@ def predict_for_evaluation(job: TrainingJob, result: RunResult, model: nn.Module
     """Save the window probabilities chapter 5 evaluates and score the test clips.
 
     Writes the predictions of the training data set's validation and test splits and of the test split of
-    every other data set in ``job.eval_datasets`` to the run folder. Returns each test set's Hamming score,
+    every other data set in ``job.eval_datasets`` to the run folder; the validation predictions are those of
+    the validation pass that selected the checkpoint, not a second pass. Returns each test set's Hamming score,
     exact match and macro F1 (S2 at the profile's threshold) beside those of the all-positive baseline,
     which predicts every instrument for every clip.
     """
@@ -364,8 +363,11 @@ def predict_for_evaluation(job: TrainingJob, result: RunResult, model: nn.Module
         part = splits_of(job.data, name)
         for split in (["val", "test"] if name == job.dataset else ["test"]):
             frame = getattr(part, split)
-            to_score = evaluation_set(frame, job.sample_rate, job.window, P.train.max_eval_windows)
-            windows = predict_windows(model, to_score, model_input, job.device, result.settings.eval_batch_size)
+            if split == "val":
+                windows = runs.best_val_windows(result.run_dir)
+            else:
+                to_score = evaluation_set(frame, job.sample_rate, job.window, P.train.max_eval_windows)
+                windows = predict_windows(model, to_score, model_input, job.device, result.settings.eval_batch_size)
             ids, groups = clip_ids_and_groups(frame)
             runs.save_predictions(result.run_dir, name, split, windows, ids, groups)
             if split != "test":

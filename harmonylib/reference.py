@@ -90,9 +90,14 @@ IRMAS_TEST_PARTS = (  # (folder, inner folder, excerpts) of the three testing ar
     ("IRMAS-TestingData-Part2", "IRTestingData-Part2", 1301),
     ("IRMAS-TestingData-Part3", "Part3", 766),
 )
+IRMAS_TEST_SONGS = 208  # songs of the 2,874 test excerpts (a name less its trailing "-N"), 1-47 excerpts each
 
 
 # ----------------------------------------------------------------------------- the AudioSet data set
+# Report 3.6.2: the AudioSet clips the study collected from balanced_train_segments.csv and
+# unbalanced_train_segments.csv (split 70/10/20 into 14,618 / 2,088 / 4,176; report 2.4 says 20,885).
+AUDIOSET_CLIPS = 20_884
+
 # Report 3.2's selection (the IDs of Table 3.2, its exclusions applied, speech counted as voi:
 # harmonylib.data.audioset.select_segments) run on Google's AudioSet segment files as published
 # (https://research.google.com/audioset/download.html; balanced_train_segments.csv: 22,160 segments,

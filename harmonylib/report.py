@@ -140,7 +140,7 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
     entries, others = _figure_entries(profile)
     lines = ["# Figures and tables", "",
              f"Every figure and table of the report regenerated at the `{profile}` profile, in the report's "
-             "order, with the data, profile and weights it came from (`figures/INDEX.md` lists the same). "
+             "order, with the data, profile, weights and training it came from (`figures/INDEX.md` lists the same). "
              "Results on SynthIRMAS / SynthAudioSet are **not** IRMAS / AudioSet results.", ""]
     if others:
         lines += [f"({others} figure(s)/table(s) of other profiles in `{paths.figures_dir()}` are not shown.)", ""]
@@ -153,7 +153,9 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
         shutil.copy2(source, stage / "figures" / name)
         where = (f"{{doc}}`{e['notebook']} <{docs[e['notebook']]}>`" if e["notebook"] in docs
                  else f"`{e['notebook']}`")
-        provenance = f"data: {e['dataset']} · profile: {e['profile']} · weights: {e['weights']} · notebook: {where}"
+        training = f" · training: {e['training']}" if e.get("training") else ""
+        provenance = (f"data: {e['dataset']} · profile: {e['profile']} · weights: {e['weights']}{training} · "
+                      f"notebook: {where}")
         if e["kind"] == "figure":
             lines += [f":::{{figure}} figures/{name}", f":name: {Path(name).stem}", ":width: 100%", "",
                       f"**Figure {e['number']}.** {e['caption']}  ", provenance, ":::", ""]

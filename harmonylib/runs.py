@@ -13,9 +13,13 @@ Run folder ``paths.runs_dir() / <run name>`` (``<profile>-<experiment>`` for the
     metrics.csv             one row per finished epoch: ``epoch`` (from 0), ``train_loss``, ``val_loss``
                             (window BCE), ``val_clip_bce``, ``val_macro_f1`` ..., learning rates, timing
     run.json                written when the run finishes: ``status`` ("finished"), best epoch,
-                            parameter count, device, seconds and samples per second, peak memory
+                            optimiser steps, parameter count, device, seconds and samples per second,
+                            peak memory
     best/model.safetensors  the selected checkpoint's weights (safetensors: no pickled code), with
-    best/info.json          its epoch and validation metrics
+    best/info.json          its epoch and validation metrics, and
+    best/val_windows.npz    its validation window probabilities, targets and clip indices, from the
+                            validation pass that chose it (``predictions_<dataset>_val.npz`` is made
+                            from them, not by a second pass)
     last/epoch_NNN/         ``model.safetensors`` + ``state.pt`` (optimisers, schedulers, scaler) of the
                             newest finished epoch, while the run is unfinished
     last.json               points at that folder; written last, so a resumed run finds a complete one.
@@ -67,6 +71,7 @@ SUMMARY = "run.json"
 WEIGHTS = "model.safetensors"
 BEST = "best"
 BEST_INFO = "info.json"
+BEST_VAL_WINDOWS = "val_windows.npz"
 LAST = "last"
 LAST_POINTER = "last.json"
 STATE = "state.pt"
@@ -143,10 +148,24 @@ def _save_state_dict(path: Path, module: nn.Module, metadata: dict | None = None
     io.write_bytes(path, save(state, metadata=metadata))
 
 
-def save_best(run_dir: Path, model: nn.Module, epoch: int, info: dict) -> None:
-    """The selected checkpoint (weights and ``info``: its epoch, selection and validation metrics)."""
+def save_best(run_dir: Path, model: nn.Module, epoch: int, info: dict, val_windows: dict[str, np.ndarray]) -> None:
+    """The selected checkpoint: weights, ``info`` (its epoch, selection and validation metrics) and the
+    validation window predictions (``train.predict_windows``' arrays) it was selected by."""
     _save_state_dict(Path(run_dir) / BEST / WEIGHTS, model, {"epoch": str(epoch)})
+    buffer = _io.BytesIO()
+    np.savez(buffer, **val_windows)
+    io.write_bytes(Path(run_dir) / BEST / BEST_VAL_WINDOWS, buffer.getvalue())
     io.write_json(Path(run_dir) / BEST / BEST_INFO, info)
+
+
+def best_val_windows(run_dir: Path) -> dict[str, np.ndarray]:
+    """The validation window predictions of the selected checkpoint (:func:`save_best`)."""
+    path = Path(run_dir) / BEST / BEST_VAL_WINDOWS
+    if not path.exists():
+        raise MissingRunError(f"no validation predictions of the selected checkpoint ({BEST}/{BEST_VAL_WINDOWS})",
+                              run_dir)
+    with np.load(path) as saved:
+        return {key: saved[key] for key in saved.files}
 
 
 def save_last(run_dir: Path, model: nn.Module, training_state: dict, epoch: int, best: dict,

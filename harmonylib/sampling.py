@@ -12,7 +12,7 @@ sampling mixes single-label training windows into multi-label examples during tr
 
 Both are ``torch.utils.data.Dataset`` objects over in-memory windows (``waves[i]`` a 1-D array, all of
 one length) with multi-hot ``targets`` (n, 11). Example ``i`` of epoch ``e`` is a pure function of
-(seed, e, i), so results do not depend on DataLoader workers or order; call :meth:`set_epoch` each epoch.
+(seed, e, i), so results do not depend on batching or order; call :meth:`set_epoch` each epoch.
 
 Mixing (:func:`mix`) scales by loudness, not the original's plain average (which made a mix of five
 quieter than any one clip and let one loud clip drown the others): each component is scaled to unit
@@ -42,13 +42,18 @@ def dynamic_epoch_size(n: int, min_sampled: int, max_sampled: int, p: float = 0.
     return math.floor(draws * (1 / n) * (2 / (min_sampled + max_sampled)) * n)
 
 
-def mix(components: torch.Tensor, gains_db: torch.Tensor) -> torch.Tensor:
-    """Loudness-aware mix of ``components`` (..., k, N) with gains (..., k) in dB -> (..., N)."""
+def mix(components: torch.Tensor, gains_db: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+    """Loudness-aware mix of ``components`` (..., k, N) with gains (..., k) in dB -> (..., N).
+
+    ``present`` (..., k), boolean, marks the components that take part (default: all); the others are
+    zeros, padding that lets examples with different numbers of components share one batch."""
+    if present is None:
+        present = torch.ones(gains_db.shape, dtype=torch.bool, device=components.device)
     rms = components.pow(2).mean(dim=-1).sqrt()
     scale = torch.where(rms > 1e-8, 10 ** (gains_db / 20) / rms.clamp_min(1e-8), torch.zeros_like(rms))
     total = (components * scale.unsqueeze(-1)).sum(dim=-2)
     total_rms = total.pow(2).mean(dim=-1, keepdim=True).sqrt()
-    target = rms.mean(dim=-1, keepdim=True)
+    target = (rms * present).sum(dim=-1, keepdim=True) / present.sum(dim=-1, keepdim=True)
     return torch.where(total_rms > 1e-8, total * target / total_rms.clamp_min(1e-8), total)
 
 
@@ -85,6 +90,30 @@ class _DynamicSampling(torch.utils.data.Dataset):
         components = torch.stack([torch.as_tensor(np.asarray(self.waves[j], dtype=np.float32)) for j in indices])
         mixed = mix(components, torch.from_numpy(gains.astype(np.float32)))
         return mixed, torch.from_numpy(self.targets[indices].max(axis=0))
+
+
+    def batch(self, items, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Examples ``items`` of the current epoch on ``device``, equal to stacking ``self[i]``: the recipes
+        are drawn here, every component window is cut in one gather on the device
+        (:meth:`harmonylib.windows.Windows.batch`) and the mixes are computed batched."""
+        recipes = [self.recipe(int(i)) for i in items]
+        counts = [len(indices) for indices, _ in recipes]
+        width = max(counts)
+        rows = np.concatenate([indices for indices, _ in recipes])
+        if hasattr(self.waves, "batch"):
+            flat = self.waves.batch(rows, device)
+        else:
+            flat = torch.from_numpy(np.stack([np.asarray(self.waves[j], dtype=np.float32) for j in rows])).to(device)
+        slots = torch.as_tensor([b * width + k for b, n in enumerate(counts) for k in range(n)], device=flat.device)
+        components = flat.new_zeros(len(recipes) * width, flat.shape[-1]).index_copy_(0, slots, flat)
+        gains = np.zeros((len(recipes), width), dtype=np.float32)
+        present = np.zeros((len(recipes), width), dtype=bool)
+        for b, (_, example_gains) in enumerate(recipes):
+            gains[b, :counts[b]], present[b, :counts[b]] = example_gains, True
+        mixed = mix(components.view(len(recipes), width, -1), torch.from_numpy(gains).to(flat.device),
+                    torch.from_numpy(present).to(flat.device))
+        targets = np.stack([self.targets[indices].max(axis=0) for indices, _ in recipes])
+        return mixed, torch.from_numpy(targets).to(flat.device)
 
 
 class TrueDynamicSampling(_DynamicSampling):

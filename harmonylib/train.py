@@ -18,10 +18,15 @@ What the original lacked, done here:
   S2 scores, degenerate because S2 divides by the maximum, is available as ``select="s2_bce"``;
 * evaluation never drops the last batch.
 
-The model input is computed *on the device, batched*: the engine moves the raw waveform batch to
-the device, applies ``train_input`` (augmentation + input, training) or ``model_input`` under ``no_grad``, then runs
-the model under autocast on CUDA. Both are plain callables, so the engine does not depend on how
-features are computed (``harmonylib.inputs``).
+Everything on the hot path runs *on the device, batched*, with no DataLoader, worker process or loop
+over items: a data set's ``batch(items, device)`` cuts a batch of windows from the waveform store held on
+the device (``harmonylib.windows``; dynamic sampling mixes them there, ``harmonylib.sampling``), then
+``train_input`` (augmentation + input, training) or ``model_input`` (under ``no_grad``) turns it into the
+model's input and the model runs under :func:`autocast` (bfloat16 on GPUs that have it, else float16
+with loss scaling; float32 on the CPU). Both inputs are plain callables, so the engine does not depend
+on how features are computed (``harmonylib.inputs``). The same code runs on the CPU. On CUDA, 2-D
+convolutional models run channels-last, ``TrainSettings.compile`` compiles the model with
+``torch.compile``, and cuDNN and cuBLAS are set to deterministic algorithms, so a seeded run repeats.
 
 Scale-out: under ``torchrun`` (or any initialised ``torch.distributed`` process group) the same
 :func:`fit` wraps the model in ``DistributedDataParallel`` and shards every epoch's sample
@@ -38,6 +43,7 @@ import contextlib
 import copy
 import json
 import math
+import os
 import random
 import resource
 import sys
@@ -50,12 +56,16 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, default_collate
 
 from . import runs
 from .distributed import dist_info
 from .errors import ConfigError, HarmonyError
 from .evaluate import aggregate, binarize, multilabel_metrics
+
+# cuBLAS's deterministic mode needs this set before CUDA starts (PyTorch's reproducibility notes)
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+RESUME_POINT_SECONDS = 60.0  # fit writes a resume point when this much training time has passed since the last
 
 
 @dataclass(frozen=True)
@@ -92,10 +102,8 @@ class TrainSettings:
     select: str = "macro_f1"
     threshold: float = 0.5
     amp: bool = True  # mixed precision, used on CUDA only
+    compile: bool = False  # torch.compile the model (CUDA only)
     eval_batch_size: int = 64
-    num_workers: int = 0
-    pin_memory: bool = False
-    prefetch_factor: int | None = None
     extra: dict = field(default_factory=dict)  # notebook parameters recorded with the run (window, sampling ...)
 
     def __post_init__(self):
@@ -129,12 +137,6 @@ def seed_everything(seed: int, epoch: int = 0) -> int:
     np.random.seed(derived)
     torch.manual_seed(derived)
     return derived
-
-
-def _seed_worker(worker_id: int) -> None:
-    worker_seed = torch.initial_seed() % 2**32
-    np.random.seed(worker_seed)
-    random.seed(worker_seed)
 
 
 class EpochSampler(Sampler[int]):
@@ -211,10 +213,48 @@ def steps_per_epoch(settings: TrainSettings, train_size: int, world_size: int = 
     return batches, math.ceil(batches / settings.accumulation_steps)
 
 
+# ------------------------------------------------------------------------------- batches on the device
+def batch_of(dataset: Dataset, items, device) -> tuple[torch.Tensor, ...]:
+    """Items ``items`` of ``dataset`` as one batch on ``device``: the data set's own ``batch(items, device)``
+    where it has one (the study's windows and dynamic sampling, cut and mixed on the device), else its
+    items collated on the host and moved (any other ``Dataset``)."""
+    if hasattr(dataset, "batch"):
+        return tuple(dataset.batch(items, device))
+    return tuple(part.to(device) for part in default_collate([dataset[int(i)] for i in items]))
+
+
+def autocast(device, enabled: bool = True):
+    """The mixed precision of training and evaluation on ``device``: bfloat16 on a GPU that supports it,
+    else float16 (which :func:`fit` pairs with loss scaling); off on the CPU (float32)."""
+    device = torch.device(device)
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype, enabled=enabled and device.type == "cuda")
+
+
+def prepare_model(model: nn.Module, device, compile: bool = False) -> nn.Module:
+    """``model`` moved to ``device``; on CUDA in channels-last memory format when it has 2-D convolutions
+    (ResNet-50's tensor-core kernels want it) and, with ``compile``, wrapped by ``torch.compile``. Returns
+    the module to call; its parameters are those of ``model``."""
+    device = torch.device(device)
+    model.to(device)
+    if device.type != "cuda":
+        return model
+    if any(isinstance(m, nn.Conv2d) for m in model.modules()):
+        model.to(memory_format=torch.channels_last)
+    return torch.compile(model) if compile else model
+
+
+def _as_model_input(inputs: torch.Tensor) -> torch.Tensor:
+    """Images in the memory format :func:`prepare_model` gave a 2-D convolutional model on CUDA."""
+    if inputs.is_cuda and inputs.dim() == 4:
+        return inputs.contiguous(memory_format=torch.channels_last)
+    return inputs
+
+
 # ------------------------------------------------------------------------------- prediction
 @torch.no_grad()
-def predict_windows(model: nn.Module, dataset: Dataset, model_input: Callable, device, batch_size: int = 64,
-                    num_workers: int = 0) -> dict[str, np.ndarray]:
+def predict_windows(model: nn.Module, dataset: Dataset, model_input: Callable, device,
+                    batch_size: int = 64) -> dict[str, np.ndarray]:
     """Sigmoid outputs for every window of an evaluation data set (items: waveform, target, clip index).
 
     Returns ``probs`` (windows, 11), ``targets`` (windows, 11) and ``clip_index`` (windows,), in
@@ -223,15 +263,14 @@ def predict_windows(model: nn.Module, dataset: Dataset, model_input: Callable, d
     model = getattr(model, "module", model)
     was_training = model.training
     model.eval()
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False, num_workers=num_workers)
     probs, targets, clips = [], [], []
-    for wave, target, clip in loader:  # harmonylib.windows.WindowDataset items
-        wave = wave.to(device, non_blocking=True)
-        with _autocast(device, True):
-            logits = model(model_input(wave))
+    for start in range(0, len(dataset), batch_size):
+        wave, target, clip = batch_of(dataset, range(start, min(start + batch_size, len(dataset))), device)
+        with autocast(device):
+            logits = model(_as_model_input(model_input(wave)))
         probs.append(torch.sigmoid(logits.float()).cpu())
-        targets.append(target)
-        clips.append(clip)
+        targets.append(target.cpu())
+        clips.append(clip.cpu())
     model.train(was_training)
     if not probs:
         raise HarmonyError("evaluation data set is empty")
@@ -263,11 +302,6 @@ def clip_metrics(window: dict[str, np.ndarray], threshold: float = 0.5) -> dict[
         **{f"val_{k}": metrics[k] for k in ("hamming_score", "exact_match", "macro_f1", "macro_precision",
                                               "macro_recall")},
     }
-
-
-def _autocast(device, enabled: bool):
-    device = torch.device(device)
-    return torch.autocast(device_type="cuda", dtype=torch.float16, enabled=enabled and device.type == "cuda")
 
 
 def peak_memory_bytes(device) -> tuple[int, str]:
@@ -315,7 +349,7 @@ def training_step_memory(model: nn.Module, inputs: torch.Tensor, optimiser_slots
 class _Training:
     """What the steps of :func:`fit` share: the model (DDP-wrapped where distributed), optimisers, progress."""
 
-    model: nn.Module
+    model: nn.Module  # what a training step calls: the model, compiled and/or DDP-wrapped where asked
     module: nn.Module  # the model itself, never the DDP wrapper
     settings: TrainSettings
     run_dir: Path
@@ -326,9 +360,12 @@ class _Training:
     schedulers: list
     scaler: torch.amp.GradScaler
     batches: int  # micro-batches per epoch and rank
+    optimiser_steps: int  # per epoch
     start_epoch: int = 0
     best: dict | None = None
     history: list = field(default_factory=list)
+    resume_every: float = RESUME_POINT_SECONDS
+    resume_point_at: float = 0.0  # training and validation seconds since the last resume point
 
     def state(self) -> dict:
         return {"optimizers": [o.state_dict() for o in self.optimizers],
@@ -361,17 +398,21 @@ def _open_run_folder(model: nn.Module, settings: TrainSettings, run_dir: Path, r
 def _start(model: nn.Module, train_size: int, settings: TrainSettings, run_dir: Path, device: torch.device,
            rank: int, world: int, log: Callable) -> _Training:
     """Optimisers and schedulers for the whole run, resumed from the run folder's last epoch if it has one."""
-    model.to(device)
+    module = model
+    model = prepare_model(model, device, settings.compile)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    module = model
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = False, True
+        torch.use_deterministic_algorithms(True, warn_only=True)
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     batches, optimizer_steps = steps_per_epoch(settings, train_size, world)
     optimizers, schedulers = make_optimizers(module, settings.groups, settings.epochs * optimizer_steps,
                                              settings.warmup, settings.power)
-    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
-    training = _Training(model, module, settings, run_dir, device, rank, world, optimizers, schedulers, scaler, batches)
+    float16 = device.type == "cuda" and not torch.cuda.is_bf16_supported()  # bfloat16 needs no loss scaling
+    scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and float16)
+    training = _Training(model, module, settings, run_dir, device, rank, world, optimizers, schedulers, scaler, batches,
+                         optimizer_steps)
     resumed = runs.resume_point(run_dir, device)
     if resumed is not None:
         runs.load_checkpoint(module, run_dir, "last")
@@ -394,27 +435,24 @@ def _train_one_epoch(t: _Training, train_set: Dataset, sampler: EpochSampler, ep
     augment_generator = torch.Generator(device=device).manual_seed(epoch_seed)
     if hasattr(train_set, "set_epoch"):
         train_set.set_epoch(epoch)
-    loader = DataLoader(
-        train_set, batch_size=settings.batch_size // t.world, sampler=sampler, drop_last=False,
-        num_workers=settings.num_workers, pin_memory=settings.pin_memory, worker_init_fn=_seed_worker,
-        generator=torch.Generator().manual_seed(epoch_seed),
-        prefetch_factor=settings.prefetch_factor if settings.num_workers else None, persistent_workers=False)
+    order = list(sampler)  # this rank's items of the epoch
+    per_rank = settings.batch_size // t.world
     criterion = nn.BCEWithLogitsLoss()
     t.model.train()
     started, cpu_started = time.perf_counter(), time.process_time()
     loss_sum, seen = torch.zeros((), dtype=torch.float64, device=device), 0
-    for i, (wave, target, *_) in enumerate(loader):
+    for i, first in enumerate(range(0, len(order), per_rank)):
         window_start = i - i % settings.accumulation_steps
         in_window = min(settings.accumulation_steps, t.batches - window_start)
         step_now = i - window_start == in_window - 1
-        wave = wave.to(device, non_blocking=True)
-        target = target.to(device, non_blocking=True).float()
+        wave, target = batch_of(train_set, order[first:first + per_rank], device)[:2]
+        target = target.float()
         with torch.no_grad():
             inputs = model_input(wave) if train_input is None else train_input(wave, augment_generator)
         # DDP: all-reduce gradients only on the micro-batch that completes an optimiser step
         with t.model.no_sync() if t.world > 1 and not step_now else contextlib.nullcontext():
-            with _autocast(device, settings.amp):
-                loss = criterion(t.model(inputs).float(), target)
+            with autocast(device, settings.amp):
+                loss = criterion(t.model(_as_model_input(inputs)).float(), target)
             t.scaler.scale(loss / in_window).backward()
         loss_sum += loss.detach().double() * len(target)
         seen += len(target)
@@ -446,10 +484,13 @@ def _optimiser_step(t: _Training) -> None:
 
 def _validate_and_checkpoint(t: _Training, epoch_row: dict, val_set: Dataset, model_input: Callable,
                              log: Callable) -> None:
-    """Rank 0: validation metrics of the epoch, the best checkpoint if it improved, the resume point."""
+    """Rank 0: validation metrics of the epoch, the best checkpoint (with its validation predictions) if it
+    improved, and a resume point when :data:`RESUME_POINT_SECONDS` of training have passed since the last
+    one (never after the last epoch: the finished run drops it). Seeded epochs make a run resumed from an
+    older point retrace the same steps, so writing fewer resume points costs a killed run only time."""
     settings = t.settings
     started = time.perf_counter()
-    window = predict_windows(t.module, val_set, model_input, t.device, settings.eval_batch_size, settings.num_workers)
+    window = predict_windows(t.module, val_set, model_input, t.device, settings.eval_batch_size)
     row = {"epoch": epoch_row["epoch"], "train_loss": epoch_row["train_loss"],
            **clip_metrics(window, settings.threshold)}
     row.update({f"lr_{o.name}": opt.param_groups[0]["lr"] for o, opt in zip(settings.groups, t.optimizers)})
@@ -460,10 +501,17 @@ def _validate_and_checkpoint(t: _Training, epoch_row: dict, val_set: Dataset, mo
     column, direction = SELECTIONS[settings.select]
     key = [row[column] if direction == "min" else -row[column], row["val_clip_bce"]]
     improved = t.best is None or key < t.best["key"]
+    started = time.perf_counter()
     if improved:
         t.best = {"key": key, "epoch": epoch, column: row[column]}
-        runs.save_best(t.run_dir, t.module, epoch, {"epoch": epoch, "select": settings.select, **row})
-    runs.save_last(t.run_dir, t.module, t.state(), epoch, t.best, t.history)
+        runs.save_best(t.run_dir, t.module, epoch, {"epoch": epoch, "select": settings.select, **row}, window)
+    row["checkpoint_seconds"] = time.perf_counter() - started
+    t.resume_point_at += row["train_seconds"] + row["val_seconds"]
+    if epoch + 1 < settings.epochs and t.resume_point_at >= t.resume_every:
+        runs.save_last(t.run_dir, t.module, t.state(), epoch, t.best, t.history)
+        t.resume_point_at = 0.0
+        row["checkpoint_seconds"] = time.perf_counter() - started
+    runs.write_metrics(t.run_dir, t.history)
     log(f"epoch {epoch + 1}/{settings.epochs}: train loss {row['train_loss']:.4f}, val loss "
         f"{row['val_loss']:.4f}, val macro F1 {row['val_macro_f1']:.3f}"
         f"{' (best)' if improved else ''}, {row['train_seconds']:.1f} s")
@@ -477,6 +525,7 @@ def _summary(t: _Training, metrics: pd.DataFrame, model_name: str, weights: str)
         "status": "finished", "model": model_name, "weights": weights,
         "parameters": sum(p.numel() for p in t.module.parameters()), "device": str(t.device), "world_size": t.world,
         "best_epoch": int(t.best["epoch"]), "select": t.settings.select, f"best_{column}": t.best[column],
+        "optimiser_steps": t.settings.epochs * t.optimiser_steps,
         "seconds_per_epoch": float(metrics["train_seconds"].mean()),
         # CPU time of this process (all its threads): comparable across runs on a shared machine
         "cpu_seconds_per_epoch": float(metrics["train_cpu_seconds"].mean()),
@@ -488,7 +537,8 @@ def _summary(t: _Training, metrics: pd.DataFrame, model_name: str, weights: str)
 
 def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainSettings, run_dir: str | Path,
         model_input: Callable[[torch.Tensor], torch.Tensor], train_input: Callable | None = None, device=None,
-        stop_after_epoch: int | None = None, log: Callable[[str], None] = print) -> RunResult:
+        stop_after_epoch: int | None = None, resume_every: float = RESUME_POINT_SECONDS,
+        log: Callable[[str], None] = print) -> RunResult:
     """Train ``model`` (from :func:`harmonylib.models.build_model`) and write its run folder.
 
     ``train_set`` items are ``(waveform, multi-hot target, ...)``; ``val_set`` items are
@@ -498,7 +548,8 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
     training batches, augmentations included, drawing random numbers from ``generator`` (a
     ``torch.Generator`` on ``device`` seeded per epoch). A run folder holding a finished run with the same
     settings is returned as it is; an unfinished one is resumed from its last finished epoch.
-    ``stop_after_epoch`` ends the call after that epoch as an interruption would (used by the tests).
+    ``stop_after_epoch`` ends the call after that epoch as an interruption would (used by the tests);
+    ``resume_every``: seconds of training and validation between resume points (0: after every epoch).
     """
     rank, world = dist_info()
     if settings.batch_size % world:
@@ -509,6 +560,7 @@ def fit(model: nn.Module, train_set: Dataset, val_set: Dataset, settings: TrainS
     if finished is not None:
         return finished
     t = _start(model, len(train_set), settings, run_dir, device, rank, world, log)
+    t.resume_every = resume_every
     sampler = EpochSampler(len(train_set), settings.seed, settings.samples_per_epoch, rank, world)
     for epoch in range(t.start_epoch, settings.epochs):
         epoch_row = _train_one_epoch(t, train_set, sampler, epoch, model_input, train_input)

@@ -85,21 +85,46 @@ class Windows:
             piece = np.pad(piece, (0, self.size - len(piece)))
         return piece
 
+    def batch(self, rows, device) -> torch.Tensor:
+        """Windows ``rows`` as one float32 tensor (len(rows), size) on ``device``, equal to stacking
+        ``self[j]``. From a waveform store (:class:`harmonylib.data.store.WaveformStore`) they are cut by one
+        gather from the store on the device, with no loop over items; other clips are stacked here."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not hasattr(self.waves, "tensor"):
+            return torch.from_numpy(np.stack([self[int(j)] for j in rows])).to(device)
+        data = self.waves.tensor(device)
+        clip = self.clip[rows]
+        offsets = torch.as_tensor(self.waves.offsets[clip], device=data.device)
+        lengths = torch.as_tensor(self.waves.lengths[clip], device=data.device)
+        position = torch.as_tensor(self.start[rows], device=data.device)[:, None] + torch.arange(
+            self.size, device=data.device)
+        inside = position < lengths[:, None]
+        samples = data[offsets[:, None] + torch.minimum(position, lengths[:, None] - 1)]
+        return torch.where(inside, samples.float() / 32767.0, 0.0)
+
     def targets(self, clip_targets: np.ndarray) -> np.ndarray:
         """Per-window multi-hot targets: each window inherits its clip's row of ``clip_targets`` (n_clips, 11)."""
         return np.asarray(clip_targets, dtype=np.float32)[self.clip]
 
 
 class WindowDataset(torch.utils.data.Dataset):
-    """(window (w,), multi-hot target (11,), clip index) triples for a DataLoader; batches are then moved
-    to the model's device, augmented and turned into model inputs there (``harmonylib.augment/inputs``)."""
+    """(window (w,), multi-hot target (11,), clip index) triples: every window of ``windows``, or those of
+    ``rows``. Training and evaluation take them a batch at a time with :meth:`batch`, on the model's
+    device, where they are then augmented and turned into model inputs (``harmonylib.augment/inputs``)."""
 
-    def __init__(self, windows: Windows, clip_targets: np.ndarray):
+    def __init__(self, windows: Windows, clip_targets: np.ndarray, rows=None):
         self.windows, self.window_targets = windows, windows.targets(clip_targets)
+        self.rows = np.arange(len(windows)) if rows is None else np.asarray(rows, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self.windows)
+        return len(self.rows)
 
-    def __getitem__(self, j: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        return (torch.from_numpy(self.windows[j]), torch.from_numpy(self.window_targets[j]),
-                int(self.windows.clip[j]))
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        j = int(self.rows[i])
+        return torch.from_numpy(self.windows[j]), torch.from_numpy(self.window_targets[j]), int(self.windows.clip[j])
+
+    def batch(self, items, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Items ``items`` stacked on ``device``: waveforms (B, w), targets (B, 11), clip indices (B,)."""
+        rows = self.rows[np.asarray(items, dtype=np.int64)]
+        return (self.windows.batch(rows, device), torch.from_numpy(self.window_targets[rows]).to(device),
+                torch.from_numpy(self.windows.clip[rows]).to(device))

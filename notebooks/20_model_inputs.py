@@ -105,8 +105,7 @@ print(pd.DataFrame(rows).to_string(index=False))
 print(f"training waveform mean {data.mean:.6g}, std {data.std:.6g}")
 train = WindowDataset(Windows(stores["train"], SR, 1.0, last="drop"), multi_hot_matrix(data.train["labels"]))
 batch_size = min(P.train.batch_size, len(train))
-x, y, clip = next(iter(torch.utils.data.DataLoader(train, batch_size=batch_size, shuffle=True)))
-x = x.to(device)
+x, y, clip = train.batch(np.random.default_rng(P.seed).permutation(len(train))[:batch_size], device)
 z = (x - data.mean) / data.std
 print(f"a training batch of {len(x)} windows: mean {x.mean():.4f} -> {z.mean():.4f}, "
       f"std {x.std():.4f} -> {z.std():.4f}")

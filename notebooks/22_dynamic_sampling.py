@@ -90,7 +90,9 @@ print("the report's Table 3.3:", "reproduced" if dict(zip(table["maxSampled"], t
 # ## The two samplers on this profile's 1-s training windows
 #
 # Both are `torch.utils.data.Dataset`s over the training windows. Example $i$ of epoch $e$ is a
-# pure function of (seed, $e$, $i$), so a run is reproducible whatever the DataLoader's workers do.
+# pure function of (seed, $e$, $i$), so a run is reproducible whatever order and batches the examples
+# are drawn in. Training takes a batch at a time (`batch`): the recipes are drawn, every window they name
+# is cut from the waveform store on the model's device in one gather, and the mixes are computed there.
 
 # %%
 windows = Windows(waveforms(data.train, SR), SR, 1.0, last="drop")

@@ -82,8 +82,7 @@ model_input = make_input(recipes.MODEL_INPUTS[MODEL], job.profile, job.splits.me
 static_windows = recipes.training_set(job.splits.train, job.sample_rate, job.window)
 order = np.random.default_rng(job.profile.seed).permutation(len(static_windows))
 sample = order[:job.profile.train.features_fit_windows]
-sample_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(static_windows, sample.tolist()), batch_size=64)
-model_input.fit(batch[0].to(job.device) for batch in sample_loader)
+model_input.fit(static_windows.batch(sample[first:first + 64], job.device)[0] for first in range(0, len(sample), 64))
 print(f"row statistics from {len(sample)} training windows")
 audio_augment = AudioAugment(job.splits.mean, job.splits.std)
 augmentations = [audio_augment]

@@ -42,7 +42,7 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 from harmonylib.labels import NUM_CLASSES
 
 P = get_profile(profile)
@@ -50,7 +50,7 @@ NOTEBOOK = "50_window_sizes"
 plotting.use_style()
 pd.set_option("display.width", 160)
 E = cmp.evaluate_comparison("5.1", P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(E.collected.runs))
+PROV = cmp.provenance(P, E.collected.runs)
 print(f"profile {P.name}: {len(E.collected.systems)} systems, "
       f"{len(next(iter(E.collected.systems.values()))[0])} {P.dataset_name} test clips from "
       f"{len(set(next(iter(E.collected.groups.values()))))} songs")

@@ -39,7 +39,7 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 
 P = get_profile(profile)
 NOTEBOOK = "51_cnn_models"
@@ -47,8 +47,8 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.2a", P)
 B = cmp.evaluate_comparison("5.2b", P, variants=False)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(A.collected.runs))
-PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs))
+PROV = cmp.provenance(P, A.collected.runs)
+PROV_B = cmp.provenance(P, B.collected.runs)
 for run in A.collected.runs.values():
     print(f"{run.label:<28} {run.summary.get('parameters', 0):>12,} parameters   weights: {run.config.get('weights')}")
 

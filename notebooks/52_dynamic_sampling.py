@@ -43,7 +43,7 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 
 P = get_profile(profile)
 NOTEBOOK = "52_dynamic_sampling"
@@ -51,7 +51,7 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.3a", P)
 B = cmp.evaluate_comparison("5.3b", P, variants=False)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(A.collected.runs))
+PROV = cmp.provenance(P, A.collected.runs)
 print("systems:", ", ".join(A.collected.systems))
 print("left out at this profile:", ", ".join(A.collected.skipped) or "none")
 
@@ -104,7 +104,7 @@ fig, ax = plt.subplots(figsize=(7, 4))
 cmp.plot_evaluation(B, ax)
 save_figure(fig, "5.3b", "dynamic_precision_recall",
             "Macro precision and recall of dynamic vs static training (95 % bootstrap CIs over songs)",
-            Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs)), NOTEBOOK)
+            cmp.provenance(P, B.collected.runs), NOTEBOOK)
 plt.show()
 save_table(B.tests, "5.3b", "dynamic_precision_recall_tests",
            "Dynamic vs static training: paired tests on macro precision and recall", PROV, NOTEBOOK)

@@ -40,15 +40,14 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 
 P = get_profile(profile)
 NOTEBOOK = "53_audioset"
 plotting.use_style()
 pd.set_option("display.width", 160)
 E = cmp.evaluate_comparison("5.4", P)
-PROV = Provenance(dataset=f"{P.dataset_name} + {P.audioset_name}", profile=P.name,
-                  weights=cmp.weights_label(E.collected.runs))
+PROV = cmp.provenance(P, E.collected.runs, dataset=f"{P.dataset_name} + {P.audioset_name}")
 for label, (y_true, _) in E.collected.systems.items():
     print(f"{label:<24} {len(y_true):>5} test clips, {y_true.sum(1).mean():.2f} labels per clip")
 

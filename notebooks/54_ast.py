@@ -41,7 +41,7 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 
 P = get_profile(profile)
 NOTEBOOK = "54_ast"
@@ -49,9 +49,8 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.5a", P)
 B = cmp.evaluate_comparison("5.5b", P)
-PROV_A = Provenance(dataset=f"{P.audioset_name} -> {P.dataset_name}", profile=P.name,
-                    weights=cmp.weights_label(A.collected.runs))
-PROV_B = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(B.collected.runs))
+PROV_A = cmp.provenance(P, A.collected.runs, dataset=f"{P.audioset_name} -> {P.dataset_name}")
+PROV_B = cmp.provenance(P, B.collected.runs)
 for run in {**A.collected.runs, **B.collected.runs}.values():
     print(f"{run.name:<32} weight decay {run.parameters.get('weight_decay', 'paper default')}   "
           f"weights: {run.config.get('weights')}")

@@ -37,7 +37,7 @@ from matplotlib.ticker import MaxNLocator
 from harmonylib import comparisons as cmp
 from harmonylib import plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 from harmonylib.runs import MissingRunError
 
 P = get_profile(profile)
@@ -46,7 +46,7 @@ plotting.use_style()
 runs, skipped = cmp.available_runs(cmp.LOSS_CURVES["5.6"], P)
 if skipped:
     raise MissingRunError(f"Figure 5.6 needs both AST runs; the profile skips {skipped}")
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(runs))
+PROV = cmp.provenance(P, runs)
 LABELS = {"ast_w1_l2low": "lower L2 (1e-5 / 1e-5)", "ast_w1_l2high": "higher L2 (1e-4 / 1e-3)"}
 curves = pd.concat([run.metrics[["epoch", "train_loss", "val_loss"]].assign(
     model=LABELS[name], epoch=run.metrics["epoch"] + 1, selected=run.metrics["epoch"] == run.summary.get("best_epoch"))

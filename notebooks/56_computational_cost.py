@@ -52,14 +52,14 @@ import pandas as pd
 from harmonylib import comparisons as cmp
 from harmonylib import paths, plotting
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 
 P = get_profile(profile)
 NOTEBOOK = "56_computational_cost"
 plotting.use_style()
 pd.set_option("display.width", 160)
 runs, skipped = cmp.available_runs(cmp.COST_MODELS["5.7"], P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(runs))
+PROV = cmp.provenance(P, runs)
 cost = cmp.cost_table(runs)
 print("left out at this profile:", ", ".join(skipped) or "none")
 cost.drop(columns=["key", "run"]).round(2)

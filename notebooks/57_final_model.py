@@ -43,7 +43,7 @@ from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
 from harmonylib import plotting, reference
 from harmonylib.config import get_profile
-from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.io import save_figure, save_table
 from harmonylib.labels import CLASSES
 from harmonylib.runs import MissingRunError
 
@@ -53,7 +53,7 @@ NOTEBOOK = "57_final_model"
 plotting.use_style()
 pd.set_option("display.width", 180)
 E = cmp.evaluate_comparison("5.8", P)
-PROV = Provenance(dataset=P.dataset_name, profile=P.name, weights=cmp.weights_label(E.collected.runs))
+PROV = cmp.provenance(P, E.collected.runs)
 STATIC, DYNAMIC = "ResNet-50 static, w1", "ResNet-50 BSPDS-5, w3"
 ENSEMBLE = "Ensemble static w1 + BSPDS-5 w3"
 print("candidates:", ", ".join(E.collected.systems), "| left out:", ", ".join(E.collected.skipped) or "none")

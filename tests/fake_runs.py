@@ -86,6 +86,7 @@ def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
     runs.write_summary(folder, {
         "status": "finished", "model": experiment.model, "weights": weights,
         "parameters": int(rng.integers(10**5, 10**8)), "device": "cpu", "world_size": 1, "best_epoch": 2,
+        "optimiser_steps": 600 if experiment.model == "ast" else 120,
         "seconds_per_epoch": float(rng.uniform(1, 100)), "samples_per_second": float(rng.uniform(5, 500)),
         "peak_memory_bytes": int(rng.uniform(2e8, 4e9)), "peak_memory_measure": "process max RSS (CPU)"})
     return folder

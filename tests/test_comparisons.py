@@ -187,3 +187,11 @@ def test_every_experiment_has_one_colour_and_no_two_bars_of_a_figure_look_alike(
         palette, hatches = cmp.system_style(comparison.systems)
         looks = {(to_hex(palette[s.label]), hatches.get(s.label)) for s in comparison.systems}
         assert len(looks) == len(comparison.systems), key
+
+
+def test_a_chapter_5_footer_says_how_long_the_runs_trained(build):
+    write_fake_runs("smoke")
+    opened = {name: cmp.experiment_run(name, SMOKE) for name in ("resnet50_w1", "raw_cnn_w1", "ast_w1_l2high")}
+    label = cmp.provenance(SMOKE, opened).label()
+    assert label.endswith("| training: 120 optimiser steps per run (ast: 600)")
+    assert cmp.training_label({"resnet50_w1": opened["resnet50_w1"]}) == "120 optimiser steps per run"

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
+import torch
 
 from harmonylib.config import get_profile
 from harmonylib.data import normalization, prepare, store, waveforms
@@ -194,3 +195,17 @@ def test_prepare_full_profile_reads_the_real_layout(tmp_path, monkeypatch):
     assert (len(data.audioset_train), len(data.audioset_val), len(data.audioset_test)) == (7, 1, 2)
     assert data.std == pytest.approx(0.1 / np.sqrt(2), rel=0.05)  # mono mixdown of two independent channels
     assert (root / "IRMAS" / "harmony_splits").is_dir()
+
+
+def test_windows_cut_from_the_store_in_one_batch_equal_the_items(clips):
+    from harmonylib.windows import WindowDataset, Windows
+
+    for last in ("pad", "drop"):
+        windows = Windows(waveforms(clips, sr=22050), 22050, 0.3, last=last)
+        rows = np.array([len(windows) - 1, 0, 2, 2, 1])  # any order, repeats, the padded last window
+        expected = np.stack([windows[j] for j in rows])
+        assert torch.equal(windows.batch(rows, "cpu"), torch.from_numpy(expected))
+    data = WindowDataset(windows, np.eye(11)[[0, 1, 2]], rows=[1, 3])
+    wave, target, clip = data.batch([1, 0], "cpu")
+    assert torch.equal(wave, torch.stack([data[1][0], data[0][0]]))
+    assert clip.tolist() == [data[1][2], data[0][2]] and torch.equal(target[0], data[1][1])

@@ -81,6 +81,26 @@ def test_deterministic_and_independent_of_process_count(rendered, tmp_path):
         assert a.read_bytes() == b.read_bytes(), a.name
 
 
+def test_audioset_is_independent_of_process_count(tmp_path):
+    """SynthAudioSet rendered by two worker processes is byte-identical to the sequential render."""
+    for workers in (1, 2):
+        synth.render_synth_audioset(tmp_path / str(workers), seed=7, clips=8, workers=workers)
+    sequential, parallel = wavs(tmp_path / "1"), wavs(tmp_path / "2")
+    assert [p.relative_to(tmp_path / "1") for p in sequential] == [p.relative_to(tmp_path / "2") for p in parallel]
+    assert len(sequential) == 9  # 8 clips and clips.csv
+    for a, b in zip(sequential, parallel):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_render_uses_every_usable_core_unless_told(monkeypatch):
+    monkeypatch.delenv("HARMONY_RENDER_WORKERS", raising=False)
+    monkeypatch.setattr(synth.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(synth.os, "cpu_count", lambda: 16)
+    assert synth.render_workers() == 16
+    monkeypatch.setenv("HARMONY_RENDER_WORKERS", "3")
+    assert synth.render_workers() == 3
+
+
 def test_second_call_reuses_the_render(rendered):
     some = next((rendered / "SynthIRMAS" / "IRMAS-TrainingData").rglob("*.wav"))
     before = some.stat().st_mtime_ns

@@ -53,6 +53,12 @@ def test_save_figure_names_by_report_number_and_indexes(figures):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     index = (figures / "INDEX.md").read_text()
     assert "fig2.8_irmas_class_distribution.png" in index and "SynthIRMAS" in index and "random init" in index
+    trained = io.Provenance("SynthIRMAS", "default", "random init", "120 optimiser steps per run")
+    assert trained.label().endswith("| training: 120 optimiser steps per run") and "training" not in PROV.label()
+    fig, _ = plt.subplots()
+    io.save_figure(fig, "5.1", "windows", "Windows", trained, "50_windows")
+    plt.close(fig)
+    assert "| random init | 120 optimiser steps per run |" in (figures / "INDEX.md").read_text()
 
 
 def test_a_long_provenance_line_wraps_instead_of_widening_the_figure(figures):

@@ -2,6 +2,7 @@
 import contextlib
 import json
 import os
+import sys
 import textwrap
 
 import pytest
@@ -188,6 +189,13 @@ def test_a_fast_dev_run_has_its_own_build_folder(tmp_path, monkeypatch):
             pipeline.main(["--profile", "full", *bad])
 
 
+def test_kernels_are_preloaded_by_default_on_linux(monkeypatch):
+    calls = []
+    monkeypatch.setattr(pipeline, "run", lambda profile, *args, **kwargs: calls.append(kwargs) or 0)
+    assert pipeline.main(["--profile", "smoke"]) == 0 and pipeline.main(["--no-preloaded-kernels"]) == 0
+    assert [kwargs["preloaded_kernels"] for kwargs in calls] == [sys.platform == "linux", False]
+
+
 def test_jobs_run_side_by_side_wave_after_wave_and_a_failure_ends_the_run(workspace, tmp_path, monkeypatch, capsys):
     step = """
         # %% tags=["parameters"]
@@ -300,3 +308,12 @@ def test_preloaded_kernels_are_forks_of_the_kernel_server_and_end_with_the_run(w
     assert len(servers) == 1 and not processes_naming(servers[0])
     assert pipeline.run(SMOKE, None, None, force=True, refresh_nbval=False, report=False, jobs=1) == 0
     assert log.read_text().startswith("[False")  # without: a fresh kernel
+
+
+def test_a_fast_dev_run_leaves_out_the_solution_code(tmp_path):
+    notebook = tmp_path / "01_t.py"
+    notebook.write_text('# %%\nprint(1)\n\n# %% tags=["solution"]\nprint(2)\n\n# %% [markdown]\n# text\n')
+    assert len(pipeline.to_ipynb(notebook).cells) == 3
+    assert [c.source for c in pipeline.to_ipynb(notebook, solutions=False).cells] == ["print(1)", "text"]
+    assert pipeline.Job("x", notebook, {"profile": "smoke"}).runs_solutions
+    assert not pipeline.Job("x", notebook, {"profile": "full-fast-dev-run"}).runs_solutions

@@ -107,3 +107,20 @@ def test_bad_targets_raise():
         TrueDynamicSampling(waves, targets[:, :5])
     with pytest.raises(ValueError):
         BasePersistentDynamicSampling(waves, targets, 0, 3)
+
+
+@pytest.mark.parametrize("cls", [TrueDynamicSampling, BasePersistentDynamicSampling])
+def test_a_batch_equals_its_examples(cls):
+    """Mixed on the device in one batch (padded to the most components), each example is exactly what
+    it is alone: padding neither sounds nor counts in the loudness the mix is scaled to."""
+    waves, targets = _data()
+    rng = np.random.default_rng(3)
+    waves = [w * rng.uniform(0.1, 2, N).astype(np.float32) for w in waves]  # components of unequal loudness
+    sampler = cls(waves, targets, 1, 5, seed=11)
+    sampler.set_epoch(2)
+    items = [0, 7, 3, 60, 7]
+    mixed, target = sampler.batch(items, "cpu")
+    counts = {len(sampler.recipe(i)[0]) for i in items}
+    assert len(counts) > 1  # the batch really mixes examples of different sizes
+    assert torch.equal(mixed, torch.stack([sampler[i][0] for i in items]))
+    assert torch.equal(target, torch.stack([sampler[i][1] for i in items]))

@@ -164,7 +164,7 @@ def test_resume_after_stop_equals_uninterrupted_run(tmp_path):
     fit(whole, train, val, settings(epochs=3), tmp_path / "whole", identity, log=lambda m: None)
     first = toy_model()
     partial = fit(first, train, val, settings(epochs=3), tmp_path / "split", identity, stop_after_epoch=0,
-                  log=lambda m: None)
+                  resume_every=0, log=lambda m: None)
     assert partial.summary["status"] == "interrupted"
     resumed = toy_model(seed=5)  # a fresh process would start from other weights
     fit(resumed, train, val, settings(epochs=3), tmp_path / "split", identity, log=lambda m: None)
@@ -173,7 +173,7 @@ def test_resume_after_stop_equals_uninterrupted_run(tmp_path):
     a = pd.read_csv(tmp_path / "whole" / "metrics.csv")
     b = pd.read_csv(tmp_path / "split" / "metrics.csv")
     assert list(b["epoch"]) == [0, 1, 2]
-    timing = ["train_seconds", "train_cpu_seconds", "val_seconds", "samples_per_second"]
+    timing = ["train_seconds", "train_cpu_seconds", "val_seconds", "samples_per_second", "checkpoint_seconds"]
     pd.testing.assert_frame_equal(a.drop(columns=timing), b.drop(columns=timing))
 
 
@@ -182,13 +182,14 @@ import sys
 sys.path.insert(0, {tests!r})
 from test_train import ToyData, toy_model, settings, identity
 from harmonylib.train import fit
-fit(toy_model(), ToyData(96, delay={delay}), ToyData(12, 2, seed=4), settings(epochs=2), {run!r}, identity)
+fit(toy_model(), ToyData(96, delay={delay}), ToyData(12, 2, seed=4), settings(epochs=2), {run!r}, identity,
+    resume_every=0)
 """
 
 
 def test_an_unfinished_run_keeps_only_its_newest_resume_point(tmp_path):
     fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=4), tmp_path / "run", identity,
-        stop_after_epoch=1, log=lambda m: None)
+        stop_after_epoch=1, resume_every=0, log=lambda m: None)
     assert [p.name for p in (tmp_path / "run" / "last").iterdir()] == ["epoch_001"]
     assert json.loads((tmp_path / "run" / "last.json").read_text())["epoch"] == 1
     # stopped after its summary but before the clean-up: the next call finds it finished and cleans up
@@ -197,6 +198,16 @@ def test_an_unfinished_run_keeps_only_its_newest_resume_point(tmp_path):
     (tmp_path / "run" / "last.json").write_text("{}")
     fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=4), tmp_path / "run", identity, log=lambda m: None)
     assert not (tmp_path / "run" / "last").exists() and not (tmp_path / "run" / "last.json").exists()
+
+
+def test_resume_points_follow_training_time_and_skip_the_last_epoch(tmp_path):
+    seldom = fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=3), tmp_path / "seldom", identity,
+                 stop_after_epoch=1, resume_every=1e9, log=lambda m: None)
+    assert not (tmp_path / "seldom" / "last.json").exists() and list(seldom.metrics["epoch"]) == [0, 1]
+    assert list(pd.read_csv(tmp_path / "seldom" / "metrics.csv")["epoch"]) == [0, 1]  # metrics every epoch
+    fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=3), tmp_path / "often", identity,
+        stop_after_epoch=2, resume_every=0, log=lambda m: None)  # stopped after the last epoch, before the summary
+    assert json.loads((tmp_path / "often" / "last.json").read_text())["epoch"] == 1
 
 
 def test_resume_after_kill_9(tmp_path):

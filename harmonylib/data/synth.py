@@ -22,10 +22,10 @@ they exist, then panning, level variation and a synthetic room. Results on these
 *not* IRMAS or AudioSet results.
 
 SoundFonts are looked up in ``$HARMONY_SOUNDFONT_DIR``, then ``/usr/share/sounds/sf2`` (Debian packages
-``fluid-soundfont-gm`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses up to
-two processes (``$HARMONY_RENDER_WORKERS``); every clip has its own seed, so the files do not depend on
-the number of processes. A render goes into ``<target>.partial`` and is renamed when complete (manifest
-last), and a killed render resumes where it stopped.
+``fluid-soundfont-gm`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses one
+process per usable core (``$HARMONY_RENDER_WORKERS`` sets another number); every clip has its own seed,
+so the files do not depend on the number of processes. A render goes into ``<target>.partial`` and is
+renamed when complete (manifest last), and a killed render resumes where it stopped.
 """
 from __future__ import annotations
 
@@ -714,13 +714,17 @@ def _run_jobs(jobs: list[dict], root: Path, workers: int, soundfont: str) -> Non
     if method == "fork":
         _synth(soundfont)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        list(pool.map(render_job, jobs, [str(root)] * len(jobs), chunksize=4))
+        # one job per hand-out (chunksize 1): a test song takes as long as up to 50 training jobs
+        list(pool.map(render_job, jobs, [str(root)] * len(jobs)))
 
 
 def render_workers() -> int:
-    """Processes used to render: ``$HARMONY_RENDER_WORKERS``, else up to 2 (the output does not depend on it)."""
+    """Processes used to render: ``$HARMONY_RENDER_WORKERS``, else one per core this process may use
+    (the output does not depend on it)."""
     value = os.environ.get("HARMONY_RENDER_WORKERS")
-    return int(value) if value else min(2, os.cpu_count() or 1)
+    if value:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _render(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: dict, workers: int | None,
