@@ -12,16 +12,19 @@ SynthIRMAS training clips) in batches of ``profile.train.batch_size`` to the sam
   librosa/numpy (``librosa.effects.pitch_shift``, ``np.roll``, Gaussian noise), computes the model
   input with librosa (and the spectrogram masks with numpy) for every item in every epoch, in a
   ``DataLoader`` with ``num_workers=0``;
-* **ours**: the clips decoded once into the waveform store (``harmonylib.data.waveforms``), windows
-  cut from the memory map (``harmonylib.windows``) in a ``DataLoader`` with the profile's
-  ``loader`` settings; the batch is moved to the device, then augmented and turned into the model
-  input there, batched (``harmonylib.augment``, ``harmonylib.inputs``), as ``harmonylib.train.fit`` does.
+* **ours**: the clips decoded once into the waveform store (``harmonylib.data.waveforms``), each batch
+  of windows cut from the store on the device in one gather (``harmonylib.train.batch_of``), then
+  augmented and turned into the model input there, batched (``harmonylib.augment``,
+  ``harmonylib.inputs``), as ``harmonylib.train.fit`` does: no DataLoader, no loop over items.
 
 Measured, in one run: ready model inputs per second for each input type (augmentations included),
 and the pipeline efficiency (training samples/s end to end divided by samples/s of the same model
 and batch fed from a tensor already in memory) for ResNet-50 and the raw-audio CNN. Results go to
 ``build/benchmarks/input_pipeline_<profile>_<device>[_threads<N>].csv`` (or ``--output``); the run ends with one line per
-input type, ``speedup <type>: X.Xx``, and one per model, ``efficiency <model>: 0.XX`` (ours).
+input type, ``speedup <type>: X.Xx``, and two per model, ``efficiency <model>: 0.XX`` (ours) and
+``flop efficiency <model>: 0.XX``: the FLOP/s its model-only steps achieve (``harmonylib.cost.training_step_flops``
+per step) over the FLOP/s square matrix products reach on the same device and threads in the step's dtype
+(``harmonylib.cost.matmul_rate``), the gap between the model's step and what the machine can do.
 """
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harmonylib import io, paths  # noqa: E402
+from harmonylib import cost, io, paths  # noqa: E402
 from harmonylib.augment import AudioAugment, SpecAugment, add_noise, pitch_shift, time_shift  # noqa: E402
 from harmonylib.config import FAST_DEV_RUN_SUFFIX, PROFILE_NAMES, get_profile  # noqa: E402
 from harmonylib.data import prepare, waveforms  # noqa: E402
@@ -53,6 +56,7 @@ from harmonylib.features import general_features  # noqa: E402
 from harmonylib.inputs import AST_SAMPLE_RATE, INPUT_KINDS, ASTInput, make_input  # noqa: E402
 from harmonylib.labels import multi_hot_matrix  # noqa: E402
 from harmonylib.models import build_model  # noqa: E402
+from harmonylib.train import autocast, batch_of, in_model_layout, prepare_model  # noqa: E402
 from harmonylib.windows import WindowDataset, Windows  # noqa: E402
 
 WINDOW_SECONDS = 1.0
@@ -175,15 +179,17 @@ class OursPipeline:
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.seed = seed
         if kind == "features":  # row statistics from un-augmented training windows, as the notebooks do
-            loader = DataLoader(self.dataset, batch_size=profile.train.batch_size)
-            self.model_input.fit(wave for wave, _, _ in itertools.islice(loader, 4))
+            size = profile.train.batch_size
+            self.model_input.fit(batch_of(self.dataset, range(first, min(first + size, len(self.dataset))), device)[0]
+                                 for first in range(0, min(4 * size, len(self.dataset)), size))
 
-    def loader(self, epoch: int) -> DataLoader:
-        cfg = self.profile.loader
-        return DataLoader(self.dataset, batch_size=self.profile.train.batch_size, shuffle=True,
-                          num_workers=cfg.num_workers, pin_memory=cfg.pin_memory and self.device.type == "cuda",
-                          prefetch_factor=cfg.prefetch_factor if cfg.num_workers else None,
-                          generator=torch.Generator().manual_seed(self.seed + epoch))
+    def loader(self, epoch: int):
+        """One epoch of raw batches (waveforms, targets, clips) in a seeded order, as ``fit`` draws them:
+        cut from the waveform store on the device (``harmonylib.train.batch_of``)."""
+        order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed + epoch))
+        size = self.profile.train.batch_size
+        for first in range(0, len(order), size):
+            yield batch_of(self.dataset, order[first:first + size].tolist(), self.device)
 
     def model_input_of(self, wave: torch.Tensor) -> torch.Tensor:
         """The model input of an augmented batch on the device, with the spectrogram masks for mel and AST."""
@@ -196,12 +202,12 @@ class OursPipeline:
 
     @torch.no_grad()
     def ready(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.model_input_of(self.augment(wave.to(self.device, non_blocking=True), self.generator))
+        return self.model_input_of(self.augment(wave, self.generator))
 
     def batches(self):
         for epoch in itertools.count():
             for wave, target, _ in self.loader(epoch):
-                yield self.ready(wave), target.to(self.device, non_blocking=True)
+                yield self.ready(wave), target
 
 
 # --------------------------------------------------------------------------- measurement
@@ -227,18 +233,27 @@ def timed_items(batches, n_items: int, device) -> tuple[int, float]:
     return seen, time.perf_counter() - started
 
 
+def step_dtype(device: torch.device) -> torch.dtype:
+    """The dtype of a training step's matrix products: that of ``harmonylib.train.autocast`` on CUDA
+    (bfloat16 where the GPU has it, else float16), float32 on the CPU."""
+    if device.type != "cuda":
+        return torch.float32
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
 class Trainer:
-    """One training step as ``harmonylib.train.fit`` takes it: BCE on logits, Adam, autocast + scaler on CUDA."""
+    """One training step as ``harmonylib.train.fit`` takes it: BCE on logits, Adam, ``harmonylib.train.autocast``
+    (loss scaling with float16 only)."""
 
     def __init__(self, model: torch.nn.Module, device, batch_size: int):
-        self.model, self.device, self.batch_size = model.to(device).train(), device, batch_size
+        self.model, self.device, self.batch_size = prepare_model(model, device).train(), device, batch_size
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-4)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=step_dtype(device) == torch.float16)
         self.criterion = torch.nn.BCEWithLogitsLoss()
 
     def step(self, x: torch.Tensor, target: torch.Tensor) -> None:
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.device.type == "cuda"):
-            loss = self.criterion(self.model(x).float(), target.float())
+        with autocast(self.device):
+            loss = self.criterion(self.model(in_model_layout(x)).float(), target.float())
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -294,10 +309,9 @@ def breakdown(original: OriginalDataset, ours: OursPipeline, n_items: int, devic
         timed("original", "model input", lambda v: original.model_input(v, rng).to(device), y)
         seen["original"] += 1
     a, generator = ours.augment, ours.generator
-    batches = iter(ours.loader(0))
+    batches = ours.loader(0)
     while seen["ours"] < n_items:
         wave, _, _ = timed("ours", "read window", next, batches)
-        wave = timed("ours", "read window", lambda w: w.to(device, non_blocking=True), wave)
         params = a.draw(len(wave), generator)
         wave = timed("ours", "pitch shift", pitch_shift, wave, params["semitones"])
         wave = timed("ours", "time shift + noise",
@@ -368,7 +382,7 @@ def run(profile_name: str, n_items: int, device_name: str | None, steps: int, re
         ours = OursPipeline(kind, store, targets, profile, data.mean, data.std, device, seed)
         return original, ours
 
-    rows = []
+    rows, step_flops = [], {}
     for kind in kinds:
         original_set, ours = pipelines(kind)
         original, ours_batches = original_batches(original_set, batch, seed, device), ours.batches()
@@ -390,10 +404,14 @@ def run(profile_name: str, n_items: int, device_name: str | None, steps: int, re
         for batches in measured.values():
             trainer.step(*next(batches))  # warm-up
         timed = interleaved_steps(trainer, measured, steps * repeats, device)
+        step_flops[name] = cost.training_step_flops(trainer.model, fixed[0])
         for recipe, (samples, seconds) in timed.items():
             rows.append(dict(measure="training", name=name, recipe=recipe, items=samples, seconds=seconds,
                              input_shape="x".join(map(str, fixed[0].shape[1:]))))
             print(f"  training   {name:8s} {recipe:10s} {samples / seconds:8.2f} samples/s", flush=True)
+    matmul_rate = cost.matmul_rate(device, step_dtype(device))  # after the timed steps, on the same threads
+    print(f"  matrix products {matmul_rate / 1e9:8.1f} GFLOP/s ({step_dtype(device)}, "
+          f"{torch.get_num_threads()} threads)", flush=True)
 
     table = pd.DataFrame(rows)
     table["per_second"] = table["items"] / table["seconds"]
@@ -405,6 +423,11 @@ def run(profile_name: str, n_items: int, device_name: str | None, steps: int, re
         else:
             limit = group.loc[group["recipe"] == "model only", "per_second"].iloc[0]
             table.loc[group.index, "ratio"] = group["per_second"] / limit
+    training = table["measure"] == "training"
+    table.loc[training, "step_flops"] = table.loc[training, "name"].map(step_flops)
+    table["flop_per_second"] = table["step_flops"] / batch * table["per_second"]
+    table.loc[training, "matmul_flop_per_second"] = matmul_rate
+    table["flop_efficiency"] = table["flop_per_second"] / table["matmul_flop_per_second"]
     goals = {"throughput": SPEEDUP_GOALS, "training": EFFICIENCY_GOALS}
     table["goal"] = [goals[m][n] if r == "ours" and m in goals else np.nan
                      for m, n, r in zip(table["measure"], table["name"], table["recipe"])]
@@ -416,10 +439,15 @@ def run(profile_name: str, n_items: int, device_name: str | None, steps: int, re
 
 
 def report(table: pd.DataFrame) -> tuple[str, str]:
-    """(table, stage times, missed goals; the lines ``speedup <type>: X.Xx`` and ``efficiency <model>: 0.XX``)."""
+    """(table, stage times, matrix-product rate, missed goals; the lines ``speedup <type>: X.Xx``,
+    ``efficiency <model>: 0.XX`` and ``flop efficiency <model>: 0.XX``)."""
     shown = table.loc[table["measure"] != "breakdown",
-                      ["measure", "name", "recipe", "input_shape", "items", "seconds", "per_second", "ratio", "goal"]]
-    shown = shown.rename(columns={"per_second": "per second", "ratio": "speedup / efficiency"})
+                      ["measure", "name", "recipe", "input_shape", "items", "seconds", "per_second", "ratio", "goal",
+                       "step_flops", "flop_per_second", "flop_efficiency"]]
+    shown = shown.assign(step_flops=shown["step_flops"] / 1e9, flop_per_second=shown["flop_per_second"] / 1e9)
+    shown = shown.rename(columns={"per_second": "per second", "ratio": "speedup / efficiency",
+                                  "step_flops": "GFLOP per step", "flop_per_second": "GFLOP/s",
+                                  "flop_efficiency": "flop efficiency"})
     lines = [shown.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.2f}")]
     stages = table[table["measure"] == "breakdown"]
     if len(stages):
@@ -428,6 +456,10 @@ def report(table: pd.DataFrame) -> tuple[str, str]:
         ms["total"] = ms.sum(axis=1)
         lines += ["", "milliseconds per item in each stage:", ms.to_string(float_format=lambda v: f"{v:.2f}")]
     lines.append(f"load average: {table['load_start'].iloc[0]:.2f} at start, {table['load_end'].iloc[0]:.2f} at end")
+    training = table[table["measure"] == "training"]
+    if len(training):
+        lines.append(f"matrix products: {training['matmul_flop_per_second'].iloc[0] / 1e9:.1f} GFLOP/s "
+                     f"(the limit of the flop efficiency)")
     ours = table[table["recipe"] == "ours"]
     missed = ours[ours["ratio"] < ours["goal"]]
     for _, row in missed.iterrows():
@@ -438,6 +470,8 @@ def report(table: pd.DataFrame) -> tuple[str, str]:
         summary.append(f"speedup {row['name']}: {row['ratio']:.1f}x")
     for _, row in ours[ours["measure"] == "training"].iterrows():
         summary.append(f"efficiency {row['name']}: {row['ratio']:.2f}")
+    for _, row in training[training["recipe"] == "model only"].iterrows():
+        summary.append(f"flop efficiency {row['name']}: {row['flop_efficiency']:.2f}")
     return "\n".join(lines), "\n".join(summary)
 
 

@@ -60,21 +60,6 @@ class FeatureConfig:
 
 
 @dataclass(frozen=True)
-class LoaderConfig:
-    """DataLoader settings of the training and evaluation loaders (benchmarks/input_pipeline.py measures them).
-
-    An item is a window sliced from the memory-mapped waveform store and the augmentations and model
-    inputs run batched on the model's device, so workers only collate and copy: none are needed on a
-    2-core CPU (a worker process would take a core from the model); on a GPU (``full``) workers,
-    pinned memory and prefetching overlap the copy to the device with the previous step.
-    """
-
-    num_workers: int = 0
-    pin_memory: bool = False
-    prefetch_factor: int | None = None
-
-
-@dataclass(frozen=True)
 class TrainConfig:
     """Training scale (chapter 4). Per-model overrides live in ``harmonylib.models`` / the training notebooks."""
 
@@ -120,7 +105,6 @@ class Profile:
     device: str  # "auto" picks CUDA when available, else CPU
     data: DataConfig
     features: FeatureConfig = field(default_factory=FeatureConfig)
-    loader: LoaderConfig = field(default_factory=LoaderConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     scale_downs: tuple[str, ...] = ()  # what differs from the paper's scale, printed on figures
@@ -209,7 +193,6 @@ _PROFILES = {
             synth_excerpts_per_song=(0, 0),
             synth_audioset_clips=0,
         ),
-        loader=LoaderConfig(num_workers=4, pin_memory=True, prefetch_factor=4),
     ),
 }
 # Every setting of `full`, the data rendered at the real sizes: IRMAS's training clips and test songs,
@@ -239,7 +222,7 @@ def fast_dev_run(profile: Profile) -> Profile:
     """``profile`` cut to a fast dev run: its data, model sizes and optimiser settings, but one epoch of
     :data:`FAST_DEV_RUN_STEPS` optimiser steps per experiment, :data:`FAST_DEV_RUN_EVAL_CLIPS` clips per
     validation/test split, statistics (ANOVA, bootstrap, permutations, feature scaling) on a
-    handful of items, and no DataLoader workers.
+    handful of items.
 
     >>> run = fast_dev_run(get_profile("full"))
     >>> run.name, run.train.epochs, run.train.max_train_windows, run.train.ast_hidden
@@ -252,7 +235,6 @@ def fast_dev_run(profile: Profile) -> Profile:
         profile,
         name=profile.name + FAST_DEV_RUN_SUFFIX,
         data=dataclasses.replace(profile.data, max_eval_clips=FAST_DEV_RUN_EVAL_CLIPS),
-        loader=LoaderConfig(),  # a few batches do not pay for starting worker processes
         features=dataclasses.replace(profile.features, anova_max_clips_per_class=2),
         train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
                                   model_scales=(), features_fit_windows=min(train.features_fit_windows, 32)),

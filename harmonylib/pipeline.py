@@ -115,8 +115,10 @@ def plan(profile: Profile, data_dir: str | None, only: list[str] | None = None,
 
 
 def _sources_digest() -> str:
+    """The code every notebook may run: the library, the benchmarks notebook 56 runs, the pinned packages."""
     digest = hashlib.sha256()
-    for path in sorted((paths.REPO_ROOT / "harmonylib").rglob("*.py")) + [paths.REPO_ROOT / "pyproject.toml"]:
+    code = sorted((paths.REPO_ROOT / "harmonylib").rglob("*.py")) + sorted((paths.REPO_ROOT / "benchmarks").glob("*.py"))
+    for path in code + [paths.REPO_ROOT / "pyproject.toml"]:
         digest.update(path.relative_to(paths.REPO_ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

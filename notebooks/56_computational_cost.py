@@ -129,7 +129,10 @@ sizes
 # the model's device. `benchmarks/input_pipeline.py` measures both recipes side by side on this
 # machine (method and the measured run in `benchmarks/README.md`): ready inputs per second for each
 # input type (ours over the original's: the *speedup*), and end-to-end training samples per second
-# over those of the same model fed from memory (the *efficiency*; 1 means the input costs nothing).
+# over those of the same model fed from memory (the *efficiency*; 1 means the input costs nothing),
+# and how close a training step comes to the machine's limit: the FLOPs of a step per second over the
+# rate this machine's matrix products reach (the *flop efficiency*; far below 1 where small layers,
+# memory traffic and element-wise work, which the FLOP count leaves out, take the time).
 # The cell runs it at this profile (about two minutes at `default`; at `smoke` every part on a few
 # items, and in a fast dev run a tiny part of it, whose numbers mean nothing).
 # Timings vary from run to run, so they go to the figure, not to a CSV table.
@@ -148,7 +151,8 @@ if done.returncode:
     raise RuntimeError(f"{BENCHMARK.name} failed:\n{done.stderr[-3000:]}")
 bench = pd.read_csv(RESULTS)
 print("\n".join(line for line in done.stdout.splitlines()
-                if line.startswith(("input pipeline", "goal missed", "speedup", "efficiency"))))
+                if line.startswith(("input pipeline", "goal missed", "speedup", "efficiency", "flop efficiency",
+                                    "  matrix products"))))
 ours = bench[(bench["recipe"] == "ours") & (bench["measure"] != "breakdown")].copy()
 ours["ratio"] = ours["ratio"].round(2)
 ours[["measure", "name", "input_shape", "per_second", "ratio", "goal"]]

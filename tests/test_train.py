@@ -277,3 +277,26 @@ def test_training_step_memory_leaves_batch_norm_statistics_alone():
     running = model[1].running_mean.clone()
     memory = training_step_memory(model, torch.randn(8, 6) + 3)
     assert torch.equal(model[1].running_mean, running) and not model.training and memory["activations"] > 0
+
+
+def test_validation_inputs_are_computed_once_per_run_unless_too_large(tmp_path, monkeypatch):
+    import harmonylib.train as engine
+
+    val, seen = ToyData(8, 2), []
+
+    def counting(wave):
+        seen.append(len(wave))
+        return wave
+
+    def run(name):
+        seen.clear()
+        return fit(toy_model(), ToyData(64), val, settings(epochs=3), tmp_path / name, counting,
+                   train_input=lambda wave, generator: wave, log=lambda m: None)
+
+    cached = run("cached")
+    assert sum(seen) == len(val)  # the first validation pass computed them; the next two reused them
+    monkeypatch.setattr(engine, "VALIDATION_CACHE_BYTES", 0)
+    computed = run("computed")
+    assert sum(seen) == 3 * len(val)
+    columns = ["val_loss", "val_macro_f1", "train_loss"]
+    pd.testing.assert_frame_equal(cached.metrics[columns], computed.metrics[columns])
