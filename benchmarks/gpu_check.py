@@ -158,7 +158,7 @@ def model_only_seconds_per_step(model: nn.Module, settings: train.TrainSettings,
     module = train.prepare_model(model, device, settings.compile)
     optimizers, schedulers = train.make_optimizers(model, settings.groups, warmup + steps, settings.warmup,
                                                    settings.power)
-    float16 = device.type == "cuda" and not torch.cuda.is_bf16_supported()
+    float16 = device.type == "cuda" and not train.native_bfloat16()
     scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and float16)
     criterion = nn.BCEWithLogitsLoss()
     inputs = train.in_model_layout(inputs)
@@ -331,7 +331,7 @@ def flop_ceiling(device: torch.device, matmul_size: int) -> dict:
     """The FLOP/s the model FLOP utilisation is measured against: on CUDA the published dense peak in the
     dtype autocast trains in, else (a CPU, an unknown card) the measured matrix-product rate in that dtype."""
     if device.type == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        dtype = torch.bfloat16 if train.native_bfloat16() else torch.float16
     else:
         dtype = torch.float32
     peak, source = cost.peak_flops(device, dtype)

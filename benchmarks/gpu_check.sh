@@ -29,7 +29,9 @@ RESULTS="$ROOT/benchmarks/results"
 
 # The study's packages missing from a Python 3.12 that already holds torch, torchaudio, timm, transformers,
 # numpy, scipy, pandas, scikit-learn, statsmodels, numba, matplotlib and seaborn (pins as pyproject.toml's).
-WHEELS=(asttokens==3.0.2 audioread==3.1.0 cffi==2.1.1 comm==0.2.3 debugpy==1.8.22 decorator==5.3.1
+WHEELS=(asttokens==3.0.2 attrs==26.1.0 audioread==3.1.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3
+        idna==3.20 lazy-loader==0.6 msgpack==1.2.4 psutil==7.2.2 requests==2.34.2 tabulate==0.10.0 urllib3==2.8.0
+        xarray==2026.9.0 comm==0.2.3 debugpy==1.8.22 decorator==5.3.1
         entrypoints==0.4.2 executing==2.3.0 fastjsonschema==2.22.3 ipykernel==7.4.0 ipython==9.18.1
         ipython-pygments-lexers==1.1.1 jedi==0.20.1 jsonschema==4.26.0 jsonschema-specifications==2025.9.1
         jupyter-client==8.10.0 jupyter-core==5.9.1 jupytext==1.19.6 librosa==0.11.0 matplotlib-inline==0.2.2

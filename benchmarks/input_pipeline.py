@@ -56,7 +56,7 @@ from harmonylib.features import general_features  # noqa: E402
 from harmonylib.inputs import AST_SAMPLE_RATE, INPUT_KINDS, ASTInput, make_input  # noqa: E402
 from harmonylib.labels import multi_hot_matrix  # noqa: E402
 from harmonylib.models import build_model  # noqa: E402
-from harmonylib.train import autocast, batch_of, in_model_layout, prepare_model  # noqa: E402
+from harmonylib.train import autocast, batch_of, in_model_layout, native_bfloat16, prepare_model  # noqa: E402
 from harmonylib.windows import WindowDataset, Windows  # noqa: E402
 
 WINDOW_SECONDS = 1.0
@@ -238,7 +238,7 @@ def step_dtype(device: torch.device) -> torch.dtype:
     (bfloat16 where the GPU has it, else float16), float32 on the CPU."""
     if device.type != "cuda":
         return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if native_bfloat16() else torch.float16
 
 
 class Trainer:

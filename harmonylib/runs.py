@@ -158,6 +158,12 @@ def save_best(run_dir: Path, model: nn.Module, epoch: int, info: dict, val_windo
     io.write_json(Path(run_dir) / BEST / BEST_INFO, info)
 
 
+def best_info(run_dir: Path) -> dict | None:
+    """The selected checkpoint's ``info`` (:func:`save_best`), or None where there is none yet."""
+    path = Path(run_dir) / BEST / BEST_INFO
+    return read_json(path) if path.exists() else None
+
+
 def best_val_windows(run_dir: Path) -> dict[str, np.ndarray]:
     """The validation window predictions of the selected checkpoint (:func:`save_best`)."""
     path = Path(run_dir) / BEST / BEST_VAL_WINDOWS

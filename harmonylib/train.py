@@ -26,7 +26,8 @@ model's input and the model runs under :func:`autocast` (bfloat16 on GPUs that h
 with loss scaling; float32 on the CPU). Both inputs are plain callables, so the engine does not depend
 on how features are computed (``harmonylib.inputs``). The same code runs on the CPU. 2-D convolutional
 models run channels-last (:func:`prepare_model`); on CUDA, ``TrainSettings.compile`` compiles the model
-with ``torch.compile``, and cuDNN and cuBLAS are set to deterministic algorithms, so a seeded run repeats.
+with ``torch.compile``, and cuDNN and cuBLAS are set to deterministic algorithms (PyTorch warns where an
+operation has none), so a seeded run repeats as far as the GPU's kernels allow.
 
 Scale-out: under ``torchrun`` (or any initialised ``torch.distributed`` process group) the same
 :func:`fit` wraps the model in ``DistributedDataParallel`` and shards every epoch's sample
@@ -229,14 +230,19 @@ def autocast(device, enabled: bool = True):
     """The mixed precision of training and evaluation on ``device``: bfloat16 on a GPU that supports it,
     else float16 (which :func:`fit` pairs with loss scaling); off on the CPU (float32)."""
     device = torch.device(device)
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+    dtype = torch.bfloat16 if device.type == "cuda" and native_bfloat16() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype, enabled=enabled and device.type == "cuda")
+
+
+def native_bfloat16() -> bool:
+    """Whether the GPU computes in bfloat16 itself (Ampere and later), not by emulation."""
+    return torch.cuda.is_bf16_supported(including_emulation=False)
 
 
 def prepare_model(model: nn.Module, device, compile: bool = False) -> nn.Module:
     """``model`` moved to ``device``, in channels-last memory format when it has 2-D convolutions (what
-    GPU tensor cores and the CPU's oneDNN kernels want: a ResNet-50 training step at 3x64x64 took about
-    half the time on this project's CPU) and, with ``compile``, on CUDA, wrapped by ``torch.compile``.
+    GPU tensor cores and the CPU's oneDNN kernels want; README, *Measured*, says what it gained on this
+    project's CPU) and, with ``compile``, on CUDA, wrapped by ``torch.compile``.
     Returns the module to call; its parameters are those of ``model``."""
     device = torch.device(device)
     model.to(device)
@@ -423,7 +429,7 @@ def _start(model: nn.Module, train_size: int, settings: TrainSettings, run_dir: 
     batches, optimizer_steps = steps_per_epoch(settings, train_size, world)
     optimizers, schedulers = make_optimizers(module, settings.groups, settings.epochs * optimizer_steps,
                                              settings.warmup, settings.power)
-    float16 = device.type == "cuda" and not torch.cuda.is_bf16_supported()  # bfloat16 needs no loss scaling
+    float16 = device.type == "cuda" and not native_bfloat16()  # bfloat16 needs no loss scaling
     scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and float16)
     training = _Training(model, module, settings, run_dir, device, rank, world, optimizers, schedulers, scaler, batches,
                          optimizer_steps)
@@ -437,6 +443,11 @@ def _start(model: nn.Module, train_size: int, settings: TrainSettings, run_dir: 
         training.start_epoch = resumed["epoch"] + 1
         training.best, training.history = resumed["best"], resumed["history"]
         log(f"resuming {run_dir.name} after epoch {resumed['epoch'] + 1} of {settings.epochs}")
+        # best/ may hold an epoch after the resume point (resume points are written less often): the steps
+        # retraced from here must beat it to replace it, and the summary names the epoch best/ holds
+        chosen = runs.best_info(run_dir) if rank == 0 else None
+        if chosen is not None and chosen["epoch"] > resumed["epoch"]:
+            training.best = _selection(settings, chosen)
     return training
 
 
@@ -503,13 +514,22 @@ def _cached_validation_inputs(t: _Training, val_set: Dataset, model_input: Calla
     if t.val_inputs is not None:
         return t.val_inputs
     batches = evaluation_inputs(val_set, model_input, t.device, t.settings.eval_batch_size)
-    first = next(batches)
+    first = next(batches, None)
+    if first is None:
+        raise HarmonyError("the validation set is empty", t.run_dir)
     limit = (torch.cuda.get_device_properties(t.device).total_memory // 8 if t.device.type == "cuda"
              else VALIDATION_CACHE_BYTES)
     if first[0][0].nbytes * len(val_set) > limit:
         return itertools.chain([first], batches)
     t.val_inputs = [first, *batches]
     return t.val_inputs
+
+
+def _selection(settings: TrainSettings, row: dict) -> dict:
+    """An epoch's standing for checkpoint selection: its sort ``key`` (lower is better), epoch and criterion."""
+    column, direction = SELECTIONS[settings.select]
+    return {"key": [row[column] if direction == "min" else -row[column], row["val_clip_bce"]],
+            "epoch": row["epoch"], column: row[column]}
 
 
 def _validate_and_checkpoint(t: _Training, epoch_row: dict, val_set: Dataset, model_input: Callable,
@@ -528,12 +548,11 @@ def _validate_and_checkpoint(t: _Training, epoch_row: dict, val_set: Dataset, mo
                val_seconds=time.perf_counter() - started, samples_per_second=epoch_row["samples_per_second"])
     t.history.append(row)
     epoch = row["epoch"]
-    column, direction = SELECTIONS[settings.select]
-    key = [row[column] if direction == "min" else -row[column], row["val_clip_bce"]]
-    improved = t.best is None or key < t.best["key"]
+    best = _selection(settings, row)
+    improved = t.best is None or best["key"] < t.best["key"]
     started = time.perf_counter()
     if improved:
-        t.best = {"key": key, "epoch": epoch, column: row[column]}
+        t.best = best
         runs.save_best(t.run_dir, t.module, epoch, {"epoch": epoch, "select": settings.select, **row}, window)
     row["checkpoint_seconds"] = time.perf_counter() - started
     t.resume_point_at += row["train_seconds"] + row["val_seconds"]

@@ -300,3 +300,13 @@ def test_validation_inputs_are_computed_once_per_run_unless_too_large(tmp_path, 
     assert sum(seen) == 3 * len(val)
     columns = ["val_loss", "val_macro_f1", "train_loss"]
     pd.testing.assert_frame_equal(cached.metrics[columns], computed.metrics[columns])
+
+
+def test_a_run_resumed_before_its_best_epoch_keeps_summary_and_checkpoint_in_step(tmp_path):
+    run = tmp_path / "run"
+    fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=3), run, identity, stop_after_epoch=0,
+        resume_every=0, log=lambda m: None)
+    info = json.loads((run / "best" / "info.json").read_text())  # what a later, lost epoch 1 could have left
+    (run / "best" / "info.json").write_text(json.dumps({**info, "epoch": 1, "val_macro_f1": 1.0}))
+    result = fit(toy_model(), ToyData(64), ToyData(8, 2), settings(epochs=3), run, identity, log=lambda m: None)
+    assert result.summary["best_epoch"] == json.loads((run / "best" / "info.json").read_text())["epoch"] == 1

@@ -63,6 +63,8 @@ class WaveformStore:
         view of the memory map (no copy), on a GPU a copy in its memory (IRMAS's training set: about
         0.9 GB), so windows are cut on the device (:meth:`harmonylib.windows.Windows.batch`)."""
         device = torch.device(device)
+        if device.type == "cuda" and device.index is None:  # one copy for "cuda" and "cuda:0"
+            device = torch.device("cuda", torch.cuda.current_device())
         if device not in self._tensors:
             with warnings.catch_warnings():  # read-only memory map: torch warns that writes would fail
                 warnings.simplefilter("ignore", UserWarning)
