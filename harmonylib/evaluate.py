@@ -10,12 +10,17 @@ Used by the training notebooks (30-34, validation) and the evaluation notebooks 
   share instruments, recording and mix, so they are not independent, and resampling them one by
   one would give intervals that are too narrow.
 
-Zero division. Every macro average runs over all eleven classes in ``CLASSES`` order. A class's
-precision is 0 when it is never predicted, its recall is 0 when it never occurs, and its F1 is 0
-when it is neither predicted nor present (scikit-learn's ``zero_division=0``, passed explicitly).
-A subset of clips in which a class never occurs therefore has a lower macro score than one in which
-it does; the IRMAS test split contains every class. ``jaccard_samples`` scores a clip with no true
-and no predicted label as 0 for the same reason.
+Classes present. Every macro average (F1, precision, recall) runs over the classes that occur in the
+clips scored, in ``CLASSES`` order: a class with no true label in them has no recall and no F1 to
+speak of, so it is left out rather than counted as 0 (scikit-learn's ``labels=`` restricted to the
+classes present). This matters for the intervals: the synthetic test splits hold some classes in one
+or two songs, and a bootstrap resample that misses such a class would otherwise score it 0 and drag
+the interval down (a test set with perfect predictions would get an interval below 1). A class's
+per-class F1 is undefined (NaN) in clips without it, and its interval comes from the resamples that
+contain it. Within a present class, precision is 0 when the class is never predicted (scikit-learn's
+``zero_division=0``, passed explicitly); a false positive of an absent class still counts against
+the Hamming score, exact match, micro F1 and Jaccard, which average over clips or labels, not
+classes. ``jaccard_samples`` scores a clip with no true and no predicted label as 0.
 """
 from __future__ import annotations
 
@@ -43,6 +48,8 @@ METRIC_LABELS = {
 PER_CLASS_F1 = tuple(f"f1_{code}" for code in CLASSES)  # per-class F1 as resamplable metric names
 METRIC_LABELS.update({name: f"F1 {code}" for name, code in zip(PER_CLASS_F1, CLASSES)})
 ZERO_DIVISION = 0.0
+PER_CLASS_CAPTION = ("support = test clips with the class; a class without test clips has no F1 (empty) "
+                     "and macro averages the classes present")
 
 
 def _window_matrix(window_probs) -> np.ndarray:
@@ -107,25 +114,36 @@ def _binary_pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     return y_true.astype(np.int8), y_pred.astype(np.int8)
 
 
+def classes_present(y_true) -> np.ndarray:
+    """Indices of the classes with at least one true label in ``y_true`` (the classes macro averages run over)."""
+    present = np.flatnonzero(np.asarray(y_true).sum(axis=0) > 0)
+    if not len(present):
+        raise ValueError("no clip has a true label: macro metrics are undefined")
+    return present
+
+
 def multilabel_metrics(y_true, y_pred) -> dict:
     """The report's metrics (5.1) plus micro F1, Jaccard and per-class scores, with scikit-learn.
 
     Returns a dict with ``hamming_score`` (1 - Hamming loss: label-wise accuracy, the competition's
     metric), ``exact_match`` (subset accuracy), ``macro_f1``, ``macro_precision``, ``macro_recall``,
     ``micro_f1``, ``jaccard_samples`` and ``f1_per_class`` / ``precision_per_class`` /
-    ``recall_per_class`` / ``support_per_class`` (dicts class code -> value). Zero division: see the
-    module docstring.
+    ``recall_per_class`` / ``support_per_class`` (dicts class code -> value). Macro averages run over
+    the classes present in ``y_true``; the per-class scores of an absent class are NaN (module docstring).
     """
     y_true, y_pred = _binary_pair(y_true, y_pred)
     zd = {"zero_division": ZERO_DIVISION}
+    present = {"labels": classes_present(y_true), **zd}
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y_true, y_pred, average=None, labels=list(range(NUM_CLASSES)), **zd)
+    undefined = support == 0
+    precision, recall, f1 = (np.where(undefined, np.nan, score) for score in (precision, recall, f1))
     return {
         "hamming_score": 1.0 - float(skm.hamming_loss(y_true, y_pred)),
         "exact_match": float(skm.accuracy_score(y_true, y_pred)),
-        "macro_f1": float(skm.f1_score(y_true, y_pred, average="macro", **zd)),
-        "macro_precision": float(skm.precision_score(y_true, y_pred, average="macro", **zd)),
-        "macro_recall": float(skm.recall_score(y_true, y_pred, average="macro", **zd)),
+        "macro_f1": float(skm.f1_score(y_true, y_pred, average="macro", **present)),
+        "macro_precision": float(skm.precision_score(y_true, y_pred, average="macro", **present)),
+        "macro_recall": float(skm.recall_score(y_true, y_pred, average="macro", **present)),
         "micro_f1": float(skm.f1_score(y_true, y_pred, average="micro", **zd)),
         "jaccard_samples": float(skm.jaccard_score(y_true, y_pred, average="samples", **zd)),
         "f1_per_class": dict(zip(CLASSES, map(float, f1))),
@@ -181,20 +199,28 @@ def _safe_ratio(num, den):
     return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, ZERO_DIVISION), where=den > 0)
 
 
+def _mean_over_present(scores: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Mean of per-class ``scores`` over the ``present`` classes (NaN where none is present)."""
+    n_present = present.sum(-1)
+    total = np.where(present, scores, 0.0).sum(-1)
+    return np.divide(total, n_present, out=np.full(n_present.shape, np.nan), where=n_present > 0)
+
+
 def _metrics_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Metric values from summed counts of shape (..., 36)."""
+    """Metric values from summed counts of shape (..., 36); macro averages over the classes present."""
     k = NUM_CLASSES
     tp, fp, fn = counts[..., :k], counts[..., k:2 * k], counts[..., 2 * k:3 * k]
     exact, jaccard, n = counts[..., 3 * k], counts[..., 3 * k + 1], counts[..., 3 * k + 2]
     TP, FP, FN = tp.sum(-1), fp.sum(-1), fn.sum(-1)
+    present = tp + fn > 0
     f1 = _safe_ratio(2 * tp, 2 * tp + fp + fn)
     return {
-        **{name: f1[..., c] for c, name in enumerate(PER_CLASS_F1)},
+        **{name: np.where(present[..., c], f1[..., c], np.nan) for c, name in enumerate(PER_CLASS_F1)},
         "hamming_score": 1.0 - (FP + FN) / (n * k),
         "exact_match": exact / n,
-        "macro_f1": f1.mean(-1),
-        "macro_precision": _safe_ratio(tp, tp + fp).mean(-1),
-        "macro_recall": _safe_ratio(tp, tp + fn).mean(-1),
+        "macro_f1": _mean_over_present(f1, present),
+        "macro_precision": _mean_over_present(_safe_ratio(tp, tp + fp), present),
+        "macro_recall": _mean_over_present(_safe_ratio(tp, tp + fn), present),
         "micro_f1": _safe_ratio(2 * TP, 2 * TP + FP + FN),
         "jaccard_samples": jaccard / n,
     }
@@ -206,6 +232,7 @@ def _group_counts(y_true, y_pred, groups) -> np.ndarray:
     groups = np.asarray(groups)
     if groups.shape != (len(y_true),):
         raise ValueError(f"groups must give one song per clip: {groups.shape} for {len(y_true)} clips")
+    classes_present(y_true)
     _, inverse = np.unique(groups, return_inverse=True)
     counts = _clip_counts(y_true, y_pred)
     summed = np.zeros((inverse.max() + 1, counts.shape[1]))
@@ -217,6 +244,18 @@ def _resample_weights(n_groups: int, n_resamples: int, seed: int) -> np.ndarray:
     """How often each song is drawn in each bootstrap resample (songs drawn with replacement)."""
     rng = np.random.default_rng(seed)
     return rng.multinomial(n_groups, np.full(n_groups, 1.0 / n_groups), size=n_resamples).astype(np.float64)
+
+
+def _percentile_interval(samples, confidence: float) -> tuple[float, float]:
+    """Percentile interval of the resamples in which the metric is defined (a per-class F1 is not
+    where the resample lacks the class); NaN, NaN if it is defined in none."""
+    samples = np.asarray(samples, dtype=np.float64)
+    defined = samples[~np.isnan(samples)]
+    if not len(defined):
+        return np.nan, np.nan
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(defined, [alpha, 1 - alpha])
+    return float(low), float(high)
 
 
 @dataclass(frozen=True)
@@ -242,11 +281,12 @@ def bootstrap_ci(y_true, y_pred, groups, metric="macro_f1", n_resamples: int = 1
                  confidence: float = 0.95) -> Interval:
     """Percentile bootstrap interval of ``metric``, resampling *groups* (songs) with replacement.
 
-    All clips of a drawn song enter the resample together (as often as the song is drawn).
-    ``metric`` is a name from :data:`METRICS` or a callable ``f(y_true, y_pred) -> float``.
+    All clips of a drawn song enter the resample together (as often as the song is drawn). Each
+    resample's macro averages run over the classes present in it; a per-class F1's interval comes
+    from the resamples that contain the class. ``metric`` is a name from :data:`METRICS`, ``f1_<class>``
+    or a callable ``f(y_true, y_pred) -> float``.
     """
     name, fn = _metric_fn(metric)
-    alpha = (1 - confidence) / 2
     if fn is None:
         counts = _group_counts(y_true, y_pred, groups)
         value = float(_metrics_from_counts(counts.sum(0))[name])
@@ -260,8 +300,8 @@ def bootstrap_ci(y_true, y_pred, groups, metric="macro_f1", n_resamples: int = 1
         for _ in range(n_resamples):
             idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
             samples.append(fn(y_true[idx], y_pred[idx]))
-    low, high = np.quantile(samples, [alpha, 1 - alpha])
-    return Interval(name, value, float(low), float(high), confidence)
+    low, high = _percentile_interval(samples, confidence)
+    return Interval(name, value, low, high, confidence)
 
 
 def _members(groups, n: int) -> list[np.ndarray]:
@@ -311,8 +351,7 @@ def paired_test(y_true, pred_a, pred_b, groups, metric: str = "macro_f1", method
     observed = value_a - value_b
     weights = _resample_weights(len(counts_a), n_resamples, seed)
     boot = _metrics_from_counts(weights @ counts_a)[name] - _metrics_from_counts(weights @ counts_b)[name]
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(boot, [alpha, 1 - alpha])
+    low, high = _percentile_interval(boot, confidence)
     if method == "permutation":
         swap = np.random.default_rng(seed + 1).integers(0, 2, size=(n_resamples, len(counts_a))).astype(np.float64)
         perm_a = (1 - swap) @ counts_a + swap @ counts_b
@@ -321,8 +360,9 @@ def paired_test(y_true, pred_a, pred_b, groups, metric: str = "macro_f1", method
         # a small tolerance so that floating-point noise in equal differences counts as "as extreme"
         p_value = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-12)) / (1 + n_resamples)
     else:
+        boot = boot[~np.isnan(boot)]
         p_value = min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)))
-    return PairedResult(name, value_a, value_b, observed, float(low), float(high), float(p_value), method,
+    return PairedResult(name, value_a, value_b, observed, low, high, float(p_value), method,
                         n_resamples)
 
 
@@ -384,9 +424,8 @@ def metric_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], groups, metr
         counts = _group_counts(y_true, y_pred, songs)
         values = _metrics_from_counts(counts.sum(0))
         samples = _metrics_from_counts(_resample_weights(len(counts), n_resamples, seed) @ counts)
-        alpha = (1 - confidence) / 2
         for metric in metrics:
-            low, high = np.quantile(samples[metric], [alpha, 1 - alpha])
+            low, high = _percentile_interval(samples[metric], confidence)
             rows.append({"system": system, "metric": metric, "value": float(values[metric]),
                          "ci_low": float(low), "ci_high": float(high)})
     return pd.DataFrame(rows)

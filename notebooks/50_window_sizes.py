@@ -87,9 +87,13 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregat
 # * **Hamming score** = 1 − Hamming loss: the share of (clip, class) decisions that are right. With 11
 #   classes and ~1.7 labels per clip, predicting nothing already scores about 0.85.
 # * **exact match**: the share of clips whose whole label set is right.
-# * **macro F1 / precision / recall**: the mean over the 11 classes, so rare classes count as much as
-#   the voice. A class never predicted has precision 0; a class absent from the clips scored has F1 0
-#   (scikit-learn's `zero_division=0`, passed explicitly in `harmonylib/evaluate.py`).
+# * **macro F1 / precision / recall**: the mean over the classes that occur in the clips scored, so rare
+#   classes count as much as the voice. A class never predicted has precision 0 (scikit-learn's
+#   `zero_division=0`, passed explicitly in `harmonylib/evaluate.py`). A class that never occurs has no
+#   recall and no F1 to speak of and is left out of the mean rather than counted as 0. That matters for
+#   the intervals below: cello and clarinet occur in one or two test songs, a bootstrap resample misses
+#   them often, and scoring them 0 there would pull the whole interval down (a model right on every
+#   clip would get an interval below 1).
 #
 # ## Window sizes: Figure 5.1
 
@@ -142,7 +146,7 @@ variants_wide.round(4)
 
 # %%
 save_table(E.per_class, "5.1", "resnet_window_sizes_per_class_f1",
-           "Per-class F1 of the ResNet-50 window-size models (S2 at 0.5); support = test clips with the class",
+           f"Per-class F1 of the ResNet-50 window-size models (S2 at 0.5); {ev.PER_CLASS_CAPTION}",
            PROV, NOTEBOOK)
 E.per_class.round(3)
 

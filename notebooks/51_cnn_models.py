@@ -128,7 +128,8 @@ variants_wide.round(4)
 
 # %%
 save_table(A.per_class, "5.2a", "cnn_models_per_class_f1",
-           "Per-class F1 of the non-pretrained CNNs and ResNet-50 (S2 at 0.5)", PROV, NOTEBOOK)
+           f"Per-class F1 of the non-pretrained CNNs and ResNet-50 (S2 at 0.5); {ev.PER_CLASS_CAPTION}", PROV,
+           NOTEBOOK)
 A.per_class.round(3)
 
 # %%

@@ -124,7 +124,7 @@ variants_wide.round(4)
 
 # %%
 save_table(A.per_class, "5.3a", "dynamic_sampling_per_class_f1",
-           "Per-class F1 of the sampling methods (S2 at 0.5)", PROV, NOTEBOOK)
+           f"Per-class F1 of the sampling methods (S2 at 0.5); {ev.PER_CLASS_CAPTION}", PROV, NOTEBOOK)
 A.per_class.round(3)
 
 # %%

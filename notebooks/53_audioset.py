@@ -97,7 +97,8 @@ variants_wide.round(4)
 
 # %%
 save_table(E.per_class, "5.4", "audioset_irmas_per_class_f1",
-           "Per-class F1 of the train x test combinations (S2 at 0.5); one block per test set", PROV, NOTEBOOK)
+           f"Per-class F1 of the train x test combinations (S2 at 0.5), one block per test set; "
+           f"{ev.PER_CLASS_CAPTION}", PROV, NOTEBOOK)
 E.per_class.round(3)
 
 # %%
@@ -160,6 +161,7 @@ for test in ("irmas", "audioset"):
                           f"train clips {P.data_names[source]}": train_clips[source],
                           f"train clips {P.data_names[test]}": train_clips[test]})
     table["transferred - in-domain"] = table["F1 transferred"] - table["F1 in-domain"]
+    table = table.loc[f1.index[f1["support"] > 0]]  # a class without test clips has no F1
     print(f"tested on {P.data_names[test]}, transferred from {P.data_names[source]} (best transfer first)")
     print(table.sort_values("transferred - in-domain", ascending=False).round(3).to_string())
     for column in table.columns[2:4]:

@@ -112,8 +112,8 @@ variants_wide.round(4)
 
 # %%
 per_class = pd.concat([A.per_class.assign(figure="5.5a"), B.per_class.assign(figure="5.5b")], ignore_index=True)
-save_table(per_class, "5.5b", "ast_l2_per_class_f1", "Per-class F1 of the AST comparisons (S2 at 0.5)",
-           PROV_B, NOTEBOOK)
+save_table(per_class, "5.5b", "ast_l2_per_class_f1",
+           f"Per-class F1 of the AST comparisons (S2 at 0.5); {ev.PER_CLASS_CAPTION}", PROV_B, NOTEBOOK)
 per_class.round(3)
 
 # %%
@@ -226,6 +226,7 @@ for evaluation in (A, B):
     table = pd.DataFrame({"test clips": f1["support"],
                           f"train clips ({P.data_names[trained_on]})": train_clips[trained_on],
                           f"{second.label} - {first.label}": f1[second.label] - f1[first.label]})
+    table = table[table["test clips"] > 0]  # a class without test clips has no F1
     print(table.sort_values(table.columns[-1], ascending=False).round(3).to_string())
     for column in table.columns[:2]:
         x, y = table[column], table.iloc[:, -1]

@@ -186,7 +186,7 @@ ax.set(xlabel="class (test clips with the class)", ylabel="F1",
 support = y_true.sum(axis=0)
 ax.set_xticks(ax.get_xticks(), [f"{c}\nn = {n}" for c, n in zip(CLASSES, support)])
 for metric_index, (metric, n) in enumerate(zip(ev.PER_CLASS_F1, support)):  # an F1 of 0 draws no bar: mark it
-    if n == 0:  # no test clip has the class: its F1 says nothing
+    if n == 0:  # no test clip has the class: it has no F1
         ax.text(metric_index, 0.01, "absent", ha="center", va="bottom", fontsize=7, color="0.4")
         continue
     for i, system in enumerate(systems):
@@ -203,8 +203,7 @@ plt.show()
 # %%
 per_class_table = ev.per_class_f1(systems)
 save_table(per_class_table, "5.8", "per_class_f1",
-           "Per-class F1 of the final candidates and the ensemble (S2 at 0.5); support = test clips with the class",
-           PROV, NOTEBOOK)
+           f"Per-class F1 of the final candidates and the ensemble (S2 at 0.5); {ev.PER_CLASS_CAPTION}", PROV, NOTEBOOK)
 per_class_table.round(3)
 
 # %% [markdown]

@@ -82,21 +82,30 @@ def test_metrics_on_hand_computed_example():
     m = ev.multilabel_metrics(y_true, y_pred)
     assert m["hamming_score"] == pytest.approx(1 - 1 / 22)
     assert m["exact_match"] == pytest.approx(0.5)
-    # classes 0,1,2 have F1 1; class 3 has F1 0 (a false positive); 7 absent classes score 0
-    assert m["macro_f1"] == pytest.approx(3 / 11)
-    assert m["macro_precision"] == pytest.approx(3 / 11)
-    assert m["macro_recall"] == pytest.approx(3 / 11)
+    # classes 0, 1, 2 occur and have F1 1; class 3's false positive counts in the label-wise metrics only
+    assert m["macro_f1"] == m["macro_precision"] == m["macro_recall"] == pytest.approx(1.0)
     assert m["micro_f1"] == pytest.approx(2 * 3 / (2 * 3 + 1))
     assert m["jaccard_samples"] == pytest.approx((1 + 0.5) / 2)
-    assert m["f1_per_class"]["cel"] == 1.0 and m["f1_per_class"]["gac"] == 0.0
+    assert m["f1_per_class"]["cel"] == 1.0 and np.isnan(m["f1_per_class"]["gac"])
     assert list(m["f1_per_class"]) == list(CLASSES)
     assert m["support_per_class"]["flu"] == 1
+    y_pred[1, 2] = 0  # clip 1's class missed: one of the three present classes has F1 0
+    m = ev.multilabel_metrics(y_true, y_pred)
+    assert m["macro_f1"] == pytest.approx(2 / 3) and m["macro_recall"] == pytest.approx(2 / 3)
+
+
+def test_macro_metrics_need_a_true_label():
+    with pytest.raises(ValueError, match="no clip has a true label"):
+        ev.multilabel_metrics(np.zeros((3, NUM_CLASSES), int), np.ones((3, NUM_CLASSES), int))
 
 
 def test_metrics_agree_with_sklearn_on_random_data():
     y_true, y_pred = _random_pair(60, seed=1)
+    y_true[:, 4] = 0  # one class absent: the macro average runs over the other ten
     m = ev.multilabel_metrics(y_true, y_pred)
-    assert m["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro", zero_division=0))
+    present = [c for c in range(NUM_CLASSES) if c != 4]
+    assert m["macro_f1"] == pytest.approx(skm.f1_score(y_true, y_pred, average="macro", labels=present,
+                                                       zero_division=0))
     assert m["hamming_score"] == pytest.approx(np.mean(y_true == y_pred))
     assert m["exact_match"] == pytest.approx(np.mean((y_true == y_pred).all(axis=1)))
 
@@ -170,7 +179,7 @@ def test_fast_counts_match_sklearn_on_resamples():
         for metric in ev.METRICS:
             assert fast[metric] == pytest.approx(slow[metric]), metric
         for code, name in zip(CLASSES, ev.PER_CLASS_F1):
-            assert fast[name] == pytest.approx(slow["f1_per_class"][code]), name
+            assert fast[name] == pytest.approx(slow["f1_per_class"][code], nan_ok=True), name
 
 
 def test_bootstrap_interval_contains_value_and_is_deterministic():
@@ -214,6 +223,41 @@ def test_songs_move_together_in_the_bootstrap():
     weights = ev._resample_weights(n_songs, 50, 0)
     values = ev._metrics_from_counts(weights @ ev._group_counts(y_true, y_pred, songs))["exact_match"]
     assert np.allclose(values * 10, np.round(values * 10))
+
+
+def _rare_classes_perfectly_predicted():
+    """30 songs of 2 clips: voice in every clip, cello and clarinet in one song each, all predicted right."""
+    songs = np.repeat(np.arange(30), 2)
+    y_true = np.zeros((60, NUM_CLASSES), int)
+    y_true[:, CLASSES.index("voi")] = 1
+    y_true[songs == 3, CLASSES.index("cel")] = 1
+    y_true[songs == 17, CLASSES.index("cla")] = 1
+    return y_true, songs
+
+
+def test_perfect_predictions_give_the_interval_one_to_one_however_rare_the_classes():
+    """A resample that misses the cello's one song has no cello F1 to average, not an F1 of 0."""
+    y_true, songs = _rare_classes_perfectly_predicted()
+    for metric in ("macro_f1", "macro_precision", "macro_recall"):
+        interval = ev.bootstrap_ci(y_true, y_true, songs, metric, n_resamples=500, seed=0)
+        assert (interval.value, interval.low, interval.high) == (1.0, 1.0, 1.0), metric
+    table = ev.metric_table({"perfect": (y_true, y_true)}, songs, ("macro_f1", "f1_cel"), n_resamples=500)
+    assert (table[["value", "ci_low", "ci_high"]].to_numpy() == 1.0).all()
+
+
+def test_a_per_class_interval_comes_from_the_resamples_with_the_class():
+    y_true, songs = _rare_classes_perfectly_predicted()
+    y_pred = y_true.copy()
+    y_pred[songs == 3, CLASSES.index("cel")] = 0  # the one cello song missed
+    missed = ev.bootstrap_ci(y_true, y_pred, songs, "f1_cel", n_resamples=500, seed=0)
+    assert (missed.value, missed.low, missed.high) == (0.0, 0.0, 0.0)
+    absent = ev.bootstrap_ci(y_true, y_pred, songs, "f1_gel", n_resamples=100, seed=0)
+    assert np.isnan(absent.value) and np.isnan(absent.low) and np.isnan(absent.high)
+    # the macro F1 differs by the cello's share of the classes present: 1/3 on all songs, 0 in a resample
+    # without the cello song (about a third of them), 1/2 in one with it but without the clarinet song
+    paired = ev.paired_test(y_true, y_true, y_pred, songs, "macro_f1", n_resamples=500, seed=0)
+    assert paired.difference == pytest.approx(1 / 3)
+    assert (paired.low, paired.high) == (0.0, pytest.approx(1 / 2))
 
 
 def test_group_length_mismatch_is_an_error():
@@ -331,7 +375,7 @@ def test_plot_metric_bars_draws_error_bars():
 
 
 # ---------------------------------------------------------------- properties (hypothesis)
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import assume, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra.numpy import arrays  # noqa: E402
 
@@ -358,6 +402,7 @@ def test_property_s2_top_is_one_unless_silent(windows):
 @given(_multi_hot)
 def test_property_fast_counts_equal_sklearn(pair):
     y_true, y_pred = pair
+    assume(y_true.any())
     fast = ev._metrics_from_counts(ev._clip_counts(y_true, y_pred).sum(0))
     slow = ev.multilabel_metrics(y_true, y_pred)
     for metric in ev.METRICS:
