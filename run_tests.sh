@@ -17,6 +17,12 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 bash scripts/bootstrap.sh
+# the run writes about 3.5 GiB under build/test (the paper-size checkpoints of the fast dev run: 1.7 GiB)
+free_kib=$(df -Pk "$PWD" | awk 'NR == 2 {print $4}')
+if [ "$free_kib" -lt $((4 * 1024 * 1024)) ]; then
+    echo "run_tests: only $((free_kib / 1024)) MiB free on the disk of $PWD; the test run needs about 4 GiB" >&2
+    exit 1
+fi
 export HARMONY_PROFILE=smoke
 export HARMONY_BUILD_DIR="$PWD/build/test"
 export HARMONY_FIGURES_DIR="$HARMONY_BUILD_DIR/figures"

@@ -28,7 +28,8 @@ ROOT="$PWD"
 RESULTS="$ROOT/benchmarks/results"
 
 # The study's packages missing from a Python 3.12 that already holds torch, torchaudio, timm, transformers,
-# numpy, scipy, pandas, scikit-learn, statsmodels, numba, matplotlib and seaborn (pins as pyproject.toml's).
+# numpy, scipy, pandas, scikit-learn, statsmodels, numba, matplotlib and seaborn, at the versions .venv installs
+# from pyproject.toml's pins (tests/test_environment.py checks).
 WHEELS=(asttokens==3.0.2 attrs==26.1.0 audioread==3.1.0 certifi==2026.10.19.post1 cffi==2.1.1 charset-normalizer==3.5.3
         idna==3.20 lazy-loader==0.6 msgpack==1.2.4 psutil==7.2.2 requests==2.34.2 tabulate==0.10.0 urllib3==2.8.0
         xarray==2026.9.0 comm==0.2.3 debugpy==1.8.22 decorator==5.3.1

@@ -52,3 +52,23 @@ def test_jupyterlab_of_this_environment_opens_a_notebook_py_file_as_a_notebook(t
     assert viewer == "Jupytext Notebook"
     extension = lab / "labextensions" / "jupyterlab-jupytext" / "static"
     assert any(f'"{viewer}"' in js.read_text(errors="ignore") for js in extension.glob("*.js"))
+
+
+def test_the_gpu_checks_wheels_are_the_versions_this_environment_installs():
+    """benchmarks/gpu_check.sh carries wheels of the packages a GPU machine lacks; a pin changed in
+    pyproject.toml (or a dependency it pulls in) must change there too."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    script = (REPO_ROOT / "benchmarks" / "gpu_check.sh").read_text()
+    wheels = re.search(r"^WHEELS=\((.*?)\)", script, re.S | re.M).group(1).split()
+    assert len(wheels) > 40
+    differing = {}
+    for spec in wheels:
+        name, pinned = spec.split("==")
+        try:
+            installed = version(name)
+        except PackageNotFoundError:
+            installed = None
+        if installed != pinned:
+            differing[name] = (pinned, installed)
+    assert not differing, f"gpu_check.sh's WHEELS (pinned, installed here): {differing}"
