@@ -23,7 +23,7 @@ from . import paths, reference
 from .config import Profile
 from .errors import HarmonyError
 from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, metric_table, multilabel_metrics,
-                       per_class_f1, plot_metric_bars, tune_thresholds)
+                       per_class_f1, plot_metric_bars, trivial_baselines, tune_thresholds)
 from .grid import BY_NAME, command_for, run_name
 from .io import Provenance
 from .labels import NUM_CLASSES
@@ -201,7 +201,8 @@ class Evaluation:
     ``metrics``: system, metric, value, ci_low, ci_high of the report's setting (S2 at the
     profile's threshold, 0.5); ``variants``: the same with S1 at 0.5 and S2 with thresholds tuned
     per class on validation beside it; ``tests``: the paired tests of the comparison on every
-    metric of the figure (Holm-adjusted over the table); ``per_class``: per-class F1.
+    metric of the figure (Holm-adjusted over the table); ``per_class``: per-class F1; ``baselines``: the
+    trivial baselines on each test set (:func:`baseline_table`).
     """
 
     key: str
@@ -211,14 +212,57 @@ class Evaluation:
     variants: pd.DataFrame
     tests: pd.DataFrame
     per_class: pd.DataFrame
+    baselines: pd.DataFrame
 
     @property
     def main_variant(self) -> str:
         return f"{self.profile.evaluate.strategy} @ {self.profile.evaluate.threshold:g}"
 
+    @property
+    def baseline_rows(self) -> pd.DataFrame:
+        """The baselines as rows of ``metrics``, named "baseline: <what it predicts>" ("baseline on <test
+        data>: ..." where the figure has two test sets)."""
+        names = self.profile.data_names
+        two_tests = self.baselines["test"].nunique() > 1
+        labels = [f"baseline on {names[r.test]}: {r.system}" if two_tests else f"baseline: {r.system}"
+                  for r in self.baselines.itertuples()]
+        return self.baselines.assign(system=labels).drop(columns="test")
 
-def evaluate_comparison(key: str, profile: Profile, variants: bool = True) -> Evaluation:
-    """Load, score and test the systems of ``COMPARISONS[key]`` (the evaluation notebooks' one call)."""
+    @property
+    def with_baselines(self) -> pd.DataFrame:
+        """``metrics`` followed by :attr:`baseline_rows` (the chapter-5 tables)."""
+        return pd.concat([self.metrics, self.baseline_rows], ignore_index=True)
+
+    def baselines_by_system(self) -> dict[str, pd.DataFrame]:
+        """System label -> the baselines on its test set (for :func:`harmonylib.evaluate.plot_metric_bars`)."""
+        return {s.label: self.baselines[self.baselines["test"] == s.test] for s in self.collected.comparison.systems
+                if s.label in self.collected.systems}
+
+
+def baseline_table(collected: Collected, profile: Profile, data_dir=None, n_resamples: int = 1000, seed: int = 0,
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """The :func:`harmonylib.evaluate.trivial_baselines` on the test clips of each test set of ``collected``,
+    as a :func:`metric_table` with a ``test`` column; the most frequent class is that of the test set's own
+    training split (``harmonylib.data.training_labels``)."""
+    from .data import training_labels
+
+    tables = []
+    for test in dict.fromkeys(s.test for s in collected.comparison.systems if s.label in collected.systems):
+        label = next(s.label for s in collected.comparison.systems if s.test == test and s.label in collected.systems)
+        y_true, groups = collected.systems[label][0], collected.groups[label]
+        counts = pd.Series([code for labels in training_labels(profile, test, data_dir) for code in labels]).value_counts()
+        most_frequent = counts.sort_index().idxmax()  # ties: the first class in alphabetical order
+        predictions = {name: (y_true, predicted) for name, predicted in trivial_baselines(y_true, most_frequent).items()}
+        table = metric_table(predictions, groups, METRICS, n_resamples, seed, confidence)
+        table["system"] = table["system"].replace({"most frequent class": f"always {most_frequent} (most frequent "
+                                                                           "in training)"})
+        tables.append(table.assign(test=test))
+    return pd.concat(tables, ignore_index=True)
+
+
+def evaluate_comparison(key: str, profile: Profile, variants: bool = True, data_dir=None) -> Evaluation:
+    """Load, score and test the systems of ``COMPARISONS[key]`` (the evaluation notebooks' one call);
+    ``data_dir``: where the profile's data are, for the training labels of the baselines."""
     cfg = profile.evaluate
     main = collect(key, profile, cfg.strategy, "fixed")
     resample = {"n_resamples": cfg.bootstrap_resamples, "seed": profile.seed, "confidence": cfg.confidence}
@@ -236,7 +280,8 @@ def evaluate_comparison(key: str, profile: Profile, variants: bool = True) -> Ev
         by_test.setdefault(next(s.test for s in main.comparison.systems if s.label == label), {})[label] = system
     per_class = pd.concat([per_class_f1(s).assign(test=t) for t, s in by_test.items()], ignore_index=True)
     variants_table = pd.concat(tables, ignore_index=True)[["variant", "system", "metric", "value", "ci_low", "ci_high"]]
-    return Evaluation(key, profile, main, metrics, variants_table, tests, per_class)
+    baselines = baseline_table(main, profile, data_dir, **resample)
+    return Evaluation(key, profile, main, metrics, variants_table, tests, per_class, baselines)
 
 
 def weights_label(opened: dict[str, Run]) -> str:
@@ -288,12 +333,13 @@ def system_style(systems) -> tuple[dict, dict]:
 
 
 def plot_evaluation(evaluation: Evaluation, ax, metrics: tuple[str, ...] | None = None):
-    """Figure bars of an evaluation (report setting) with bootstrap CIs as error bars."""
+    """Figure bars of an evaluation (report setting) with bootstrap CIs as error bars and the trivial
+    baselines of each bar's test set as ticks across it."""
     metrics = metrics or evaluation.collected.comparison.metrics
     shown = [s for s in evaluation.collected.comparison.systems if s.label in evaluation.collected.systems]
     palette, hatches = system_style(shown)
     plot_metric_bars(evaluation.metrics, metrics, ax, systems=[s.label for s in shown], palette=palette,
-                     hatches=hatches)
+                     hatches=hatches, baselines=evaluation.baselines_by_system())
     title, tests = evaluation.collected.comparison.title, test_data_names(evaluation)
     named = "tested on" in title or "trained and tested" in title  # the title already names the test data
     ax.set_title(f"{title}\n({evaluation.main_variant}" + ("" if named else f"; test data: {' and '.join(tests)}")
@@ -413,6 +459,181 @@ def winners_markdown(verdict: pd.DataFrame, core: tuple[str, ...] = _CORE) -> st
                      "The top system is significantly better than all the others on: "
                      + "; ".join(f"{METRIC_LABELS[r.metric]} ({r.best})" for r in clear.itertuples()) + "."))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the report's claims, one verdict each
+VERDICTS = ("holds", "does not hold", "inconclusive", "not tested")
+CLAIM_COLUMNS = ["claim", "section", "figure", "statement", "metric", "report", "here", "half_width", "verdict",
+                 "basis"]
+
+
+def _pair_verdict(expect: str, difference: float, low: float, high: float, p_holm: float, alpha: float,
+                  margin: float) -> str:
+    """One pair's verdict: "higher" holds where A - B is significantly positive (Holm-adjusted paired test)
+    and does not hold where it is significantly negative; "similar" holds where the 95 % interval of
+    A - B lies inside +-``margin`` and does not hold where the difference is significant. Otherwise the
+    test songs cannot tell: inconclusive."""
+    significant = p_holm < alpha
+    if expect == "higher":
+        return ("holds" if difference > 0 else "does not hold") if significant else "inconclusive"
+    if expect == "similar":
+        if significant:
+            return "does not hold"
+        return "holds" if -margin <= low and high <= margin else "inconclusive"
+    raise ValueError(f"a paired claim expects 'higher' or 'similar', not {expect!r}")
+
+
+def combine_verdicts(verdicts) -> str:
+    """A claim over several pairs holds where every pair does and fails where any pair does."""
+    verdicts = list(verdicts)
+    if "does not hold" in verdicts:
+        return "does not hold"
+    if verdicts and all(v == "holds" for v in verdicts):
+        return "holds"
+    return "not tested" if not verdicts or all(v == "not tested" for v in verdicts) else "inconclusive"
+
+
+def _report_pairs(claim: reference.Claim) -> list[tuple[str, str, float, float]]:
+    """(A, B, A's value, B's value) in the report for each pair of a claim where the report gave both."""
+    pairs = []
+    for a, b in claim.pairs:
+        values = [reference.paper_results(*reference.claim_system(side)).get(claim.metric) for side in (a, b)]
+        if None not in values:
+            pairs.append((a, b, *values))
+    return pairs
+
+
+def report_numbers(claim: reference.Claim) -> str:
+    """The report's own numbers for a paired claim's systems ("A 0.5507 vs B 0.5432"), where it gave them."""
+    return "; ".join(f"{a} {va:.4g} vs {b} {vb:.4g}" for a, b, va, vb in _report_pairs(claim)) or \
+        "not read off the report's figures"
+
+
+def _test_row(tests: pd.DataFrame, a: str, b: str, metric: str):
+    """The paired test of labels a and b on ``metric`` and the sign that turns it into A - B (None if absent)."""
+    for first, second, sign in ((a, b, 1.0), (b, a, -1.0)):
+        row = tests[(tests["system_a"] == first) & (tests["system_b"] == second) & (tests["metric"] == metric)]
+        if len(row):
+            return row.iloc[0], sign
+    return None, 1.0
+
+
+def claim_verdicts(*evaluations: Evaluation, alpha: float = 0.05,
+                   margin: float = reference.EQUIVALENCE_MARGIN) -> pd.DataFrame:
+    """The verdict on each paired claim of :data:`harmonylib.reference.CLAIMS` tested by ``evaluations``'
+    figures, from their paired tests (Holm-adjusted over each figure's table) and 95 % intervals of the
+    difference (:func:`_pair_verdict`). Columns :data:`CLAIM_COLUMNS` (notebooks 50-57)."""
+    by_figure = {e.key: e for e in evaluations}
+    rows = []
+    for claim in reference.CLAIMS:
+        evaluation = by_figure.get(claim.figure)
+        if evaluation is None or claim.expect == "descriptive":
+            continue
+        labels = {(s.run, s.test): s.label for s in evaluation.collected.comparison.systems}
+        verdicts, evidence, half_widths = [], [], []
+        for a, b in claim.pairs:
+            label_a, label_b = labels[reference.claim_system(a)], labels[reference.claim_system(b)]
+            if label_a not in evaluation.collected.systems or label_b not in evaluation.collected.systems:
+                verdicts.append("not tested")
+                evidence.append(f"{label_a} vs {label_b}: not run at this profile")
+                continue
+            row, sign = _test_row(evaluation.tests, label_a, label_b, claim.metric)
+            if row is None:
+                raise KeyError(f"figure {claim.figure} has no paired test of {label_a!r} and {label_b!r} on "
+                               f"{claim.metric} (claim {claim.key!r})")
+            difference = sign * row["difference"]
+            low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
+            verdicts.append(_pair_verdict(claim.expect, difference, low, high, row["p_holm"], alpha, margin))
+            half_widths.append((high - low) / 2)
+            evidence.append(f"{label_a} - {label_b}: {difference:+.3f} [{low:+.3f}, {high:+.3f}], "
+                            f"Holm p {row['p_holm']:.2g}")
+        basis = (f"paired permutation test over songs, Holm over Fig. {claim.figure}'s table, alpha {alpha:g}"
+                 + (f"; similar: 95 % interval of the difference inside +-{margin:g}" if claim.expect == "similar"
+                    else ""))
+        rows.append(claim_row(claim, report_numbers(claim), "; ".join(evidence), combine_verdicts(verdicts), basis,
+                              float(np.median(half_widths)) if half_widths else np.nan))
+    return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+
+
+def claim_row(claim: reference.Claim, report: str, here: str, verdict: str, basis: str,
+              half_width: float = np.nan) -> dict:
+    """A row of a claims table: the claim, the report's numbers, ours (``here``), the median half-width of
+    the paired 95 % intervals that tested it (what the test songs can resolve), the verdict and its basis."""
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict {verdict!r} is not one of {VERDICTS}")
+    return {"claim": claim.key, "section": claim.section, "figure": claim.figure, "statement": claim.statement,
+            "metric": METRIC_LABELS.get(claim.metric, claim.metric), "report": report, "here": here,
+            "half_width": half_width, "verdict": verdict, "basis": basis}
+
+
+def descriptive_verdict(key: str, holds: bool, here: str, basis: str, report: str = "") -> pd.DataFrame:
+    """A claims table of one claim decided from a notebook's numbers rather than a paired test."""
+    claim = reference.claim(key)
+    return pd.DataFrame([claim_row(claim, report or "see the report's figure", here,
+                                   "holds" if holds else "does not hold", f"descriptive: {basis}")],
+                        columns=CLAIM_COLUMNS)
+
+
+def record_claims(verdicts: pd.DataFrame, profile: Profile) -> Path:
+    """Add ``verdicts`` to ``figures/claims.csv``, every claim of the report in :data:`CLAIMS` order with the
+    profile and data that decided it (rows of other profiles are dropped; notebooks run two at a time)."""
+    from filelock import FileLock
+
+    from .io import write_csv
+
+    target = paths.figures_dir() / "claims.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fresh = verdicts.assign(profile=profile.name, data=profile.dataset_name)
+    with FileLock(str(target.with_name(f".{target.name}.lock"))):
+        kept = pd.read_csv(target, dtype=str, keep_default_na=False) if target.exists() else fresh.iloc[:0]
+        kept = kept[(kept["profile"] == profile.name) & ~kept["claim"].isin(fresh["claim"])]
+        table = pd.concat([kept, fresh.astype(str)], ignore_index=True)
+        order = {c.key: i for i, c in enumerate(reference.CLAIMS)}
+        table = table.sort_values("claim", key=lambda keys: keys.map(order), kind="stable")
+        write_csv(target, table)
+    return target
+
+
+def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, Run]) -> str:
+    """The verdicts in words and why a claim does not hold or cannot be decided here: the causes that apply
+    at ``profile`` to the runs ``opened`` (synthetic data, optimiser steps, random initial weights, the
+    number of test songs against the width of the paired intervals)."""
+    counts = verdicts["verdict"].value_counts()
+    lines = [f"**{len(verdicts)} claim(s) of the report tested here: "
+             + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS if counts.get(v, 0)) + ".**", ""]
+    lines += [f"- {r.section} *{r.statement}*: **{r.verdict}** ({r.here})." for r in verdicts.itertuples()]
+    open_claims = verdicts[verdicts["verdict"].isin(["does not hold", "inconclusive"])]
+    if open_claims.empty:
+        return "\n".join(lines) + "\n"
+    causes = []
+    if profile.data.source == "synth":
+        causes.append(f"the models learnt and were tested on {profile.dataset_name} (and "
+                      f"{profile.audioset_name}), rendered from SoundFonts, not on the report's recordings")
+    if opened:
+        from .models import DISPLAY_NAMES
+
+        paper_steps = reference.PAPER_EPOCHS * -(-sum(reference.IRMAS_TRAIN_COUNTS.values()) * 3
+                                                 // reference.PAPER_BATCH_SIZE)
+        if max(int(r.summary["optimiser_steps"]) for r in opened.values()) < paper_steps:
+            causes.append(f"they trained for {training_label(opened)}, against the report's 35 epochs over every "
+                          f"window ({paper_steps:,} steps for a 1-s model)")
+        random = sorted({DISPLAY_NAMES[r.config["model"]] for r in opened.values()
+                         if r.config.get("model") in ("resnet50", "ast") and "random" in str(r.config.get("weights"))})
+        if random:
+            causes.append(f"{' and '.join(random)} started from random weights, where the report's were pretrained "
+                          "(on ImageNet and AudioSet)")
+    inconclusive = open_claims[open_claims["verdict"] == "inconclusive"]
+    widths = pd.to_numeric(inconclusive["half_width"], errors="coerce")
+    if widths.notna().any():
+        gaps = [abs(va - vb) for key in inconclusive["claim"] if reference.claim(key).expect == "higher"
+                for *_, va, vb in _report_pairs(reference.claim(key))]
+        causes.append(f"the test songs resolve differences of about +-{widths.median():.3f} (median half-width of the "
+                      "paired 95 % intervals of the inconclusive claims)" + (
+                          f", where the report's own differences for these claims are {min(gaps):.3f}-{max(gaps):.3f}"
+                          if gaps else ""))
+    if causes:
+        lines += ["", "What stands between these runs and the report's: " + "; ".join(causes) + "."]
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- notebooks 56 and 57

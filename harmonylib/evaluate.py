@@ -366,6 +366,21 @@ def paired_test(y_true, pred_a, pred_b, groups, metric: str = "macro_f1", method
                         n_resamples)
 
 
+# ---------------------------------------------------------------- trivial baselines
+BASELINES = ("predict nothing", "most frequent class", "all positive")
+BASELINE_STYLES = {"predict nothing": ":", "most frequent class": "--", "all positive": "-."}
+
+
+def trivial_baselines(y_true, most_frequent: str) -> dict[str, np.ndarray]:
+    """What a model must beat to have learnt anything, as predictions for the clips of ``y_true``: no
+    instrument on any clip, the training set's ``most_frequent`` class on every clip, every class on every
+    clip (notebooks 50-57; :data:`BASELINES` order)."""
+    y_true = np.asarray(y_true)
+    frequent = np.zeros_like(y_true)
+    frequent[:, CLASSES.index(most_frequent)] = 1
+    return dict(zip(BASELINES, (np.zeros_like(y_true), frequent, np.ones_like(y_true))))
+
+
 # ---------------------------------------------------------------- ensembles and error analysis
 def ensemble_scores(*clip_scores, weights: Sequence[float] | None = None) -> np.ndarray:
     """The ensemble of several systems: the (weighted) mean of their *aggregated* clip scores.
@@ -470,9 +485,12 @@ def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFr
 
 
 def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=None, systems: Sequence[str] | None = None,
-                     annotate: bool = True, hatches: dict[str, str] | None = None):
+                     annotate: bool = True, hatches: dict[str, str] | None = None,
+                     baselines: dict[str, pd.DataFrame] | None = None):
     """Grouped bars of :func:`metric_table` output with the bootstrap intervals as error bars
-    (``annotate``: print each value on its bar; ``palette`` / ``hatches``: system -> colour / hatch pattern)."""
+    (``annotate``: print each value on its bar; ``palette`` / ``hatches``: system -> colour / hatch pattern).
+    ``baselines``: system -> the :func:`metric_table` of the :func:`trivial_baselines` on its test clips, drawn
+    as a black tick across the system's bar per baseline (line style: :data:`BASELINE_STYLES`)."""
     systems = list(systems or dict.fromkeys(table["system"]))
     palette = palette or dict(zip(systems, _default_colors(len(systems))))
     hatches = hatches or {}
@@ -484,6 +502,12 @@ def plot_metric_bars(table: pd.DataFrame, metrics: Sequence[str], ax, palette=No
         positions = x + (i - (len(systems) - 1) / 2) * width
         ax.bar(positions, rows["value"], width, yerr=err, capsize=3, label=system, color=palette[system],
                hatch=hatches.get(system), edgecolor="black", linewidth=0.5, error_kw={"elinewidth": 0.9})
+        reference_values = baselines.get(system) if baselines else None
+        for name in BASELINES if reference_values is not None else ():
+            values = reference_values[reference_values["system"] == name].set_index("metric").loc[list(metrics), "value"]
+            ax.hlines(values, positions - width / 2, positions + width / 2, colors="black", linewidth=1.1,
+                      linestyles=BASELINE_STYLES[name], zorder=4,
+                      label=f"baseline: {name}" if i == len(systems) - 1 else None)
         for position, value, top in zip(positions, rows["value"], rows["ci_high"]) if annotate else ():
             # at the foot of a bar tall enough to hold it, clear of the error bar; above the error bar otherwise
             tall = value >= 0.15

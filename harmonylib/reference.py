@@ -11,6 +11,8 @@ The helpers at the end look numbers up for the "beside the report" tables and se
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # ----------------------------------------------------------------------------- chapter 4: recipes
 # Report Tables 4.3 (the three CNNs), 4.4 (ResNet-50) and 4.5 (AST): per optimiser group the initial
 # and final learning rate and the L2 weight decay; 35 epochs, batch 16, polynomial decay (power 0.7)
@@ -67,6 +69,97 @@ PAPER_RESULTS: dict[tuple[str, str], dict[str, float]] = {
     ("ast_w1_l2low", "irmas"): {"hamming_score": 0.8956, "exact_match": 0.3222, "macro_f1": 0.5138},
     ("ast_w1_l2high", "irmas"): {"hamming_score": 0.8983, "exact_match": 0.351, "macro_f1": 0.5656},
 }
+
+# The report's findings, each as the comparison that tests it (harmonylib.comparisons.claim_verdicts;
+# notebooks 13 and 50-57 give each its verdict at their profile, figures/claims.csv gathers them).
+# ``pairs``: (A, B) systems as "experiment" (tested on IRMAS) or "experiment@test data"; ``expect``:
+# "higher" (A's metric above B's), "similar" (A and B no further apart than the equivalence margin) or
+# "descriptive" (decided from a notebook's numbers, not a paired test; the notebook says how).
+@dataclass(frozen=True)
+class Claim:
+    """One finding of the report: where it is (``section``), what the report says, and how to test it."""
+
+    key: str
+    section: str
+    figure: str  # the report figure (a harmonylib.comparisons.COMPARISONS key) whose systems test it
+    statement: str
+    metric: str
+    expect: str
+    pairs: tuple[tuple[str, str], ...] = ()
+
+
+_DYNAMIC = ("resnet50_w1_tds4", "resnet50_w1_tds5", "resnet50_w1_bspds5", "resnet50_w3_bspds5")
+CLAIMS: tuple[Claim, ...] = (
+    Claim("anova-features-differ", "2.5", "2.5", "every audio feature's mean differs between the instruments "
+          "(one-way ANOVA, p < 0.001), but for some tonnetz dimensions", "p-value", "descriptive"),
+    Claim("window-1s-beats-2s", "5.2", "5.1", "1-s windows perform better than 2-s windows", "macro_f1", "higher",
+          (("resnet50_w1", "resnet50_w2"),)),
+    Claim("window-1s-beats-3s", "5.2", "5.1", "1-s windows perform better than 3-s windows", "macro_f1", "higher",
+          (("resnet50_w1", "resnet50_w3"),)),
+    Claim("resnet-beats-raw-cnn", "5.3", "5.2a", "the raw-audio 1-D CNN is significantly worse than ResNet-50",
+          "macro_f1", "higher", (("resnet50_w1", "raw_cnn_w1"),)),
+    Claim("resnet-beats-mfcc-cnn", "5.3", "5.2a", "the MFCC 2-D CNN is significantly worse than ResNet-50",
+          "macro_f1", "higher", (("resnet50_w1", "mfcc_cnn_w1"),)),
+    Claim("resnet-beats-features-cnn", "5.3", "5.2a", "the audio-features 1-D CNN is significantly worse than "
+          "ResNet-50", "macro_f1", "higher", (("resnet50_w1", "features_cnn_w1"),)),
+    Claim("cnns-similar-hamming", "5.3", "5.2a", "the Hamming score is very similar for the three CNNs",
+          "hamming_score", "similar", (("raw_cnn_w1", "mfcc_cnn_w1"), ("raw_cnn_w1", "features_cnn_w1"),
+                                       ("mfcc_cnn_w1", "features_cnn_w1"))),
+    Claim("raw-cnn-higher-f1", "5.3", "5.2a", "the raw-audio CNN has a higher macro F1 than the audio-features CNN",
+          "macro_f1", "higher", (("raw_cnn_w1", "features_cnn_w1"),)),
+    Claim("features-cnn-higher-exact", "5.3", "5.2a", "the audio-features CNN has a higher exact match than the "
+          "raw-audio CNN", "exact_match", "higher", (("features_cnn_w1", "raw_cnn_w1"),)),
+    Claim("raw-cnn-higher-recall", "5.3", "5.2b", "the raw-audio CNN has a much higher macro recall than the "
+          "audio-features CNN", "macro_recall", "higher", (("raw_cnn_w1", "features_cnn_w1"),)),
+    Claim("cnns-similar-precision", "5.3", "5.2b", "the raw-audio and audio-features CNNs have almost the same "
+          "macro precision", "macro_precision", "similar", (("raw_cnn_w1", "features_cnn_w1"),)),
+    Claim("dynamic-methods-similar", "5.4", "5.3a", "none of the four dynamic sampling methods is significantly "
+          "better than the others", "macro_f1", "similar",
+          tuple((a, b) for i, a in enumerate(_DYNAMIC) for b in _DYNAMIC[i + 1:])),
+    Claim("dynamic-raises-recall", "5.4", "5.3b", "dynamic sampling raises the macro recall (TDS-5 against static "
+          "at 1 s, BSPDS-5 against static at 3 s)", "macro_recall", "higher",
+          (("resnet50_w1_tds5", "resnet50_w1"), ("resnet50_w3_bspds5", "resnet50_w3"))),
+    Claim("dynamic-lowers-precision", "5.4", "5.3b", "dynamic sampling lowers the macro precision",
+          "macro_precision", "higher", (("resnet50_w1", "resnet50_w1_tds5"), ("resnet50_w3", "resnet50_w3_bspds5"))),
+    Claim("dynamic-keeps-f1", "5.4", "5.3a", "dynamic sampling leaves the macro F1 roughly the same", "macro_f1",
+          "similar", (("resnet50_w1_tds5", "resnet50_w1"), ("resnet50_w3_bspds5", "resnet50_w3"))),
+    Claim("in-domain-beats-transfer-irmas", "5.5", "5.4", "on IRMAS, the model trained on IRMAS is significantly "
+          "better than the one trained on AudioSet", "macro_f1", "higher",
+          (("resnet50_w1@irmas", "resnet50_audioset_w1@irmas"),)),
+    Claim("in-domain-beats-transfer-audioset", "5.5", "5.4", "on AudioSet, the model trained on AudioSet is "
+          "significantly better than the one trained on IRMAS", "macro_f1", "higher",
+          (("resnet50_audioset_w1@audioset", "resnet50_w1@audioset"),)),
+    Claim("ast-similar-to-resnet", "5.6", "5.5a", "trained on AudioSet and tested on IRMAS, AST and ResNet-50 "
+          "perform very similarly", "macro_f1", "similar", (("ast_audioset_w1@irmas", "resnet50_audioset_w1@irmas"),)),
+    Claim("ast-more-l2-better", "5.6", "5.5b", "the AST with more L2 regularisation performs significantly better",
+          "macro_f1", "higher", (("ast_w1_l2high", "ast_w1_l2low"),)),
+    Claim("ast-less-l2-overfits", "5.6", "5.6", "the AST with less L2 overfits: its validation loss bottoms out "
+          "higher and later than with more L2", "validation loss", "descriptive"),
+    Claim("ast-trains-fastest", "5.7", "5.7", "the AST trains fastest of the five models per epoch",
+          "seconds per epoch", "descriptive"),
+    Claim("features-cnn-trains-slowest", "5.7", "5.7", "the audio-features CNN trains slowest of the five models",
+          "seconds per epoch", "descriptive"),
+    Claim("bspds-w3-best-candidate", "5.8", "5.8", "the BSPDS-5 ResNet-50 with 3-s windows is the best of the three "
+          "final candidates on 2 of the 3 metrics", "Hamming score, exact match, macro F1", "descriptive"),
+)
+# A "similar" claim holds where the 95 % interval of the difference lies inside +-EQUIVALENCE_MARGIN: the
+# report's differences between systems it calls similar or "slightly" apart are 0.01-0.05 (macro F1).
+EQUIVALENCE_MARGIN = 0.05
+
+
+def claim(key: str) -> Claim:
+    """The report's finding ``key`` of :data:`CLAIMS`."""
+    found = [c for c in CLAIMS if c.key == key]
+    if not found:
+        raise KeyError(f"no claim {key!r}; the claims are {[c.key for c in CLAIMS]}")
+    return found[0]
+
+
+def claim_system(side: str) -> tuple[str, str]:
+    """``"experiment"`` or ``"experiment@test"`` of a claim's pair as (experiment, test data set)."""
+    experiment, _, test = side.partition("@")
+    return experiment, test or "irmas"
+
 
 # Published results on the full IRMAS test set: (system and source, micro F1, macro F1; None: not reported).
 PUBLISHED_RESULTS: tuple[tuple[str, float, float | None], ...] = (

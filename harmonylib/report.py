@@ -167,6 +167,32 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _claims_page(profile: str, stage: Path) -> str:
+    """MyST source of the "Does the report hold here?" page: ``figures/claims.csv``'s verdicts of this profile
+    (copied into ``stage/figures``), grouped by the report's sections."""
+    import pandas as pd
+
+    source = paths.figures_dir() / "claims.csv"
+    claims = pd.read_csv(source, dtype=str, keep_default_na=False) if source.exists() else pd.DataFrame()
+    claims = claims[claims["profile"] == profile] if len(claims) else claims
+    lines = ["# Does the report hold here?", "",
+             "Each finding of the report, tested on this profile's runs by the notebook that reproduces its "
+             "figure (`harmonylib.reference.CLAIMS`; rules in notebook 50): **holds**, **does not hold**, "
+             "**inconclusive** (the test songs cannot tell) or **not tested** (the profile skips a run). "
+             "Verdicts on SynthIRMAS say what the study's method finds on the synthetic data, not whether the "
+             "report is right about IRMAS.", ""]
+    if claims.empty:
+        return "\n".join(lines + ["No notebook of this profile has recorded a verdict yet.", ""])
+    shutil.copy2(source, stage / "figures" / source.name)
+    counts = claims["verdict"].value_counts()
+    lines += [f"{len(claims)} claim(s) tested: " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+              + f" ({{download}}`claims.csv <figures/{source.name}>`).", "",
+              "| section | the report's claim | verdict | here | the report's numbers |", "|---|---|---|---|---|"]
+    lines += [f"| {r.section} | {r.statement} | **{r.verdict}** | {r.here} | {r.report} |"
+              for r in claims.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
 def _stage(P: Profile, stage: Path) -> int:
     """Write the Sphinx sources of the report into ``stage``; returns the number of notebooks."""
     profile = P.name
@@ -198,11 +224,13 @@ def _stage(P: Profile, stage: Path) -> int:
     ]
     if P.scale_downs:
         index += ["**Scaled down from the paper:**", ""] + [f"- {s}" for s in P.scale_downs] + [""]
-    index += ["Figures and tables carry the report's numbers; {doc}`figures` lists them all.", ""]
+    index += ["Figures and tables carry the report's numbers; {doc}`figures` lists them all, and {doc}`claims` "
+              "says which of the report's findings hold at this profile.", ""]
     for chapter in sorted(by_chapter, key=lambda c: (c == "Other notebooks", c)):
         index += ["```{toctree}", ":maxdepth: 1", f":caption: {chapter}", ""] + by_chapter[chapter] + ["```", ""]
-    index += ["```{toctree}", ":maxdepth: 1", ":caption: Appendix", "", "figures", "```", ""]
+    index += ["```{toctree}", ":maxdepth: 1", ":caption: Appendix", "", "claims", "figures", "```", ""]
     write_text(stage / "index.md", "\n".join(index))
+    write_text(stage / "claims.md", _claims_page(profile, stage))
     write_text(stage / "figures.md", _figures_page(profile, stage, docs))
     write_text(stage / "conf.py", CONF_PY.format(title=title))
     import jupyter_server_mathjax

@@ -49,7 +49,7 @@ P = get_profile(profile)
 NOTEBOOK = "50_window_sizes"
 plotting.use_style()
 pd.set_option("display.width", 160)
-E = cmp.evaluate_comparison("5.1", P)
+E = cmp.evaluate_comparison("5.1", P, data_dir=data_dir)
 PROV = cmp.provenance(P, E.collected.runs)
 print(f"profile {P.name}: {len(E.collected.systems)} systems, "
       f"{len(next(iter(E.collected.systems.values()))[0])} {P.dataset_name} test clips from "
@@ -101,14 +101,16 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregat
 fig, ax = plt.subplots(figsize=(7.5, 4))
 cmp.plot_evaluation(E, ax)
 save_figure(fig, "5.1", "resnet_window_sizes",
-            "ResNet-50 trained and tested with 1-, 2- and 3-s windows (S2 at 0.5; 95 % bootstrap CIs over songs)",
+            "ResNet-50 trained and tested with 1-, 2- and 3-s windows (S2 at 0.5; 95 % bootstrap CIs over songs"
+            "; black ticks: trivial baselines)",
             PROV, NOTEBOOK)
 plt.show()
 
 # %%
-table = cmp.wide(E.metrics, ev.METRICS)
+table = cmp.wide(E.with_baselines, ev.METRICS)
 save_table(table, "5.1", "resnet_window_sizes",
-           f"ResNet-50 by window size: metrics ({E.main_variant}) with 95 % bootstrap CIs over songs", PROV, NOTEBOOK)
+           f"ResNet-50 by window size: metrics ({E.main_variant}) with 95 % bootstrap CIs over songs, and the "
+           "trivial baselines", PROV, NOTEBOOK)
 table
 
 # %% [markdown]
@@ -161,6 +163,27 @@ if P.data.source == "real":
     display(beside.round(4))
 else:
     display(Markdown(cmp.not_comparable(E)))
+
+# %% [markdown]
+# ## Does the report's claim hold here?
+#
+# Each finding of the report that this figure can test, with its verdict at this profile, computed from
+# the paired tests above (`harmonylib.reference.CLAIMS` lists the findings; `figures/claims.csv` gathers
+# the verdicts of every notebook). A claim that one system is better **holds** where the paired test
+# (Holm-adjusted over the table) finds the difference in the report's direction, **does not hold** where
+# it finds the opposite, and is **inconclusive** where the test songs cannot tell. A claim that two
+# systems are *similar* holds where the 95 % interval of their difference lies within
+# ±`harmonylib.reference.EQUIVALENCE_MARGIN` (0.05), and does not hold where the difference is
+# significant. "Not significant" alone is no evidence of "similar": a small test set fails to find
+# most differences. The paragraph under the table names what stands between these runs and the
+# report's where a claim fails or stays open.
+
+# %%
+claims = cmp.claim_verdicts(E)
+save_table(claims, "5.1", "resnet_window_sizes_claims", "The report's claims tested by Figure 5.1 and their verdicts at "
+           "this profile", PROV, NOTEBOOK)
+cmp.record_claims(claims, P)
+display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs)))
 
 # %% [markdown]
 # ## Exercises

@@ -32,6 +32,7 @@ data_dir = None
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import Markdown, display
 from matplotlib.ticker import MaxNLocator
 
 from harmonylib import comparisons as cmp
@@ -91,6 +92,29 @@ table.round(4)
 # pull is coupled L2 (notebook 34): it is divided by each weight's running gradient scale, so the two
 # settings differ by much less than their factor of 10 and 100 suggests, and where the validation loss
 # is still falling at the last epoch (no overfitting yet) the two curves can hardly differ.
+
+# %% [markdown]
+# ## Does the report's claim hold here?
+#
+# The report read overfitting off these curves: with less L2 the validation loss bottoms out higher and
+# later than with more. That is a reading of two curves, not a paired test over songs, so the verdict
+# below is descriptive: it holds where the higher-L2 run's lowest validation loss is below the lower-L2
+# run's and comes no later.
+
+# %%
+lowest = {name: run.metrics.loc[run.metrics["val_loss"].idxmin()] for name, run in runs.items()}
+high, low = lowest["ast_w1_l2high"], lowest["ast_w1_l2low"]
+last_low = runs["ast_w1_l2low"].metrics.iloc[-1]
+evidence = "; ".join(f"{LABELS[name]}: lowest validation loss {row['val_loss']:.4f} at epoch {int(row['epoch']) + 1} "
+                     f"of {len(runs[name].metrics)}" for name, row in lowest.items())
+evidence += f"; lower L2 at its last epoch: {last_low['val_loss']:.4f}"
+claims = cmp.descriptive_verdict(
+    "ast-less-l2-overfits", high["val_loss"] < low["val_loss"] and high["epoch"] <= low["epoch"], evidence,
+    "the lowest validation loss of each run and its epoch (Fig. 5.6)")
+save_table(claims, "5.6", "ast_l2_losses_claims", "The report's claim read off Figure 5.6 and its verdict at this "
+           "profile", PROV, NOTEBOOK)
+cmp.record_claims(claims, P)
+display(Markdown(cmp.claims_markdown(claims, P, runs)))
 
 # %% [markdown]
 # ## Exercises

@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
-from harmonylib import paths, report  # noqa: E402
+from harmonylib import comparisons, paths, report  # noqa: E402
 from harmonylib.config import get_profile  # noqa: E402
 from harmonylib.io import Provenance, save_figure, save_table  # noqa: E402
 
@@ -83,6 +83,11 @@ def built(tmp_path_factory):
                     Provenance("SynthIRMAS", "default"), "12_data_understanding")
         save_table(pd.DataFrame({"N": [1, 2], "epoch size": [10, 20]}), "3.3", "dynamic_epoch_size",
                    "Epoch size against N.", SMOKE, "22_sampling")
+        comparisons.record_claims(comparisons.descriptive_verdict(
+            "ast-trains-fastest", False, "raw-audio CNN fastest here", "seconds per epoch"), get_profile("default"))
+        comparisons.record_claims(comparisons.descriptive_verdict(
+            "features-cnn-trains-slowest", True, "audio-features CNN 9 ms per second of audio", "ms per second of audio"),
+            get_profile("smoke"))
         out = paths.build_dir() / "notebooks" / "smoke"
         notebooks = {
             "00_overview": _executed("00 · Overview"),
@@ -132,7 +137,7 @@ def test_every_page_loads_with_its_figures_displayed_and_code_folded(built):
     index, _ = built
     seen = _check_pages([index] + [p for p in _pages(index.parent) if p != index])
     assert {"index.html", "00_overview.html", "12_data_understanding.html", "22_sampling.html",
-            "experiments/resnet50_w1.html", "figures.html"} <= set(seen)
+            "experiments/resnet50_w1.html", "figures.html", "claims.html"} <= set(seen)
     assert not any("failed" in name or name.startswith("src/") for name in seen)
     assert len(seen["figures.html"]["images"]) == 2  # this profile's two figures, not the default one
     assert len(seen["12_data_understanding.html"]["images"]) == 1
@@ -158,7 +163,7 @@ def test_chapters_in_report_order_with_training_runs_in_chapter_4(built):
     html = index.read_text().split("<article", 1)[1]  # the page body, after the sidebar and header links
     order = ["1 · Business understanding", "00_overview.html", "2 · Data understanding",
              "12_data_understanding.html", "3 · Data preparation", "22_sampling.html", "4 · Modelling",
-             "experiments/resnet50_w1.html", "Appendix", "figures.html"]
+             "experiments/resnet50_w1.html", "Appendix", "claims.html", "figures.html"]
     position = 0
     for text in order:  # each after the one before
         position = html.find(text, position)
@@ -176,6 +181,14 @@ def test_figures_page_numbers_captions_and_provenance(built):
     assert "Made by another profile" not in text
     assert text.find("Figure 2.8.") < text.find("Table 3.3.") < text.find("Figure 5.1.")
     assert "12_data_understanding.html" in text  # each figure links to its notebook
+
+
+def test_claims_page_gives_this_profiles_verdicts(built):
+    index, _ = built
+    text = (index.parent / "claims.html").read_text()
+    assert "the audio-features CNN trains slowest" in text and "audio-features CNN 9 ms per second of audio" in text
+    assert "1 claim(s) tested: 1 holds" in text and "claims.csv" in text
+    assert "raw-audio CNN fastest here" not in text  # the default profile's verdict
 
 
 def test_missing_notebooks_are_a_clear_error(tmp_path, monkeypatch):

@@ -66,6 +66,21 @@ def _first(frame: pd.DataFrame, count: int | None) -> pd.DataFrame:
     return (frame if count is None else frame.head(count)).reset_index(drop=True)
 
 
+def training_labels(profile: Profile, dataset: str, data_dir: str | Path | None = None) -> pd.Series:
+    """The label tuples of the training split of ``dataset`` ("irmas" | "audioset"), read from the file names and
+    the collection's list as :func:`prepare` reads them, without rendering or decoding audio (the trivial
+    baselines of chapter 5: ``harmonylib.comparisons``)."""
+    _, irmas_root, audioset_root = locations(profile, data_dir)
+    if dataset == "irmas":
+        clips = read_irmas(irmas_root)
+        return clips.loc[clips["split"] == "train", "labels"].reset_index(drop=True)
+    if dataset != "audioset":
+        raise ConfigError(f"unknown data set {dataset!r}; choose 'irmas' or 'audioset'")
+    clips = read_audioset(audioset_root)
+    split = audioset_split(clips, audioset_root, profile.data.audioset_fractions, profile.seed)
+    return clips.loc[split.to_numpy() == "train", "labels"].reset_index(drop=True)
+
+
 def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int | None = None) -> StudyData:
     """Render (synthetic profiles, once), read, split and summarise the profile's data; a profile with
     ``max_eval_clips`` keeps only that many clips of each validation and test split."""
