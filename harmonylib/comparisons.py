@@ -224,9 +224,12 @@ class Evaluation:
         data>: ..." where the figure has two test sets)."""
         names = self.profile.data_names
         two_tests = self.baselines["test"].nunique() > 1
-        labels = [f"baseline on {names[r.test]}: {r.system}" if two_tests else f"baseline: {r.system}"
-                  for r in self.baselines.itertuples()]
-        return self.baselines.assign(system=labels).drop(columns="test")
+        labels = []
+        for r in self.baselines.itertuples():
+            what = f"always {r.most_frequent} (most frequent in training)" if r.system == "most frequent class" \
+                else r.system
+            labels.append(f"baseline on {names[r.test]}: {what}" if two_tests else f"baseline: {what}")
+        return self.baselines.assign(system=labels).drop(columns=["test", "most_frequent"])
 
     @property
     def with_baselines(self) -> pd.DataFrame:
@@ -242,8 +245,9 @@ class Evaluation:
 def baseline_table(collected: Collected, profile: Profile, data_dir=None, n_resamples: int = 1000, seed: int = 0,
                    confidence: float = 0.95) -> pd.DataFrame:
     """The :func:`harmonylib.evaluate.trivial_baselines` on the test clips of each test set of ``collected``,
-    as a :func:`metric_table` with a ``test`` column; the most frequent class is that of the test set's own
-    training split (``harmonylib.data.training_labels``)."""
+    as a :func:`metric_table` (systems: :data:`harmonylib.evaluate.BASELINES`) with a ``test`` column and a
+    ``most_frequent`` one: the most frequent class of the test set's own training split
+    (``harmonylib.data.training_labels``)."""
     from .data import training_labels
 
     tables = []
@@ -254,9 +258,7 @@ def baseline_table(collected: Collected, profile: Profile, data_dir=None, n_resa
         most_frequent = counts.sort_index().idxmax()  # ties: the first class in alphabetical order
         predictions = {name: (y_true, predicted) for name, predicted in trivial_baselines(y_true, most_frequent).items()}
         table = metric_table(predictions, groups, METRICS, n_resamples, seed, confidence)
-        table["system"] = table["system"].replace({"most frequent class": f"always {most_frequent} (most frequent "
-                                                                           "in training)"})
-        tables.append(table.assign(test=test))
+        tables.append(table.assign(test=test, most_frequent=most_frequent))
     return pd.concat(tables, ignore_index=True)
 
 
