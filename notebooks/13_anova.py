@@ -230,16 +230,16 @@ explanation = {
                f"{', '.join(verdict['other_features_not_differing'])}"),
     "does not hold": "every tonnetz dimension differs significantly between instruments",
 }[verdict["verdict"]]
-print(f"\nVERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz conclusion "
-      f"{ {'holds': 'HOLDS', 'partly': 'HOLDS ONLY PARTLY', 'does not hold': 'DOES NOT HOLD'}[verdict['verdict']]} "
-      f"({explanation}); tonnetz "
-      f"{'has' if verdict['weakest'] else 'does not have'} the smallest median effect size of all features.")
 claim = cmp.descriptive_verdict(
     "anova-features-differ", verdict["verdict"] == "holds",
     explanation + ("" if verdict["verdict"] != "partly" else " (holds only partly)"),
     f"one-way ANOVA per feature dimension, Holm-adjusted, alpha {ALPHA:g}, as in the table above",
     report="p around 1e-150 and below for every feature; tonnetz m3_x, m3_y, M3_x, M3_y not or barely significant")
-cmp.record_claims(claim, P)
+cmp.record_claims(claim, P)  # figures/claims.csv, beside the verdicts of chapter 5
+print(f"\nVERDICT on {data.irmas_name} ({P.name} profile): the report's tonnetz conclusion "
+      f"{ {'holds': 'HOLDS', 'partly': 'HOLDS ONLY PARTLY', 'does not hold': 'DOES NOT HOLD'}[verdict['verdict']]} "
+      f"({explanation}); tonnetz "
+      f"{'has' if verdict['weakest'] else 'does not have'} the smallest median effect size of all features.")
 
 # %% [markdown]
 # Two cautions the report itself raises apply to any verdict: averaging a feature over time throws

@@ -296,9 +296,9 @@ def test_gpu_check_projects_the_steps_of_the_profiles_data():
     assert row["evaluation_hours"] == pytest.approx((35 * row["validation_windows_per_epoch"] + row["test_windows"])
                                                     / 1000 / 3600)
     assert grid["hours"].to_numpy() == pytest.approx((grid["training_hours"] + grid["evaluation_hours"]).to_numpy())
-    # the default profile's caps: 368 training windows per epoch for 6 epochs, AST 640 for 15
+    # the default profile's caps: 352 training windows per epoch for 6 epochs, AST 640 for 15
     default = gc.project_grid(get_profile("default"), measured).set_index("experiment")
-    assert default.loc["raw_cnn_w1", "optimiser_steps"] == 6 * 23
+    assert default.loc["raw_cnn_w1", "optimiser_steps"] == 6 * 22
     assert default.loc["ast_w1_l2high", "optimiser_steps"] == 15 * 40
 
 
