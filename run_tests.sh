@@ -5,7 +5,8 @@
 #   2. ./run_all.sh --profile full --fast-dev-run on a fixture in the real data layouts, with
 #      checkpoints in the formats of the pretrained ResNet-50 and AST (python -m harmonylib
 #      make-fixture --weights; random weights): every notebook and experiment at the paper's model
-#      sizes and settings, one optimiser step each, without the solutions step 1 has run;
+#      sizes and settings, one optimiser step each, two windows of two clips per evaluation split,
+#      without the solutions and the HTML report step 1 has made;
 #   3. pytest: the unit tests in tests/, and checks of what step 1 left behind instead of running it
 #      again: the printed outputs of its notebooks against tests/nbval/, the figures every notebook
 #      saved, its benchmark, and a second run of two notebooks compared byte for byte with it.
@@ -32,6 +33,6 @@ export MPLBACKEND=Agg
 .venv/bin/python -m harmonylib.pipeline --profile smoke --jobs 2
 fixture="$HARMONY_BUILD_DIR/fixture"
 rm -rf "$fixture" && .venv/bin/python -m harmonylib make-fixture "$fixture" --weights
-.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run --jobs 2 \
+.venv/bin/python -m harmonylib.pipeline --profile full --data-dir "$fixture" --fast-dev-run --jobs 2 --no-report \
     --weights resnet50="$fixture/weights/resnet50.tv_in1k-random" ast="$fixture/weights/ast-finetuned-audioset-10-10-0.4593-random"
 exec .venv/bin/python -m pytest tests -p no:cacheprovider -n 2 --dist loadfile "$@"

@@ -29,6 +29,7 @@ PROFILE_NAMES = ("smoke", "default", "full", "paper-synth")
 FAST_DEV_RUN_SUFFIX = "-fast-dev-run"
 FAST_DEV_RUN_STEPS = 1  # optimiser steps per training run
 FAST_DEV_RUN_EVAL_CLIPS = 2  # clips per validation/test split
+FAST_DEV_RUN_EVAL_WINDOWS = 2  # windows scored per validation/test clip
 
 
 @dataclass(frozen=True)
@@ -221,8 +222,8 @@ _PROFILES["paper-synth"] = dataclasses.replace(
 def fast_dev_run(profile: Profile) -> Profile:
     """``profile`` cut to a fast dev run: its data, model sizes and optimiser settings, but one epoch of
     :data:`FAST_DEV_RUN_STEPS` optimiser steps per experiment, :data:`FAST_DEV_RUN_EVAL_CLIPS` clips per
-    validation/test split, statistics (ANOVA, bootstrap, permutations, feature scaling) on a
-    handful of items.
+    validation/test split scored on :data:`FAST_DEV_RUN_EVAL_WINDOWS` windows each, statistics (ANOVA,
+    bootstrap, permutations, feature scaling) on a handful of items.
 
     >>> run = fast_dev_run(get_profile("full"))
     >>> run.name, run.train.epochs, run.train.max_train_windows, run.train.ast_hidden
@@ -237,10 +238,12 @@ def fast_dev_run(profile: Profile) -> Profile:
         data=dataclasses.replace(profile.data, max_eval_clips=FAST_DEV_RUN_EVAL_CLIPS),
         features=dataclasses.replace(profile.features, anova_max_clips_per_class=2),
         train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
-                                  model_scales=(), features_fit_windows=min(train.features_fit_windows, 32)),
+                                  max_eval_windows=FAST_DEV_RUN_EVAL_WINDOWS, model_scales=(),
+                                  features_fit_windows=min(train.features_fit_windows, 32)),
         evaluate=dataclasses.replace(profile.evaluate, bootstrap_resamples=20, permutation_resamples=20),
         scale_downs=(f"fast dev run: {FAST_DEV_RUN_STEPS} optimiser step per run, {FAST_DEV_RUN_EVAL_CLIPS} "
-                     "evaluation clips per split; numbers are meaningless", *profile.scale_downs),
+                     f"evaluation clips per split scored on {FAST_DEV_RUN_EVAL_WINDOWS} windows each; numbers are "
+                     "meaningless", *profile.scale_downs),
     )
 
 

@@ -82,14 +82,14 @@ for code in CLASSES:
 #
 # **1 · What the default profile saves on ResNet-50.** The paper trained ResNet-50 (notebook 33) for 35 epochs
 # over every 1-s window of IRMAS's 6705 training clips, on 3×256×256 mel images; `default` trains it for 6
-# epochs of 320 windows on 3×64×64 images. From the profiles of `harmonylib.config`, count for each profile
+# epochs of 352 windows on 3×64×64 images. From the profiles of `harmonylib.config`, count for each profile
 # the optimiser steps, the hours of audio the model hears, and the floating-point operations (FLOP) of
 # training (count one forward pass with `torch.utils.flop_counter.FlopCounterMode`; a training step costs
 # about three). Which of the three scale-downs (epochs, windows per epoch, image size) saves the most, and
 # how long would the paper's run take on the CPU this study runs on?
-# *You should find:* 120 optimiser steps and half an hour of audio at `default` against 44,030 steps and
-# about 196 hours at `full`; the image size makes each window 16 times dearer, and there are 63 times the
-# windows per epoch and 5.8 times the epochs: about 5,900 times the default's compute in all, some 40 days
+# *You should find:* 132 optimiser steps and 35 minutes of audio at `default` against 44,030 steps and
+# about 196 hours at `full`; the image size makes each window 16 times dearer, and there are 57 times the
+# windows per epoch and 5.8 times the epochs: about 5,300 times the default's compute in all, some 40 days
 # on the study's 2-core CPU, against the 7.6 hours the report's GPU took.
 # *Time:* about 8 s at the default profile. (The conversion to hours needs a finished ResNet-50 run of the
 # profile, which `./run_all.sh` trains after this notebook: run this notebook again afterwards.)
@@ -98,7 +98,7 @@ for code in CLASSES:
 # **Solution 1.** The number of optimiser steps is the number of epochs times the batches per epoch,
 # $\lceil \text{windows} / 16 \rceil$. Every IRMAS training clip is one sample short of 3 s and gives three
 # 1-s windows (`harmonylib.windows` keeps the last one), so a full epoch is $6705 \times 3 = 20\,115$ windows:
-# 1258 steps, 44,030 over 35 epochs. The default profile's 6 epochs of 320 windows are 1920 windows in all,
+# 1258 steps, 44,030 over 35 epochs. The default profile's 6 epochs of 352 windows are 2112 windows in all,
 # fewer than the 3300 windows its own 1100 clips hold: the default ResNet-50 never completes one pass over
 # its training data, which is the first thing to remember when reading its scores in chapter 5.
 #
@@ -106,10 +106,10 @@ for code in CLASSES:
 # weights at every position of its input, so ResNet-50 keeps its 23.5 million parameters at any image size,
 # but its work grows with the number of positions, $(256 / 64)^2 = 16$ times (the cell counts 0.67 and
 # 10.7 GFLOP per window). The backward pass costs about twice the forward, hence the factor 3. Multiplying
-# the three factors gives the paper's run about 5,900 times the default's compute, and the largest single
-# saving is the number of windows per epoch (about 63 times), then the image (16), then the epochs (5.8).
+# the three factors gives the paper's run about 5,300 times the default's compute, and the largest single
+# saving is the number of windows per epoch (about 57 times), then the image (16), then the epochs (5.8).
 # Restoring the paper's scale need not be all or nothing: letting the default run hear each of its 3300
-# windows once (550 windows per epoch instead of 320) costs only 1.7 times its compute, while the 256-pixel
+# windows once (550 windows per epoch instead of 352) costs only 1.6 times its compute, while the 256-pixel
 # image alone costs 16 times; so more windows per epoch come first on a budget, a larger image last.
 #
 # Measured on SynthIRMAS at the default profile, the finished `default-resnet50_w1` run took 102 s per epoch

@@ -52,7 +52,7 @@ def test_a_fast_dev_run_keeps_the_profile_but_trains_one_step():
     for field in ("batch_size", "image_size", "image_mels", "resnet_in_chans", "ast_layers", "ast_hidden"):
         assert getattr(quick.train, field) == getattr(full.train, field), field  # the paper's models
     assert quick.train.epochs == 1 and quick.train.max_train_windows == full.train.batch_size
-    assert quick.data.max_eval_clips == 2
+    assert quick.data.max_eval_clips == 2 and quick.train.max_eval_windows == 2
     assert "numbers are meaningless" in quick.scale_downs[0]
     default = get_profile("default-fast-dev-run")
     assert default.train.model_scales == () and default.data_profile == "default"  # AST too: one step

@@ -34,7 +34,13 @@ def test_a_second_run_writes_identical_tables_metrics_and_predictions(tmp_path):
     tables = sorted(p.name for p in (tmp_path / "figures").glob("*.csv"))
     assert set(TABLES) <= set(tables)
     for name in tables:
-        assert (tmp_path / "figures" / name).read_bytes() == (first_figures / name).read_bytes(), name
+        second = tmp_path / "figures" / name
+        if name == "claims.csv":  # gathered from every notebook: the rows of the notebook run again must repeat
+            rerun = pd.read_csv(second, dtype=str, keep_default_na=False).set_index("claim")
+            first = pd.read_csv(first_figures / name, dtype=str, keep_default_na=False).set_index("claim")
+            assert len(rerun) and rerun.equals(first.loc[rerun.index]), name
+            continue
+        assert second.read_bytes() == (first_figures / name).read_bytes(), name
 
     second_run = tmp_path / "build" / "runs" / RUN
     timing = ("seconds", "samples_per_second")  # these measure the machine, not the result
