@@ -89,7 +89,7 @@ for code in CLASSES:
 # how long would the paper's run take on the CPU this study runs on?
 # *You should find:* 132 optimiser steps and 35 minutes of audio at `default` against 44,030 steps and
 # about 196 hours at `full`; the image size makes each window 16 times dearer, and there are 57 times the
-# windows per epoch and 5.8 times the epochs: about 5,300 times the default's compute in all, some 40 days
+# windows per epoch and 5.8 times the epochs: about 5,300 times the default's compute in all, some 6 days
 # on the study's 2-core CPU, against the 7.6 hours the report's GPU took.
 # *Time:* about 8 s at the default profile. (The conversion to hours needs a finished ResNet-50 run of the
 # profile, which `./run_all.sh` trains after this notebook: run this notebook again afterwards.)
@@ -112,10 +112,10 @@ for code in CLASSES:
 # windows once (550 windows per epoch instead of 352) costs only 1.6 times its compute, while the 256-pixel
 # image alone costs 16 times; so more windows per epoch come first on a budget, a larger image last.
 #
-# Measured on SynthIRMAS at the default profile, the finished `default-resnet50_w1` run took 102 s per epoch
-# of 320 windows (0.32 s per window) on 2 CPU cores. Scaled by FLOP, the paper's run would take about
-# 3.6 million seconds there, some 1000 hours or 41 days; the report's RTX 2080 Ti took 7.6 hours (Fig. 5.7),
-# about 130 times faster. Time is only roughly proportional to FLOP (small images use a CPU less
+# Measured on SynthIRMAS at the default profile, the finished `default-resnet50_w1` run took 17 s per epoch
+# of 352 windows (0.05 s per window) on 2 CPU cores. Scaled by FLOP, the paper's run would take about
+# 550,000 seconds there, some 150 hours or 6 days; the report's RTX 2080 Ti took 7.6 hours (Fig. 5.7),
+# about 20 times faster. Time is only roughly proportional to FLOP (small images use a CPU less
 # efficiently), so take the estimate as an order of magnitude. The cell converts it only when a finished
 # ResNet-50 run of this profile exists (notebook 33 makes it); at `smoke`, where fixed costs dominate a run
 # of two steps, the conversion overestimates by far.

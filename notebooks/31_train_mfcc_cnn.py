@@ -122,9 +122,9 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # the parameter count and the best validation macro F1 change?
 # *You should find:* 13 rows shrink to 0 at the third pooling (13 → 10 → 5 → 4 → 2 → 1 → 0), and the model
 # needs at least 33 rows (`MFCCCNN.min_rows`); the parameter count is the same, 879,275; the best
-# validation macro F1 moves by a few hundredths at most (0.405 with 13 coefficients against 0.423 with 40
-# at the default profile), less than the noise of 88 validation clips.
-# *Time:* one more training run, as long as the notebook's own: 1.5-8 minutes at the default profile on a
+# validation macro F1 moves by a hundredth at most (0.487 with 13 coefficients against 0.479 with 40 at
+# the default profile), less than the noise of 88 validation clips.
+# *Time:* one more training run, as long as the notebook's own: 1-8 minutes at the default profile on a
 # 2-core CPU, depending on the machine's load; running the notebook again reuses the finished run.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -143,12 +143,12 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # architecture). Coefficients 14-40 describe the finer ripples of the log-mel spectrum (partials close
 # together, narrow resonances); the first 13 keep its broad shape, the spectral envelope that tells timbre.
 # Measured on SynthIRMAS at the default profile, the 13-coefficient model reached a best validation macro F1
-# of 0.405 (epoch 3) against the notebook's 0.423 (epoch 6), and the two curves cross. The 88 validation
-# clips hold only 3 or 4 clips of flute, trumpet and violin (and none of cello or clarinet); one such clip
-# found or missed moves that class's F1 by a tenth or more, and macro F1 by about a hundredth. So this is no
-# evidence that the extra coefficients help (nor that they do not): the question needs the test set with
-# bootstrap intervals (notebook 51) or more data. The honest conclusion is that 13 coefficients are not
-# clearly worse.
+# of 0.487 (epoch 4) against the notebook's 0.479 (epoch 6), and the two curves cross. The 88 validation
+# clips hold only 3 or 4 clips of flute, trumpet and violin (and none of cello or clarinet, so macro F1
+# averages the other nine classes); one such clip found or missed moves that class's F1 by a tenth or more,
+# and macro F1 by about a hundredth. So this is no evidence that the extra coefficients help (nor that they
+# do not): the question needs the test set with bootstrap intervals (notebook 51) or more data. The honest
+# conclusion is that 13 coefficients are not clearly worse.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import dataclasses  # noqa: E402

@@ -133,11 +133,11 @@ print("Table 4.4 is written by the runs on the IRMAS data with the report's weig
 # off) twice, clean (`model_input`) and augmented as in training (`train_input`), and put both beside the
 # losses recorded for the selected epoch. Does augmentation make the examples harder for the trained
 # network? Is the gap between the training and the validation curve augmentation's doing?
-# *You should find:* in each of the grid's eight runs the augmented loss within 0.04 of the clean one,
+# *You should find:* in each of the grid's eight runs the augmented loss within 0.05 of the clean one,
 # higher in some runs and lower in others; for the static runs on the IRMAS data both well below the
-# validation loss (clean 0.14-0.24 against 0.36-0.37). Eight examples give only a rough estimate: pass a
-# larger `size=` for a closer one (the pitch shift makes each example cost a few tenths of a second).
-# *Time:* about 1 s at the default profile (up to 2 s for the AudioSet run).
+# validation loss (clean 0.15-0.25 against 0.36-0.38). Eight examples give only a rough estimate: pass a
+# larger `size=` for a closer one (the pitch shift makes each example cost a few hundredths of a second).
+# *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** The augmentations of report 3.4 are mild on purpose. A pitch shift of at most six
@@ -146,7 +146,7 @@ print("Table 4.4 is written by the runs on the IRMAS data with the report's weig
 # deviation) lies far below the music; each mask hides at most a tenth of the bands or frames. A network
 # that has learnt the instruments' timbres recognises them almost as well after augmentation, so the
 # augmented loss of the same examples hardly differs from the clean one (measured on SynthIRMAS at the
-# default profile: within 0.04, in both directions). Augmentation works over many epochs, by never
+# default profile: within 0.05, in both directions). Augmentation works over many epochs, by never
 # showing the network the same input twice, not by making each input hard.
 #
 # The recorded training loss is a third measurement, not a better one: it is averaged over the epoch
@@ -264,8 +264,8 @@ plt.show()
 # Compare it with this run's first and last training loss (and the static run's with the same window).
 # *You should find:* the static runs' examples carry 1.0 label each on the IRMAS data (a constant
 # predictor scores 0.30), the BSPDS-5 and TDS-5 runs' about 2.9 (0.55-0.57), the TDS-4 run's about 2.4
-# (0.52). The static 1-s run ends at two thirds of its floor (0.20 of 0.30), every dynamic run at 93-96 %
-# of its own (BSPDS-5, 1 s: 0.53 of 0.55).
+# (0.52). The static 1-s run ends below two thirds of its floor (0.20 of 0.30, 64 %), every dynamic run at
+# 92-96 % of its own (BSPDS-5, 1 s: 0.53 of 0.55).
 # *Time:* under 1 s at the default profile. (The static run's losses appear once it has finished; in
 # `./run_all.sh` it trains before the dynamic runs.)
 
@@ -278,7 +278,7 @@ plt.show()
 # towards 1 in 2: about 0.30 for one label per example, about 0.55 for three (measured on SynthIRMAS at
 # the default profile). A dynamic run's curve therefore starts higher because its task is harder
 # (several instruments in one mix, as in the test excerpts), not because it learns less. Measured against
-# its own floor it has come less far in six epochs (93-96 % of the floor against the static run's 66 %),
+# its own floor it has come less far in six epochs (92-96 % of the floor against the static run's 64 %),
 # as a harder task would; whether it helps is decided where both are tested on the same clips, by the
 # validation and test metrics (Figure 5.3, notebook 52). The floor also explains why a dynamic run's
 # validation loss lies *below* its training loss: the validation excerpts carry about 1.7 labels, its

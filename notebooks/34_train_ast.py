@@ -198,11 +198,11 @@ print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters
 # validation loss beside the other L2 run's (the grid trains both on the IRMAS data): what could
 # stronger L2 change here?
 # *You should find:* no overfitting at the default profile. The lowest validation loss comes late (epoch
-# 11 of 15 in both IRMAS runs, epoch 15 of 15 in the AudioSet run), the mean validation loss of the last
-# five epochs is below that of the five before (0.357 against 0.390 with higher L2, 0.362 against 0.398
-# with lower L2), and the training loss is still falling: the small AST trained from scratch underfits.
-# The three rules agree on epoch 11 with higher L2 and split with lower L2 (macro F1: epoch 12; both
-# BCEs: epoch 15). The two L2 runs' validation losses differ by less than 0.03 in every epoch (the
+# 11 of 15 with higher L2, 14 of 15 with lower L2, 15 of 15 in the AudioSet run), the mean validation loss
+# of the last five epochs is below that of the five before (0.357 against 0.390 with higher L2, 0.361
+# against 0.398 with lower L2), and the training loss is still falling: the small AST trained from scratch
+# underfits. The three rules agree on epoch 11 with higher L2 and split with lower L2 (macro F1: epoch 13;
+# both BCEs: epoch 15). The two L2 runs' validation losses differ by less than 0.03 in every epoch (the
 # higher-L2 run's is the lower one in 11 of 15), less than either curve moves from one epoch to the next
 # (up to 0.08).
 # *Time:* under 1 s at the default profile. (The other L2 run's curve appears once that run has finished:
@@ -283,7 +283,7 @@ plt.show()
 # of about 0.44 over the real frames, close to AudioSet's (the AudioSet run's SynthAudioSet windows: -0.02
 # and 0.34); 98 real frames; the last two are zero-padding, which the normalisation turns into 0.467; the
 # patches read frames 0-95 only, so the padding (and the last two real frames) never reach the model.
-# *Time:* about 1 s at the default profile.
+# *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 3.** The pretrained AST was trained on inputs with these statistics, and its first layers

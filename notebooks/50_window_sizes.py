@@ -195,10 +195,10 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs)))
 # aggregation gets more test clips exactly right, and why. Check with the variants table above; then
 # split the test clips by the number of instruments they really contain (1, 2, 3 or more), and count the
 # labels each aggregation predicts per clip.
-# *You should find:* S2 ahead at every window size (1 s: 0.229 against 0.211). S1 predicts no instrument
-# at all for about half of the clips (124 of 218 at 1 s). S1 is slightly ahead on the clips with one
-# instrument (1 s: 0.49 against 0.46), S2 on those with two (0.09 against 0.02); neither gets a clip with
-# three or more instruments exactly right.
+# *You should find:* S2 ahead at every window size (1 s: 0.266 against 0.211). S1 predicts no instrument
+# at all for about half of the clips (111 of 218 at 1 s). On the clips with one instrument the two are
+# close (1 s: 0.54 for S2 against 0.52; at 3 s S1 is ahead, 0.58 against 0.56); on those with two only S2
+# gets any right (1 s: 0.09), and only S2 at 1 s gets a clip with three or more instruments right (0.04).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -208,10 +208,11 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs)))
 # stay under 0.5. S1 then names nothing, and an empty answer is never exactly right (every test clip has
 # at least one instrument). S2 always names the strongest class and adds every class with at least half
 # its strength, so its threshold moves with the model's overall confidence. That wins on the clips with
-# two instruments, where S1 rarely finds both; on the clips with one, S1's caution is an advantage, since
-# S2 often adds a second class that reaches half the top one (measured on SynthIRMAS at the default
-# profile: 1.9 predicted labels per clip against 1.7 true ones at 1 s, 0.45 with S1). Exact match
-# needs every one of eleven decisions right, so both fail on every clip with three or more instruments.
+# two instruments, where S1 never finds both; on the clips with one, S1's caution costs little and can
+# help, since S2 often adds a second class that reaches half the top one (measured on SynthIRMAS at the
+# default profile: 1.8 predicted labels per clip against 1.7 true ones at 1 s, 0.49 with S1). Exact
+# match needs every one of eleven decisions right, so clips with three or more instruments are almost
+# never exactly right.
 #
 # The length of the excerpt barely enters at the default profile: every test clip is scored on at most
 # five evenly spaced windows (printed below). On the full profile a 20-s excerpt gives twenty 1-s
@@ -245,8 +246,8 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # macro F1 with 100, 1000 and 5000 resamples, each with five different seeds: how far do the interval
 # ends move from one seed to the next, compared with the interval's width? How many resamples would you
 # report?
-# *You should find:* the ends move by a standard deviation of up to about 0.024 with 100 resamples, 0.006
-# with 1000 and 0.003 with 5000, against interval widths of 0.12-0.18. The width itself hardly changes
+# *You should find:* the ends move by a standard deviation of up to about 0.014 with 100 resamples, 0.009
+# with 1000 and 0.002 with 5000, against interval widths of 0.13-0.16. The width itself hardly changes
 # with the number of resamples (with 100 it tends to come out a little narrower).
 # *Time:* about 1 s at the default profile.
 
@@ -283,7 +284,7 @@ print(resampling.groupby("resamples")[["std of low over seeds", "std of high ove
 # **3 · Resampling clips instead of songs.** Recompute the intervals treating every clip as its own song
 # (`groups=np.arange(n)` in `harmonylib.evaluate.bootstrap_ci`): are they narrower? Which is honest, and
 # why?
-# *You should find:* narrower by 10-41 % (the clip intervals are 0.59-0.90 times as wide as the song
+# *You should find:* narrower by 11-36 % (the clip intervals are 0.64-0.89 times as wide as the song
 # intervals over the three window sizes and the three metrics; 218 test clips from 43 songs).
 # *Time:* under 1 s at the default profile.
 
@@ -292,7 +293,7 @@ print(resampling.groupby("resamples")[["std of low over seeds", "std of high ove
 # misjudges one of them tends to misjudge the others: their errors are correlated. Resampling clips treats
 # the 218 excerpts as 218 independent pieces of evidence, while the evidence is closer to 43 songs, so
 # the interval comes out too narrow and claims more certainty than the data hold (measured on SynthIRMAS
-# at the default profile: up to 41 % narrower). The song bootstrap is the honest one, for the same
+# at the default profile: up to 36 % narrower). The song bootstrap is the honest one, for the same
 # reason the split into validation and test data is made by song (report 3.6.1): what the study wants to
 # know is how the model does on songs it has never heard. The clip bootstrap would be right only if the
 # excerpts were independent draws, for example one excerpt per song.

@@ -167,10 +167,10 @@ display(Markdown(cmp.claims_markdown(claims, P, A.collected.runs)))
 # although its macro F1 was lower than the raw-audio CNN's. Find the test clips where the two CNNs
 # disagree on the exact match (one right, the other wrong): how many instruments do those clips contain,
 # and how many labels does each model predict on them?
-# *You should find:* at the default profile the audio-features CNN is exactly right on 71 clips where the
-# raw-audio CNN is not, 55 of them with one instrument (1.2 true labels on average), on which the
-# raw-audio CNN predicts 3.6 labels; the reverse happens on 5 clips only (2.2 true labels). Here the
-# raw-audio CNN trails on macro F1 as well (0.340 against 0.473).
+# *You should find:* at the default profile the audio-features CNN is exactly right on 66 clips where the
+# raw-audio CNN is not, 52 of them with one instrument (1.2 true labels on average), on which the
+# raw-audio CNN predicts 3.7 labels; the reverse happens on 1 clip only (2 true labels). Here the
+# raw-audio CNN trails on macro F1 as well (0.343 against 0.488).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -214,8 +214,8 @@ if raw in A.collected.systems and features in A.collected.systems:
 # high recall (raw audio) or the one with higher precision (audio features) more? Compare each model's
 # macro F1 on the validation clips (where the thresholds were tuned) with its macro F1 on the test clips.
 # *You should find:* at the default profile tuning does not rescue the raw-audio CNN: its test macro F1
-# falls from 0.340 to 0.328 although its thresholds rise (to 0.57 on average), while the audio-features
-# CNN's rises from 0.473 to 0.502. On the validation clips both gain (by 0.06 and 0.07), by construction,
+# falls from 0.343 to 0.326 although its thresholds rise (to 0.59 on average), while the audio-features
+# CNN's rises from 0.488 to 0.512. On the validation clips both gain (by 0.05 and 0.15), by construction,
 # and more than either gains on the test clips.
 # *Time:* under 1 s at the default profile.
 

@@ -132,20 +132,20 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs)))
 # transferred model's (the one trained on the other data set), sort the classes by that difference and put
 # the number of training clips per class beside it (notebook 12's counts, `harmonylib.stats.class_counts`).
 # Which classes transfer best? Is it the classes with the most training clips (Spearman's rho)?
-# *You should find:* on the IRMAS stand-in, the model trained on the AudioSet stand-in matches or beats the
-# in-domain model only on `sax`, `flu` and `cla` (+0.04 to +0.06) and loses most on `pia` (-0.45); the other
-# way round it gains on `gel`, `vio` and `org` (about +0.08) and again loses most on `pia` (-0.58). The rank
-# correlation with the number of training clips is weak (rho between -0.36 and +0.14): not the most frequent
-# classes.
+# *You should find:* on the IRMAS stand-in, the model trained on the AudioSet stand-in beats the in-domain
+# model only on `flu` and `sax` (+0.14 and +0.10) and loses most on `cel` and `pia` (-0.50 and -0.42); the
+# other way round it gains a little on `tru`, `vio`, `org` and `gel` (+0.01 to +0.03) and loses most on `pia`
+# (-0.46). The rank correlation with the number of training clips is weak (rho between -0.33 and +0.06): not
+# the most frequent classes.
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** The number of examples does not decide transfer; most likely, how alike a class sounds in the
 # two data sets does. Measured at the default profile, the piano, with among the most training clips in both data sets,
-# transfers worst in both directions (F1 0.67 -> 0.23 on SynthIRMAS, 0.67 -> 0.09 on SynthAudioSet), while
-# the clarinet, with the fewest SynthAudioSet clips (24), is one of the three that lose nothing. The two stand-ins are
-# rendered from different SoundFonts (FluidR3 for SynthIRMAS, the much smaller TimGM6mb for SynthAudioSet)
-# through different recording chains (notebook 10), so a model learns each data set's rendition of an
+# is one of the two classes that transfer worst in both directions (F1 0.67 -> 0.25 on SynthIRMAS, 0.55 -> 0.09
+# on SynthAudioSet), while the flute and the saxophone, with among the fewest SynthAudioSet clips (34 and 38),
+# are the only two that gain on SynthIRMAS. The two stand-ins are rendered from different SoundFonts (FluidR3
+# for SynthIRMAS, the much smaller TimGM6mb for SynthAudioSet) through different recording chains (notebook 10), so a model learns each data set's rendition of an
 # instrument; where the two renditions differ, more examples of one of them teach the wrong sound. Two
 # cautions: a difference of two F1 values on 4-15 test clips (`cel`, `cla`, `vio`, `flu`, `tru` on SynthIRMAS)
 # moves by tenths with a single clip, and Spearman's rho over eleven classes is itself very uncertain (with
@@ -191,9 +191,9 @@ for test in ("irmas", "audioset"):
 # true labels per clip, the labels predicted per clip under S1 and S2, and the mean of each clip's highest
 # window probability; compare with the variants table.
 # *You should find:* both test sets are scored on 5 evenly spaced windows per clip at the default profile (not
-# the ten of a 10-s AudioSet clip: `TrainConfig.max_eval_windows`). S1 predicts 0.14-0.45 labels per clip
-# against 1.3 (AudioSet stand-in) and 1.7 (IRMAS stand-in) true, S2 1.9-3.0; S1's macro F1 is 0.07-0.27, S2's
-# 0.32-0.50. S1 hurts most the model trained on the AudioSet stand-in, whose highest window probability
+# the ten of a 10-s AudioSet clip: `TrainConfig.max_eval_windows`). S1 predicts 0.12-0.49 labels per clip
+# against 1.3 (AudioSet stand-in) and 1.7 (IRMAS stand-in) true, S2 1.8-3.2; S1's macro F1 is 0.06-0.27, S2's
+# 0.31-0.51. S1 hurts most the model trained on the AudioSet stand-in, whose highest window probability
 # averages only about 0.55.
 # *Time:* under 1 s at the default profile.
 
@@ -202,11 +202,11 @@ for test in ("irmas", "audioset"):
 # instrument that plays in only part of the clip is diluted by the windows where it is silent, and a model that
 # is not confident in any window never gets there. In SynthAudioSet most second and third instruments play in
 # a stretch of a few seconds of the 10 s, and in SynthIRMAS 40 % of the additional instruments play for 35-80 %
-# of the excerpt, so S1 predicts far fewer labels than there are: measured at the default profile, 0.14 per
-# clip for the model trained and tested on SynthAudioSet, 0.45 at best (SynthIRMAS on SynthIRMAS). S2 is
+# of the excerpt, so S1 predicts far fewer labels than there are: measured at the default profile, 0.12 per
+# clip for the model trained and tested on SynthAudioSet, 0.49 at best (SynthIRMAS on SynthIRMAS). S2 is
 # relative: the top class is always predicted, and the less peaked the probabilities, the more classes clear
 # half of the top; the AudioSet-trained model, with its top window probability at 0.55 on average, predicts
-# 2.7-3.0 labels per clip under S2. So a fixed 0.5 suits neither aggregation: S1 would need a lower threshold
+# 2.7-3.2 labels per clip under S2. So a fixed 0.5 suits neither aggregation: S1 would need a lower threshold
 # and S2 a higher one, by amounts that depend on each model's confidence. On the real AudioSet, every 1-s
 # window of the 10 s is scored (`full` profile), and the dilution of S1 is stronger still where an instrument
 # is heard only briefly.

@@ -152,7 +152,7 @@ display(Markdown(cmp.claims_markdown(claims, P, {**A.collected.runs, **B.collect
 # (`harmonylib.runs.best_checkpoint`, read with `safetensors`) and compare the L2 norm of the backbone's and of
 # the classifier's weights.
 # *You should find:* the higher-L2 backbone about 8 % smaller (norm 45 against 49) and its classifier about
-# 27 % smaller (10.5 against 14.3): a hundredfold decay shrinks the head by about a quarter.
+# 27 % smaller (10.5 against 14.4): a hundredfold decay shrinks the head by about a quarter.
 # *Time:* under 1 s at the default profile (a few seconds for the full-size AST).
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -162,12 +162,12 @@ display(Markdown(cmp.claims_markdown(claims, P, {**A.collected.runs, **B.collect
 # data. Measured on SynthIRMAS at the default profile, the higher-L2 backbone's norm is 0.92 times the lower-L2
 # one's and the classifier's 0.73 times: far from the tenfold and hundredfold of the settings. (Decoupled decay,
 # AdamW, shrinks every weight by $\eta\lambda$ per step whatever its gradient, and would act more strongly.)
-# The two checkpoints are also from different epochs (12 and 11), so part of the difference is training time.
-# This is one reason why the two ASTs differ so little in Figure 5.5b (macro F1 +0.009, p = 0.6); notebook 55
-# gives the other (neither run overfits yet). As for dropout, the other usual regulariser: this AST has none
-# (`hidden_dropout_prob=0.0` in `harmonylib.models.ASTClassifier`, as in the checkpoint's configuration), so
-# its only explicit regularisers are the weight decay and the augmentations; a run with dropout would be a new
-# experiment of the grid, not something the saved runs can answer.
+# The two checkpoints are also from different epochs (13 and 11), so part of the difference is training time.
+# This is one reason why more decay does not help in Figure 5.5b (macro F1 -0.015, p = 0.4, and a significantly
+# lower Hamming score); notebook 55 gives the other (neither run overfits yet). As for dropout, the other usual
+# regulariser: this AST has none (`hidden_dropout_prob=0.0` in `harmonylib.models.ASTClassifier`, as in the
+# checkpoint's configuration), so its only explicit regularisers are the weight decay and the augmentations; a
+# run with dropout would be a new experiment of the grid, not something the saved runs can answer.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
@@ -205,21 +205,25 @@ if len(norms) == 2:
 # comparison (AST - ResNet-50, both trained on the AudioSet stand-in; higher - lower L2, trained on the IRMAS
 # stand-in) compute the per-class F1 difference, put beside it the training clips of each class in the data
 # set the models were trained on (notebook 12's counts) and the test clips, and measure the rank correlation.
-# *You should find:* AST - ResNet-50 runs from about +0.17 (`voi`) to -0.47 (`cla`), higher - lower L2 from
-# +0.08 to -0.07; the rank correlations with the training clips are weak (+0.35 and +0.24), and the largest
-# swings sit on classes with few test clips.
+# *You should find:* AST - ResNet-50 runs from about +0.18 (`voi`) to -0.20 (`gac`), higher - lower L2 from
+# +0.18 (`vio`) to -0.21 (`sax`); the rank correlations with the training clips are weak (+0.08 and -0.24), and
+# the largest swings, about 0.2, sit on common classes (`voi`, `gac`, `sax`, 39-84 test clips) as well as on the
+# rare `vio` (9).
 # *Time:* about 2 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 2.** A per-class F1 is a ratio of small counts: measured on SynthIRMAS at the default profile,
-# `cla` has 6 test clips, `cel` 4 and `vio` 9, so one clip more or less found moves their F1 by 0.1-0.3. The
-# largest difference, the AST's -0.47 on `cla` against ResNet-50, rests on those 6 clips. Spearman's rho between
-# the difference and the training clips (+0.35 for AST - ResNet-50, +0.24 for the L2 pair) is far below the
-# 0.62 that eleven classes need for significance at 5 %: there is no sign here that the AST gains where it
-# had more examples. Where the AST does gain (`voi`, `org`, `tru`, `pia`, with 15-84 test clips), its
-# sixteen-by-sixteen spectrogram patches and attention over the whole second may capture sustained, harmonic
-# sounds better than ResNet-50's small input image, but two runs cannot tell that from chance; the per-class
-# intervals of notebook 57 show how wide such differences are.
+# `cla` has 6 test clips, `cel` 4 and `vio` 9, so one clip more or less found moves their F1 by 0.1-0.3. Here
+# the rare classes do not carry the AST's largest differences against ResNet-50: neither model finds a `cla`
+# clip and both score near 0 on `cel`, while its largest gain (`voi`, +0.18) and losses (`gac` and `sax`, about
+# -0.2) sit on classes with 39-84 test clips, where one clip moves the F1 by 0.01-0.03. Between the two ASTs,
+# the +0.18 on `vio` rests on 9 clips, the -0.21 on `sax` on 39. Spearman's rho between the difference and the
+# training clips (+0.08 for AST - ResNet-50, -0.24 for the L2 pair) is far below the 0.62 that eleven classes
+# need for significance at 5 %: there is no sign here that the AST gains where it had more examples. Where the
+# AST does gain (`voi`, `tru`, `pia`, with 15-84 test clips), its sixteen-by-sixteen spectrogram patches and
+# attention over the whole second may capture sustained, harmonic sounds better than ResNet-50's small input
+# image, but two runs cannot tell that from chance; the per-class intervals of notebook 57 show how wide such
+# differences are.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np

@@ -220,11 +220,11 @@ display(Markdown(cmp.claims_markdown(claims, P, runs)))
 # training set (6,705 clips, three 1-s windows each, as `harmonylib.windows` cuts them) would take at that pace
 # *for the models as this profile builds them* (a 64-pixel ResNet-50 image, a 4-layer AST at `default`). Does
 # the ranking follow the number of parameters?
-# *You should find:* on the default profile's CPU, the audio-features CNN first (about 13 ms per window, under
-# 3 h), then the scaled-down AST (about 24 ms, about 5 h), the MFCC CNN (about 90 ms, about 17 h), the
-# raw-audio CNN (about 120 ms, about 24 h) and ResNet-50 last (about 320 ms, 60 h or more; at the paper's
-# 256-pixel image 16 times that, see notebook 00). The rank correlation with the parameter count is only
-# about 0.6: the raw-audio CNN, with a fifth of the MFCC CNN's parameters, is slower.
+# *You should find:* on the default profile's CPU, the audio-features CNN first (about 10 ms per window, about
+# 2 h), then the MFCC CNN and the scaled-down AST, nearly tied (about 21 ms, about 4 h), then the raw-audio CNN
+# and ResNet-50, nearly tied too (about 48 ms, about 9.5 h; ResNet-50 at the paper's 256-pixel image 16 times
+# that, see notebook 00). The rank correlation with the parameter count is only about 0.7: the raw-audio CNN,
+# with a fifth of the MFCC CNN's parameters, is slower.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -236,10 +236,11 @@ display(Markdown(cmp.claims_markdown(claims, P, runs)))
 # The AST at this profile is cut to 4 layers and a narrower width (1.9 M instead of 86 M parameters,
 # `Profile.scale_downs`), so its place in the ranking says little about the full model's. Measured on
 # SynthIRMAS at the default profile (throughputs recorded by the runs on this 2-core CPU; the slowest epoch of
-# a run was up to four times slower than its fastest, on a shared machine), the hours come out as above: on a
-# laptop, the audio-features and MFCC CNNs are the models to start with. These are CPU numbers; on a GPU the
-# ranking may well change, because a GPU computes the many positions of a convolution in parallel, and the
-# original's GPU hours (report 5.7) were set by its input pipeline (exercise 2), not by the models.
+# a run was up to 1.5 times slower than its fastest, on a shared machine), the hours come out as above: on a
+# laptop, the audio-features and MFCC CNNs (or the scaled-down AST) are the models to start with. These are
+# CPU numbers; on a GPU the ranking may well change, because a GPU computes the many positions of a
+# convolution in parallel, and the original's GPU hours (report 5.7) were set by its input pipeline
+# (exercise 2), not by the models.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import spearmanr
@@ -284,7 +285,7 @@ if len(laptop) > 2:
 # contrast, roll-off, flatness, ...), the costliest input of all, while the model itself, 115 k weights on a 40 x 87 input,
 # costs almost nothing on a GPU. So its hours per parameter are hundreds of times those of ResNet-50, whose
 # GPU step is long enough to hide part of the input's cost. Measured at the default profile, the benchmark's
-# original recipe spends 45 % of a features item's time on pitch shift and 40 % on the features (and this
+# original recipe spends 44 % of a features item's time on pitch shift and 42 % on the features (and this
 # recipe shares one STFT among the features, which the original code may not have done, so the real share was
 # likely larger). The cure is the one this study uses: decode once, augment and compute the inputs in batches
 # on the device (benchmarks/README.md).
@@ -313,21 +314,21 @@ else:
 # validation predictions hold: `run.predictions("irmas", "val").window_probs`). Compute the time per window of
 # prediction and compare it with the time per window of training: how much cheaper is a window to predict
 # than to train on, and for which model is the difference largest?
-# *You should find:* training a window costs 1.4-8 times as much as predicting it: about 1.4 for the
-# audio-features CNN, 3-3.6 for the AST and the raw-audio CNN, about 6 for the MFCC CNN and about 8 for
-# ResNet-50.
+# *You should find:* training a window costs 3-6.6 times as much as predicting it: about 3 for the MFCC and
+# raw-audio CNNs, 4 for the AST, 6.4 for ResNet-50 and 6.6 for the audio-features CNN.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 3.** A training step does everything a prediction does (make the input, run the model forward) and
 # more: the augmentations (pitch shift above all), the backward pass, which costs about twice the forward
-# pass, and the optimiser's update. Where the model dominates, as for ResNet-50, training costs several
-# times a prediction; where the input dominates, as for the audio-features CNN, whose ten features are computed
-# both ways and whose model is tiny, the two cost nearly the same. Measured on SynthIRMAS at the default
-# profile (timings the runs recorded on a shared 2-core CPU, so take the ratios as rough), the ratio is 1.4 for
-# the audio-features CNN and 7.8 for ResNet-50. For `python -m harmonylib predict` the lesson is the
-# same as for training: a small model whose input is expensive gains little from a faster network, and the
-# input pipeline is where its time goes.
+# pass, and the optimiser's update. Where the model dominates, as for ResNet-50, the backward pass and the
+# update make training cost several times a prediction. Measured on SynthIRMAS at the default profile (timings
+# the runs recorded on a shared 2-core CPU, so take the ratios as rough), the ratio is 3.0 for the MFCC CNN,
+# 6.4 for ResNet-50 and 6.6 for the audio-features CNN. That the tiny audio-features CNN comes highest says
+# that its training time goes to what only training does, most likely the augmentations of its input, since
+# its backward pass has little to compute: its ten features, computed both ways, cost little batched on the
+# device. For `python -m harmonylib predict` a window costs every model a fraction of a training window, and
+# the audio-features CNN least of all (about 1.5 ms).
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib.grid import BY_NAME
