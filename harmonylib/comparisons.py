@@ -465,6 +465,7 @@ def winners_markdown(verdict: pd.DataFrame, core: tuple[str, ...] = _CORE) -> st
 
 # ---------------------------------------------------------------- the report's claims, one verdict each
 VERDICTS = ("holds", "does not hold", "inconclusive", "not tested")
+PRETRAINED_ON = {"resnet50": "ImageNet", "ast": "AudioSet"}  # the report's starting weights (report 4.4, 4.5)
 CLAIM_COLUMNS = ["claim", "section", "figure", "statement", "metric", "report", "here", "half_width", "verdict",
                  "basis"]
 
@@ -472,16 +473,15 @@ CLAIM_COLUMNS = ["claim", "section", "figure", "statement", "metric", "report", 
 def _pair_verdict(expect: str, difference: float, low: float, high: float, p_holm: float, alpha: float,
                   margin: float) -> str:
     """One pair's verdict: "higher" holds where A - B is significantly positive (Holm-adjusted paired test)
-    and does not hold where it is significantly negative; "similar" holds where the 95 % interval of
-    A - B lies inside +-``margin`` and does not hold where the difference is significant. Otherwise the
-    test songs cannot tell: inconclusive."""
-    significant = p_holm < alpha
+    and does not hold where it is significantly negative; "similar" (an equivalence claim) holds where the
+    95 % interval of A - B lies inside +-``margin`` and does not hold where it lies wholly outside. Otherwise
+    the test songs cannot tell: inconclusive."""
     if expect == "higher":
-        return ("holds" if difference > 0 else "does not hold") if significant else "inconclusive"
+        return ("holds" if difference > 0 else "does not hold") if p_holm < alpha else "inconclusive"
     if expect == "similar":
-        if significant:
-            return "does not hold"
-        return "holds" if -margin <= low and high <= margin else "inconclusive"
+        if -margin <= low and high <= margin:
+            return "holds"
+        return "does not hold" if low > margin or high < -margin else "inconclusive"
     raise ValueError(f"a paired claim expects 'higher' or 'similar', not {expect!r}")
 
 
@@ -490,9 +490,9 @@ def combine_verdicts(verdicts) -> str:
     verdicts = list(verdicts)
     if "does not hold" in verdicts:
         return "does not hold"
-    if verdicts and all(v == "holds" for v in verdicts):
-        return "holds"
-    return "not tested" if not verdicts or all(v == "not tested" for v in verdicts) else "inconclusive"
+    if not verdicts or "not tested" in verdicts:
+        return "not tested"
+    return "holds" if all(v == "holds" for v in verdicts) else "inconclusive"
 
 
 def _report_pairs(claim: reference.Claim) -> list[tuple[str, str, float, float]]:
@@ -547,11 +547,11 @@ def claim_verdicts(*evaluations: Evaluation, alpha: float = 0.05,
             low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
             verdicts.append(_pair_verdict(claim.expect, difference, low, high, row["p_holm"], alpha, margin))
             half_widths.append((high - low) / 2)
-            evidence.append(f"{label_a} - {label_b}: {difference:+.3f} [{low:+.3f}, {high:+.3f}], "
-                            f"Holm p {row['p_holm']:.2g}")
-        basis = (f"paired permutation test over songs, Holm over Fig. {claim.figure}'s table, alpha {alpha:g}"
-                 + (f"; similar: 95 % interval of the difference inside +-{margin:g}" if claim.expect == "similar"
-                    else ""))
+            evidence.append(f"{label_a} - {label_b}: {difference + 0.0:+.3f} [{low + 0.0:+.3f}, {high + 0.0:+.3f}], "
+                            f"p {row['p_value']:.2g}, Holm p {row['p_holm']:.2g}")
+        basis = (f"higher: paired permutation test over songs, Holm over Fig. {claim.figure}'s table, alpha {alpha:g}"
+                 if claim.expect == "higher" else
+                 f"similar: the unadjusted 95 % paired-bootstrap interval of the difference inside +-{margin:g}")
         rows.append(claim_row(claim, report_numbers(claim), "; ".join(evidence), combine_verdicts(verdicts), basis,
                               float(np.median(half_widths)) if half_widths else np.nan))
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
@@ -585,7 +585,8 @@ def record_claims(verdicts: pd.DataFrame, profile: Profile) -> Path:
 
     target = paths.figures_dir() / "claims.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
-    fresh = verdicts.assign(profile=profile.name, data=profile.dataset_name)
+    fresh = verdicts.assign(profile=profile.name, data=profile.dataset_name,
+                            half_width=[f"{w:.4g}" if pd.notna(w) else "" for w in verdicts["half_width"]])
     with FileLock(str(target.with_name(f".{target.name}.lock"))):
         kept = pd.read_csv(target, dtype=str, keep_default_na=False) if target.exists() else fresh.iloc[:0]
         kept = kept[(kept["profile"] == profile.name) & ~kept["claim"].isin(fresh["claim"])]
@@ -619,11 +620,10 @@ def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, 
         if max(int(r.summary["optimiser_steps"]) for r in opened.values()) < paper_steps:
             causes.append(f"they trained for {training_label(opened)}, against the report's 35 epochs over every "
                           f"window ({paper_steps:,} steps for a 1-s model)")
-        random = sorted({DISPLAY_NAMES[r.config["model"]] for r in opened.values()
-                         if r.config.get("model") in ("resnet50", "ast") and "random" in str(r.config.get("weights"))})
-        if random:
-            causes.append(f"{' and '.join(random)} started from random weights, where the report's were pretrained "
-                          "(on ImageNet and AudioSet)")
+        random = sorted({r.config["model"] for r in opened.values()
+                         if r.config.get("model") in PRETRAINED_ON and "random" in str(r.config.get("weights"))})
+        causes += [f"{DISPLAY_NAMES[model]} started from random weights, where the report's was pretrained on "
+                   f"{PRETRAINED_ON[model]}" for model in random]
     inconclusive = open_claims[open_claims["verdict"] == "inconclusive"]
     widths = pd.to_numeric(inconclusive["half_width"], errors="coerce")
     if widths.notna().any():

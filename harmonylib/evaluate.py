@@ -348,6 +348,8 @@ def paired_test(y_true, pred_a, pred_b, groups, metric: str = "macro_f1", method
     counts_b = _group_counts(y_true, pred_b, groups)
     value_a = float(_metrics_from_counts(counts_a.sum(0))[name])
     value_b = float(_metrics_from_counts(counts_b.sum(0))[name])
+    if np.isnan(value_a) or np.isnan(value_b):
+        raise ValueError(f"{name} is undefined on these clips (its class never occurs): nothing to test")
     observed = value_a - value_b
     weights = _resample_weights(len(counts_a), n_resamples, seed)
     boot = _metrics_from_counts(weights @ counts_a)[name] - _metrics_from_counts(weights @ counts_b)[name]

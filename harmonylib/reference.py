@@ -81,7 +81,8 @@ class Claim:
 
     key: str
     section: str
-    figure: str  # the report figure (a harmonylib.comparisons.COMPARISONS key) whose systems test it
+    figure: str  # a paired claim: the report figure (a comparisons.COMPARISONS key) whose tests decide it;
+    # a descriptive one: the report's section or figure whose numbers the notebook reads
     statement: str
     metric: str
     expect: str
@@ -92,9 +93,11 @@ _DYNAMIC = ("resnet50_w1_tds4", "resnet50_w1_tds5", "resnet50_w1_bspds5", "resne
 CLAIMS: tuple[Claim, ...] = (
     Claim("anova-features-differ", "2.5", "2.5", "every audio feature's mean differs between the instruments "
           "(one-way ANOVA, p < 0.001), but for some tonnetz dimensions", "p-value", "descriptive"),
-    Claim("window-1s-beats-2s", "5.2", "5.1", "1-s windows perform better than 2-s windows", "macro_f1", "higher",
+    Claim("window-1s-beats-2s", "5.2", "5.1", "1-s windows perform slightly better than 2-s windows", "macro_f1",
+          "higher",
           (("resnet50_w1", "resnet50_w2"),)),
-    Claim("window-1s-beats-3s", "5.2", "5.1", "1-s windows perform better than 3-s windows", "macro_f1", "higher",
+    Claim("window-1s-beats-3s", "5.2", "5.1", "1-s windows perform slightly better than 3-s windows", "macro_f1",
+          "higher",
           (("resnet50_w1", "resnet50_w3"),)),
     Claim("resnet-beats-raw-cnn", "5.3", "5.2a", "the raw-audio 1-D CNN is significantly worse than ResNet-50",
           "macro_f1", "higher", (("resnet50_w1", "raw_cnn_w1"),)),
@@ -142,9 +145,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("bspds-w3-best-candidate", "5.8", "5.8", "the BSPDS-5 ResNet-50 with 3-s windows is the best of the three "
           "final candidates on 2 of the 3 metrics", "Hamming score, exact match, macro F1", "descriptive"),
 )
-# A "similar" claim holds where the 95 % interval of the difference lies inside +-EQUIVALENCE_MARGIN: the
-# report's differences between systems it calls similar or "slightly" apart are 0.01-0.05 (macro F1).
-EQUIVALENCE_MARGIN = 0.05
+# A "similar" claim holds where the 95 % interval of the difference lies inside +-EQUIVALENCE_MARGIN and
+# fails where it lies wholly outside: the differences between the systems the report calls similar are
+# 0.002-0.017 in its own figures (PAPER_RESULTS), so a difference within 0.02 is what "similar" means there.
+EQUIVALENCE_MARGIN = 0.02
 
 
 def claim(key: str) -> Claim:

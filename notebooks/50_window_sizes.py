@@ -172,10 +172,10 @@ else:
 # the verdicts of every notebook). A claim that one system is better **holds** where the paired test
 # (Holm-adjusted over the table) finds the difference in the report's direction, **does not hold** where
 # it finds the opposite, and is **inconclusive** where the test songs cannot tell. A claim that two
-# systems are *similar* holds where the 95 % interval of their difference lies within
-# ±`harmonylib.reference.EQUIVALENCE_MARGIN` (0.05), and does not hold where the difference is
-# significant. "Not significant" alone is no evidence of "similar": a small test set fails to find
-# most differences. The paragraph under the table names what stands between these runs and the
+# systems are *similar* is a claim of equivalence: it holds where the 95 % interval of their difference
+# lies within ±`harmonylib.reference.EQUIVALENCE_MARGIN` (0.02, the largest gap the report calls similar),
+# and does not hold where the interval lies wholly outside. "Not significant" alone is no evidence of
+# "similar": a small test set fails to find most differences. The paragraph under the table names what stands between these runs and the
 # report's where a claim fails or stays open.
 
 # %%

@@ -200,7 +200,8 @@ evidence = ", ".join(f"{DISPLAY_NAMES[key]} {value:.1f}" for key, value in speed
 evidence = f"ms of training per second of audio: {evidence}"
 report = "hours for 35 epochs: " + ", ".join(f"{DISPLAY_NAMES[key]} {hours:g}" for key, hours in
                                             sorted(reference.ORIGINAL_HOURS.items(), key=lambda item: item[1]))
-basis = "mean training time per second of audio over the epochs of each run (Fig. 5.7)"
+basis = ("mean training time per second of audio over the epochs of each run, on this machine's "
+         f"{', '.join(cost['device'].unique())}")
 claims = pd.concat([cmp.descriptive_verdict("ast-trains-fastest", speed.idxmin() == "ast", evidence, basis, report),
                     cmp.descriptive_verdict("features-cnn-trains-slowest", speed.idxmax() == "features_cnn", evidence,
                                             basis, report)], ignore_index=True)

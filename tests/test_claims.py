@@ -58,7 +58,9 @@ def test_every_paired_claim_is_tested_by_its_figure():
     ("higher", 0.08, -0.01, 0.17, 0.20, "inconclusive"),
     ("similar", 0.01, -0.02, 0.04, 0.60, "holds"),
     ("similar", 0.01, -0.07, 0.09, 0.60, "inconclusive"),
-    ("similar", 0.09, 0.04, 0.14, 0.01, "does not hold"),
+    ("similar", 0.12, 0.07, 0.17, 0.01, "does not hold"),
+    ("similar", 0.05, 0.03, 0.07, 0.01, "inconclusive"),
+    ("similar", 0.01, 0.005, 0.015, 0.001, "holds"),  # significant, yet smaller than the margin
 ])
 def test_a_pairs_verdict_follows_the_test_and_the_interval(expect, difference, low, high, p_holm, verdict):
     assert cmp._pair_verdict(expect, difference, low, high, p_holm, alpha=0.05, margin=0.05) == verdict
@@ -69,6 +71,7 @@ def test_a_claim_over_several_pairs_holds_only_where_every_pair_does():
     assert cmp.combine_verdicts(["holds", "inconclusive"]) == "inconclusive"
     assert cmp.combine_verdicts(["holds", "does not hold", "inconclusive"]) == "does not hold"
     assert cmp.combine_verdicts(["not tested", "not tested"]) == "not tested"
+    assert cmp.combine_verdicts(["holds", "not tested"]) == "not tested"
 
 
 def test_verdicts_are_computed_from_the_runs_predictions():
@@ -216,3 +219,25 @@ def test_holm_over_a_whole_table_can_reach_significance(profile):
         if key == "5.8":  # notebook 57 tests every pair of the candidates and the ensemble on every metric
             tests = len(comparison.systems + (None,)) * len(comparison.systems) // 2 * len(comparison.metrics)
         assert tests / (resamples + 1) < 0.05, (key, tests, resamples)
+
+
+def test_the_paragraph_names_the_pretraining_each_random_model_lacks(tmp_path):
+    from harmonylib.runs import Run
+
+    y_true, songs = _truth(n_songs=8)
+    verdicts = cmp.claim_verdicts(_evaluation("5.5a", {"ast_audioset_w1": _noisy(y_true, 0.15, 1),
+                                                       "resnet50_audioset_w1": _noisy(y_true, 0.15, 2)}, y_true, songs))
+    opened = {name: Run(tmp_path / name, {"model": model, "weights": weights}, {"optimiser_steps": 132})
+              for name, model, weights in (("a", "ast", "random init"), ("r", "resnet50", "random init (offline)"),
+                                           ("c", "raw_cnn", "random init"))}
+    text = cmp.claims_markdown(verdicts, SMOKE, opened)
+    assert "AST started from random weights, where the report's was pretrained on AudioSet" in text
+    assert "ResNet-50 started from random weights, where the report's was pretrained on ImageNet" in text
+    assert "they trained for 132 optimiser steps per run" in text and "44,030 steps" in text
+
+
+def test_a_paired_test_of_an_undefined_metric_is_an_error():
+    y_true, songs = _truth()
+    y_true[:, 4] = 0  # no gel in the test clips: no gel F1 to compare
+    with pytest.raises(ValueError, match="undefined"):
+        ev.paired_test(y_true, y_true, _noisy(y_true, 0.2, 1), songs, "f1_gel", n_resamples=20)

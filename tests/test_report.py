@@ -83,11 +83,12 @@ def built(tmp_path_factory):
                     Provenance("SynthIRMAS", "default"), "12_data_understanding")
         save_table(pd.DataFrame({"N": [1, 2], "epoch size": [10, 20]}), "3.3", "dynamic_epoch_size",
                    "Epoch size against N.", SMOKE, "22_sampling")
-        comparisons.record_claims(comparisons.descriptive_verdict(
-            "ast-trains-fastest", False, "raw-audio CNN fastest here", "seconds per epoch"), get_profile("default"))
-        comparisons.record_claims(comparisons.descriptive_verdict(
+        claims = comparisons.record_claims(comparisons.descriptive_verdict(
             "features-cnn-trains-slowest", True, "audio-features CNN 9 ms per second of audio", "ms per second of audio"),
             get_profile("smoke"))
+        other = pd.read_csv(claims).assign(claim="ast-trains-fastest", here="raw-audio CNN fastest here",
+                                           profile="default")
+        pd.concat([pd.read_csv(claims), other]).to_csv(claims, index=False)  # a row of another profile
         out = paths.build_dir() / "notebooks" / "smoke"
         notebooks = {
             "00_overview": _executed("00 · Overview"),
