@@ -268,7 +268,7 @@ def measure_model(name: str, profile: Profile, frames: dict[str, pd.DataFrame], 
     """Every number of the report's row for model ``name`` (see the module's docstring)."""
     sr = profile.features.sample_rate
     train_set = recipes.training_set(frames["train"], sr, MEASURED_WINDOW)
-    val_set = recipes.evaluation_set(frames["val"], sr, MEASURED_WINDOW, max_windows=2)
+    val_set = recipes.evaluation_set(frames["val"], sr, MEASURED_WINDOW, max_seconds=2 * MEASURED_WINDOW)
     eval_set = recipes.evaluation_set(frames["eval"], sr, MEASURED_WINDOW)
     mean, std = waveform_mean_std(train_set)
     config = recipes.model_config(name, profile, MEASURED_WINDOW)
@@ -355,7 +355,7 @@ def clip_lengths(profile: Profile) -> dict[str, dict[str, np.ndarray]]:
     sr, cfg = profile.features.sample_rate, profile.data
     if cfg.source == "synth":
         jobs = plan_irmas(profile.seed, cfg.synth_train_clips, cfg.synth_test_songs,
-                          tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds)
+                          tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds, cfg.synth_min_songs_per_class)
         train_clips = sum(len(job["names"]) for job in jobs if job["kind"] == "train")
         testing = pd.DataFrame([{"song": clip["name"].rsplit("-", 1)[0], "labels": clip["labels"],
                                  "samples": round(clip["seconds"] * sr)}
@@ -381,16 +381,17 @@ def clip_lengths(profile: Profile) -> dict[str, dict[str, np.ndarray]]:
 
 
 def window_total(lengths: np.ndarray, window: float, sample_rate: int, training: bool,
-                 max_windows: int | None = None) -> int:
+                 max_seconds: float | None = None) -> int:
     """Windows of ``window`` s the clips of ``lengths`` samples give: training windows as
     :func:`harmonylib.recipes.training_set` cuts them (a last window short by at most 10 ms kept), evaluation
-    windows as :func:`harmonylib.recipes.evaluation_set` (the last one padded; at most ``max_windows`` per clip)."""
+    windows as :func:`harmonylib.recipes.evaluation_set` (the last one padded; those of the central ``max_seconds``
+    of each clip)."""
     size = int(round(window * sample_rate))
     tolerance = int(round(SHORT_BY_TOLERANCE_S * sample_rate))
     total = 0
     for n, clips in zip(*np.unique(lengths, return_counts=True)):
         count = window_count(int(n), size, "drop", tolerance) if training else window_count(int(n), size, "pad")
-        total += int(clips) * (count if max_windows is None else min(count, max_windows))
+        total += int(clips) * (count if max_seconds is None else min(count, math.ceil(max_seconds / window)))
     return total
 
 
@@ -422,16 +423,16 @@ def project_grid(profile: Profile, measured: dict[str, dict]) -> pd.DataFrame:
         if name not in measured:
             continue
         m, window, dataset = measured[name], float(p["window"]), p["dataset"]
-        epochs, cap = profile.train.scale(name)
+        epochs, cap = profile.train.scale(name)[0], profile.train.windows_per_epoch(name, window)
         windows = window_total(sizes[dataset]["train"], window, sr, training=True)
         examples = training_examples(windows, p["sampling"], p["max_sampled"])
         examples = examples if cap is None else min(examples, cap)
         steps = epochs * math.ceil(examples / batch)
         step = scaled_seconds(name, m["end_to_end_seconds_per_step"], m["model_only_seconds_per_step"],
                               window) * batch / m["batch_size"]
-        max_windows = profile.train.max_eval_windows
-        val = window_total(sizes[dataset]["val"], window, sr, training=False, max_windows=max_windows)
-        test = sum(window_total(sizes[d]["test"], window, sr, training=False, max_windows=max_windows)
+        max_seconds = profile.train.max_eval_seconds
+        val = window_total(sizes[dataset]["val"], window, sr, training=False, max_seconds=max_seconds)
+        test = sum(window_total(sizes[d]["test"], window, sr, training=False, max_seconds=max_seconds)
                    for d in dict.fromkeys([dataset, *p["eval_datasets"]]))
         per_window = scaled_seconds(name, 1 / m["inference_windows_per_second"],
                                     1 / m["model_only_inference_windows_per_second"], window)

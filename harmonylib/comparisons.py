@@ -22,12 +22,12 @@ import pandas as pd
 from . import paths, reference
 from .config import Profile
 from .errors import HarmonyError
-from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, metric_table, multilabel_metrics,
-                       per_class_f1, plot_metric_bars, trivial_baselines, tune_thresholds)
+from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, detectable_difference, metric_table,
+                       multilabel_metrics, per_class_f1, plot_metric_bars, trivial_baselines, tune_thresholds)
 from .grid import BY_NAME, command_for, run_name
 from .io import Provenance
 from .labels import NUM_CLASSES
-from .runs import MissingRunError, Run, open_run
+from .runs import MissingRunError, Run, open_run, predictions_path
 
 
 # ---------------------------------------------------------------- opening the grid's runs
@@ -296,22 +296,52 @@ def weights_label(opened: dict[str, Run]) -> str:
     return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
 
 
+def _per_model(values: dict[str, set], unit: str) -> str:
+    """The most common value of ``values`` (model -> values of its runs), then the models' other values."""
+    flat = [v for model_values in values.values() for v in model_values]
+    common = max(set(flat), key=flat.count)
+    others = [f"{model}: {', '.join(map(str, sorted(v - {common})))}" for model, v in values.items() if v - {common}]
+    return f"{common}{unit}" + (f" ({'; '.join(others)})" if others else "")
+
+
 def training_label(opened: dict[str, Run]) -> str:
-    """How long the runs trained, for a figure's provenance: optimiser steps per run, per model where
-    they differ (e.g. "120 optimiser steps per run (ast: 600)")."""
-    steps: dict[str, set[int]] = {}
+    """How long the runs trained, for a figure's provenance: optimiser steps per run and seconds of training
+    audio per epoch, per model where they differ (e.g. "132 optimiser steps per run (ast: 600), training audio
+    per epoch: 352 s (ast: 640 s)")."""
+    steps: dict[str, set] = {}
+    audio: dict[str, set] = {}
     for r in opened.values():
-        steps.setdefault(str(r.config.get("model", "?")), set()).add(int(r.summary["optimiser_steps"]))
-    counts = [count for model_counts in steps.values() for count in model_counts]
-    common = max(set(counts), key=counts.count)
-    others = [f"{model}: {', '.join(map(str, sorted(c - {common})))}" for model, c in steps.items() if c - {common}]
-    return f"{common} optimiser steps per run" + (f" ({'; '.join(others)})" if others else "")
+        model = str(r.config.get("model", "?"))
+        steps.setdefault(model, set()).add(int(r.summary["optimiser_steps"]))
+        windows = r.config.get("settings", {}).get("samples_per_epoch")
+        audio.setdefault(model, set()).add("every window" if windows is None else
+                                           f"{windows * float(r.parameters.get('window', 1)):g} s")
+    return f"{_per_model(steps, ' optimiser steps per run')}, training audio per epoch: {_per_model(audio, '')}"
+
+
+def test_label(profile: Profile, opened: dict[str, Run]) -> str:
+    """The test sets of the runs, for a figure's provenance: songs and clips of each (a song groups the
+    excerpts the intervals resample together; an AudioSet clip is its own group)."""
+    datasets = dict.fromkeys(d for r in opened.values() for d in [r.train_dataset, *r.parameters.get(
+        "eval_datasets", [r.train_dataset])])
+    parts = []
+    for dataset in datasets:
+        run = next((r for r in opened.values() if predictions_path(r.path, dataset, "test").exists()), None)
+        if run is None:
+            continue
+        predictions = run.predictions(dataset, "test")
+        songs, clips = len(set(predictions.groups)), len(predictions.clip_ids)
+        parts.append(f"{profile.data_names[dataset]} {clips} clips" if songs == clips else
+                     f"{profile.data_names[dataset]} {songs} songs ({clips} clips)")
+    return "; ".join(parts)
 
 
 def provenance(profile: Profile, opened: dict[str, Run], dataset: str | None = None) -> Provenance:
     """A chapter-5 figure's provenance: its data (default: the profile's data set), profile, the runs'
-    initial weights (:func:`weights_label`) and how long they trained (:func:`training_label`)."""
-    return Provenance(dataset or profile.dataset_name, profile.name, weights_label(opened), training_label(opened))
+    initial weights (:func:`weights_label`), how long they trained (:func:`training_label`) and what they
+    were tested on (:func:`test_label`)."""
+    return Provenance(dataset or profile.dataset_name, profile.name, weights_label(opened), training_label(opened),
+                      test_label(profile, opened))
 
 
 def run_colour(run: str):
@@ -597,14 +627,44 @@ def record_claims(verdicts: pd.DataFrame, profile: Profile) -> Path:
     return target
 
 
-def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, Run]) -> str:
+def report_differences(metric: str = "macro_f1") -> tuple[float, float]:
+    """The smallest and largest difference in ``metric`` between the systems of the report's claims that one
+    system is higher, in the report's own numbers."""
+    gaps = [abs(va - vb) for c in reference.CLAIMS if c.expect == "higher" and c.metric == metric
+            for *_, va, vb in _report_pairs(c)]
+    return min(gaps), max(gaps)
+
+
+def resolution_markdown(tests: pd.DataFrame, metric: str = "macro_f1") -> str:
+    """What differences the test songs can detect (:func:`harmonylib.evaluate.detectable_difference` of the
+    notebook's paired tests) against the differences the report's claims rest on."""
+    detectable = detectable_difference(tests, metric)
+    if np.isnan(detectable):
+        return f"No paired test of {METRIC_LABELS[metric]} here, so no detectable difference to state."
+    if detectable == 0:
+        return (f"The paired intervals of {METRIC_LABELS[metric]} all have zero width: the systems predict alike on "
+                "every clip, so they do not show what difference these test songs could detect.")
+    low, high = report_differences(metric)
+    verdict = ("can resolve all of them" if detectable <= low else "can resolve only the larger of them"
+               if detectable <= high else "can resolve none of them")
+    return (f"**Resolution: {detectable:.3f} {METRIC_LABELS[metric]}** is the smallest difference these test songs "
+            f"detect (80 % power, 5 % level; from the median half-width of this notebook's {len(tests[tests['metric'] == metric])} "
+            f"paired intervals). The report's claims that one system is higher rest on differences of {low:.3f}-"
+            f"{high:.3f}, so this test set {verdict}.")
+
+
+def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, Run],
+                    tests: pd.DataFrame | None = None) -> str:
     """The verdicts in words and why a claim does not hold or cannot be decided here: the causes that apply
     at ``profile`` to the runs ``opened`` (synthetic data, optimiser steps, random initial weights, the
-    number of test songs against the width of the paired intervals)."""
+    number of test songs against the width of the paired intervals); with the notebook's paired ``tests``,
+    the smallest difference they detect (:func:`resolution_markdown`)."""
     counts = verdicts["verdict"].value_counts()
     lines = [f"**{len(verdicts)} claim(s) of the report tested here: "
              + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS if counts.get(v, 0)) + ".**", ""]
     lines += [f"- {r.section} *{r.statement}*: **{r.verdict}** ({r.here})." for r in verdicts.itertuples()]
+    if tests is not None:
+        lines += ["", resolution_markdown(tests)]
     open_claims = verdicts[verdicts["verdict"].isin(["does not hold", "inconclusive"])]
     if open_claims.empty:
         return "\n".join(lines) + "\n"

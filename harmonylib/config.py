@@ -29,7 +29,7 @@ PROFILE_NAMES = ("smoke", "default", "full", "paper-synth")
 FAST_DEV_RUN_SUFFIX = "-fast-dev-run"
 FAST_DEV_RUN_STEPS = 1  # optimiser steps per training run
 FAST_DEV_RUN_EVAL_CLIPS = 2  # clips per validation/test split
-FAST_DEV_RUN_EVAL_WINDOWS = 2  # windows scored per validation/test clip
+FAST_DEV_RUN_EVAL_SECONDS = 2.0  # seconds scored per validation/test clip (two 1-s windows)
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,12 @@ class DataConfig:
     synth_test_seconds: float = 20.0  # length of most SynthIRMAS test excerpts (IRMAS: mostly 20 s)
     val_fraction: float = 0.3  # of the IRMAS testing data, grouped by song (report 3.6.1)
     max_eval_clips: int | None = None  # clips kept per validation/test split; None: all (fast dev run: 2)
+    # each class is among the labels of at least this many test "songs" (before the validation/test split), so
+    # that rare classes (cello, clarinet: 1-2 songs in 60 drawn at IRMAS's frequencies) can be measured
+    synth_min_songs_per_class: int = 0
+    # test songs rendered a second time with the training clips' SoundFont and recording chain (notebook 10
+    # measures what the held-out SoundFont and chain of the validation/test songs change)
+    synth_shared_timbre_songs: int = 0
     audioset_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)  # report 3.6.2
 
 
@@ -66,8 +72,13 @@ class TrainConfig:
 
     epochs: int = 35
     batch_size: int = 16
-    max_train_windows: int | None = None  # training examples per epoch; None: every window of every clip
-    max_eval_windows: int | None = None  # evenly spaced windows per validation/test clip; None: all (paper)
+    # Seconds of training audio per epoch, the same for every window size (352 s: 352 one-second windows or 117
+    # three-second ones, as every window of the same clips would be); None: every window of every clip (paper)
+    max_train_seconds: float | None = None
+    # Seconds of each validation/test clip scored: the block of this length nearest the clip's centre, cut into
+    # windows, so every window size that divides it hears the same audio (6 s: 1, 2 and 3 s);
+    # None: every window of every clip (paper). See harmonylib.windows.Windows.central_block.
+    max_eval_seconds: float | None = None
     image_size: int = 256  # mel/ResNet input side (paper: 256)
     image_mels: int = 256  # mel bands for the ResNet input (paper: 256)
     resnet_in_chans: int = 3  # ResNet input channels (paper: 3, the mel image repeated)
@@ -75,14 +86,24 @@ class TrainConfig:
     ast_hidden: int = 768  # AST width (paper: 768); heads = hidden / 64
     features_fit_windows: int = 2048  # training windows used for the general features' row statistics
     compile: bool = False  # torch.compile every model (CUDA only; benchmarks/gpu_check.py measures what it gains)
-    # (model, epochs, max_train_windows) replacing the two settings above for one model, e.g. for a
+    # (model, epochs, max_train_seconds) replacing the two settings above for one model, e.g. for a
     # model that learns more slowly than the others (see `scale_downs`)
-    model_scales: tuple[tuple[str, int, int | None], ...] = ()
+    model_scales: tuple[tuple[str, int, float | None], ...] = ()
 
-    def scale(self, model: str) -> tuple[int, int | None]:
-        """``(epochs, max_train_windows)`` of ``model`` at this profile."""
-        return next(((epochs, windows) for name, epochs, windows in self.model_scales if name == model),
-                    (self.epochs, self.max_train_windows))
+    def scale(self, model: str) -> tuple[int, float | None]:
+        """``(epochs, max_train_seconds)`` of ``model`` at this profile."""
+        return next(((epochs, seconds) for name, epochs, seconds in self.model_scales if name == model),
+                    (self.epochs, self.max_train_seconds))
+
+    def windows_per_epoch(self, model: str, window: float) -> int | None:
+        """Training windows per epoch of ``model`` with ``window``-s windows: its seconds of audio per epoch
+        over the window length (at least one); None: every window.
+
+        >>> TrainConfig(max_train_seconds=352).windows_per_epoch("resnet50", 3)
+        117
+        """
+        seconds = self.scale(model)[1]
+        return None if seconds is None else max(1, int(seconds // window))
 
 
 @dataclass(frozen=True)
@@ -154,9 +175,10 @@ _PROFILES = {
             synth_excerpts_per_song=(1, 2),
             synth_audioset_clips=22,
             synth_test_seconds=8.0,
+            synth_shared_timbre_songs=2,
         ),
         features=FeatureConfig(anova_max_clips_per_class=4),
-        train=TrainConfig(epochs=1, batch_size=8, max_train_windows=16, max_eval_windows=1, image_size=32,
+        train=TrainConfig(epochs=1, batch_size=8, max_train_seconds=16, max_eval_seconds=6, image_size=32,
                           image_mels=32, ast_layers=1, ast_hidden=64, features_fit_windows=32),
         evaluate=EvalConfig(bootstrap_resamples=50, permutation_resamples=50),
         scale_downs=("smoke run: tiny data and 1 epoch; numbers are meaningless",),
@@ -168,17 +190,19 @@ _PROFILES = {
         data=DataConfig(
             source="synth",
             synth_train_clips=1100,
-            synth_test_songs=60,
-            synth_excerpts_per_song=(3, 7),
+            synth_test_songs=200,
+            synth_excerpts_per_song=(1, 2),
             synth_audioset_clips=600,
+            synth_min_songs_per_class=8,
+            synth_shared_timbre_songs=40,
         ),
-        train=TrainConfig(epochs=6, batch_size=16, max_train_windows=352, max_eval_windows=5, image_size=64,
+        train=TrainConfig(epochs=6, batch_size=16, max_train_seconds=352, max_eval_seconds=6, image_size=64,
                           image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512,
-                          model_scales=(("ast", 15, 640),)),
+                          model_scales=(("ast", 15, 640.0),)),
         scale_downs=(
-            "SynthIRMAS (1100 training clips) instead of IRMAS",
-            "6 epochs of 352 training windows (AST: 15 of 640) instead of 35 epochs of every window",
-            "validation/test clips scored on at most 5 evenly spaced windows",
+            "SynthIRMAS (1100 training clips; 200 test songs of 1-2 excerpts) instead of IRMAS",
+            "6 epochs of 352 s of training audio (AST: 15 of 640 s) instead of 35 epochs of every window",
+            "validation/test clips scored on their central 6 s (every window size hears the same audio)",
             "ResNet-50 input 3x64x64 (64 mel bands) instead of 3x256x256",
             "AST with 4 of 12 layers, width 192 instead of 768",
         ),
@@ -222,11 +246,11 @@ _PROFILES["paper-synth"] = dataclasses.replace(
 def fast_dev_run(profile: Profile) -> Profile:
     """``profile`` cut to a fast dev run: its data, model sizes and optimiser settings, but one epoch of
     :data:`FAST_DEV_RUN_STEPS` optimiser steps per experiment, :data:`FAST_DEV_RUN_EVAL_CLIPS` clips per
-    validation/test split scored on :data:`FAST_DEV_RUN_EVAL_WINDOWS` windows each, statistics (ANOVA,
+    validation/test split scored on :data:`FAST_DEV_RUN_EVAL_SECONDS` seconds each, statistics (ANOVA,
     bootstrap, permutations, feature scaling) on a handful of items.
 
     >>> run = fast_dev_run(get_profile("full"))
-    >>> run.name, run.train.epochs, run.train.max_train_windows, run.train.ast_hidden
+    >>> run.name, run.train.epochs, run.train.windows_per_epoch("resnet50", 1), run.train.ast_hidden
     ('full-fast-dev-run', 1, 16, 768)
     """
     if profile.is_fast_dev_run:
@@ -237,12 +261,13 @@ def fast_dev_run(profile: Profile) -> Profile:
         name=profile.name + FAST_DEV_RUN_SUFFIX,
         data=dataclasses.replace(profile.data, max_eval_clips=FAST_DEV_RUN_EVAL_CLIPS),
         features=dataclasses.replace(profile.features, anova_max_clips_per_class=2),
-        train=dataclasses.replace(train, epochs=1, max_train_windows=FAST_DEV_RUN_STEPS * train.batch_size,
-                                  max_eval_windows=FAST_DEV_RUN_EVAL_WINDOWS, model_scales=(),
+        # one optimiser step at every window size: a batch of 1-s windows, fewer longer ones
+        train=dataclasses.replace(train, epochs=1, max_train_seconds=FAST_DEV_RUN_STEPS * train.batch_size,
+                                  max_eval_seconds=FAST_DEV_RUN_EVAL_SECONDS, model_scales=(),
                                   features_fit_windows=min(train.features_fit_windows, 32)),
         evaluate=dataclasses.replace(profile.evaluate, bootstrap_resamples=20, permutation_resamples=20),
         scale_downs=(f"fast dev run: {FAST_DEV_RUN_STEPS} optimiser step per run, {FAST_DEV_RUN_EVAL_CLIPS} "
-                     f"evaluation clips per split scored on {FAST_DEV_RUN_EVAL_WINDOWS} windows each; numbers are "
+                     f"evaluation clips per split scored on {FAST_DEV_RUN_EVAL_SECONDS:g} s each; numbers are "
                      "meaningless", *profile.scale_downs),
     )
 

@@ -475,6 +475,26 @@ def comparison_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], pairs: S
     return table
 
 
+def detectable_difference(tests: pd.DataFrame, metric: str = "macro_f1", power: float = 0.8,
+                          confidence: float = 0.95) -> float:
+    """The smallest true difference in ``metric`` that the paired tests ``tests`` (:func:`comparison_table`) detect
+    with probability ``power`` at the two-sided level ``1 - confidence``: ``z(1 - a/2) + z(power)`` standard
+    errors, the standard error read off the median half-width of the tests' intervals (``z(1 - a/2)`` standard
+    errors each). NaN where ``tests`` holds no test of ``metric``. Notebooks 50-54 and 57.
+
+    >>> tests = pd.DataFrame({"metric": ["macro_f1"], "ci_low": [-0.0196], "ci_high": [0.0196]})
+    >>> round(detectable_difference(tests), 4)
+    0.028
+    """
+    from scipy.stats import norm
+
+    rows = tests[tests["metric"] == metric]
+    if rows.empty:
+        return float("nan")
+    z = norm.ppf(0.5 + confidence / 2)
+    return float(((rows["ci_high"] - rows["ci_low"]) / 2).median() / z * (z + norm.ppf(power)))
+
+
 def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """Per-class F1 of each system (rows: classes in CLASSES order plus 'macro'; a support column)."""
     table = pd.DataFrame({"class": list(CLASSES) + ["macro"]})

@@ -98,19 +98,21 @@ def model_config(name: str, profile: Profile, window: float = 1.0) -> dict:
 
 def settings_for(name: str, profile: Profile, weight_decay: float | dict | None = None, epochs: int | None = None,
                  seed: int | None = None, select: str = "macro_f1", extra: dict | None = None,
-                 from_scratch: bool = False) -> TrainSettings:
+                 from_scratch: bool = False, window: float = 1.0) -> TrainSettings:
     """The run settings of ``name`` at ``profile``: Tables 4.3-4.5 with the profile's scale-downs.
 
     ``from_scratch``: the model starts from random initialisation although the paper fine-tuned it
-    (ResNet-50, AST without their checkpoints): :data:`SCRATCH_GROUPS`' learning rates.
+    (ResNet-50, AST without their checkpoints): :data:`SCRATCH_GROUPS`' learning rates. ``window``: the
+    training windows' length in seconds; the profile's training audio per epoch sets how many windows an epoch has.
     AST clips gradients at norm 1.0 as the original code did; the report names no clipping for the
     CNNs and ResNet-50, so they are not clipped.
     """
-    profile_epochs, train_windows = profile.train.scale(name)
+    profile_epochs = profile.train.scale(name)[0]
     return TrainSettings(
         model=name, epochs=epochs or profile_epochs, batch_size=profile.train.batch_size,
         groups=paper_groups(name, weight_decay, from_scratch), seed=profile.seed if seed is None else int(seed),
-        clip_norm=1.0 if name == "ast" else None, samples_per_epoch=train_windows,
+        clip_norm=1.0 if name == "ast" else None,
+        samples_per_epoch=profile.train.windows_per_epoch(name, window),
         select=select, threshold=profile.evaluate.threshold, compile=profile.train.compile, extra=extra or {})
 
 
@@ -142,14 +144,18 @@ def hyperparameter_table(names: list[str], profile: Profile, from_scratch: bool 
                 ours = settings_for(name, profile, from_scratch=from_scratch)
                 row[f"{name} ({column})"] = describe(ours, ours.groups[group_index], what)
             rows.append(row)
-    extra = {"Training windows per epoch": lambda s: s.samples_per_epoch or "all",
-             "Gradient clipping (norm)": lambda s: s.clip_norm or "none",
-             "Checkpoint selection": lambda s: s.select}
+    def audio_per_epoch(name: str) -> str:
+        seconds = profile.train.scale(name)[1]
+        return "all" if seconds is None else f"{seconds:g} s"
+
+    extra = {"Training audio per epoch": lambda n, s: audio_per_epoch(n),
+             "Gradient clipping (norm)": lambda n, s: s.clip_norm or "none",
+             "Checkpoint selection": lambda n, s: s.select}
     for what, get in extra.items():
-        rows.append({"Hyperparameter": what, "report": {"Training windows per epoch": "all",
+        rows.append({"Hyperparameter": what, "report": {"Training audio per epoch": "all",
                                                         "Gradient clipping (norm)": "not stated",
                                                         "Checkpoint selection": "s2_bce"}[what],
-                     **{f"{n} ({column})": get(settings_for(n, profile, from_scratch=from_scratch))
+                     **{f"{n} ({column})": get(n, settings_for(n, profile, from_scratch=from_scratch))
                         for n in names}})
     return pd.DataFrame(rows).astype(str)
 
@@ -206,20 +212,16 @@ def training_set(frame: pd.DataFrame, sample_rate: int, window: float, sampling:
     return kind(windows, windows.targets(targets), 1, int(max_sampled), seed)
 
 
-def evaluation_set(frame: pd.DataFrame, sample_rate: int, window: float, max_windows: int | None = None) -> Dataset:
-    """Every window of each clip (the last one zero-padded), or at most ``max_windows`` evenly spaced ones."""
+def evaluation_set(frame: pd.DataFrame, sample_rate: int, window: float, max_seconds: float | None = None) -> Dataset:
+    """Every window of each clip (the last one zero-padded), or those of its central ``max_seconds``
+    (:meth:`harmonylib.windows.Windows.central_block`: the same audio for every window size that divides it)."""
     from .data import waveforms
     from .labels import multi_hot_matrix
     from .windows import WindowDataset, Windows
 
     windows = Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad")
-    if max_windows is None:
-        return WindowDataset(windows, multi_hot_matrix(frame["labels"]))
-    keep = []
-    for c in np.unique(windows.clip):
-        rows = np.flatnonzero(windows.clip == c)
-        keep.extend(rows[np.unique(np.linspace(0, len(rows) - 1, min(max_windows, len(rows))).round().astype(int))])
-    return WindowDataset(windows, multi_hot_matrix(frame["labels"]), rows=keep)
+    rows = None if max_seconds is None else windows.central_block(max_seconds)
+    return WindowDataset(windows, multi_hot_matrix(frame["labels"]), rows=rows)
 
 
 # ------------------------------------------------------------------------------- a training notebook's steps
@@ -276,7 +278,7 @@ def start_training(model: str, notebook: str, profile: str, data_dir=None, datas
     splits = splits_of(data, dataset)
     sr = P.features.sample_rate
     train_set = training_set(splits.train, sr, window, sampling, max_sampled, P.seed)
-    val_set = evaluation_set(splits.val, sr, window, P.train.max_eval_windows)
+    val_set = evaluation_set(splits.val, sr, window, P.train.max_eval_seconds)
     print(f"{splits.name}: {len(splits.train)} training clips -> {len(train_set)} training examples "
           f"({sampling}); {len(splits.val)} validation clips -> {len(val_set)} windows")
     return TrainingJob(model, notebook, P, rank, world, device, data, dataset, splits, window, sampling, max_sampled,
@@ -297,7 +299,8 @@ def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_
     extra = {"dataset": job.dataset, "window": job.window, "sampling": job.sampling, "max_sampled": job.max_sampled,
              "eval_datasets": job.eval_datasets, "weight_decay": weight_decay,
              "augmentation": [repr(a) for a in augmentations]}
-    settings = settings_for(job.model, job.profile, weight_decay, epochs, seed, select, extra, from_scratch)
+    settings = settings_for(job.model, job.profile, weight_decay, epochs, seed, select, extra, from_scratch,
+                            job.window)
     shape = tuple(model_input(torch.zeros(1, int(job.window * job.sample_rate), device=job.device)).shape[1:])
     print(f"input {shape}; {count_parameters(model):,} parameters; weights: {model.harmony_weights}")
     print("optimiser:", ", ".join(f"{g.name}: lr {g.lr:g} -> {g.lr_end:g}, L2 {g.weight_decay:g}"
@@ -315,8 +318,18 @@ def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_
 
 
 def provenance(job: TrainingJob, model: nn.Module, result: RunResult) -> Provenance:
+    """A training run's figure: its data, profile, weights, optimiser steps and training audio per epoch, and
+    the validation songs that chose its checkpoint."""
+    windows = result.settings.samples_per_epoch
+    audio = "every window" if windows is None else f"{windows * job.window:g} s of audio"
     return Provenance(job.splits.name, job.profile.name, model.harmony_weights,
-                      f"{result.summary['optimiser_steps']} optimiser steps")
+                      f"{result.summary['optimiser_steps']} optimiser steps, {audio} per epoch",
+                      f"validation {_groups(job.splits.val)} ({len(job.splits.val)} clips)")
+
+
+def _groups(frame: pd.DataFrame) -> str:
+    """How many songs an IRMAS split holds (an AudioSet clip is its own group)."""
+    return f"{frame['song'].nunique()} songs" if "song" in frame else f"{len(frame)} clips"
 
 
 def plot_history(metrics: pd.DataFrame, axes) -> None:
@@ -366,7 +379,7 @@ def predict_for_evaluation(job: TrainingJob, result: RunResult, model: nn.Module
             if split == "val":
                 windows = runs.best_val_windows(result.run_dir)
             else:
-                to_score = evaluation_set(frame, job.sample_rate, job.window, P.train.max_eval_windows)
+                to_score = evaluation_set(frame, job.sample_rate, job.window, P.train.max_eval_seconds)
                 windows = predict_windows(model, to_score, model_input, job.device, result.settings.eval_batch_size)
             ids, groups = clip_ids_and_groups(frame)
             runs.save_predictions(result.run_dir, name, split, windows, ids, groups)

@@ -66,17 +66,32 @@ class Windows:
 
     def __init__(self, waves, sample_rate: int, seconds: float, last: str = "pad",
                  tolerance_s: float = SHORT_BY_TOLERANCE_S):
-        self.waves, self.last = waves, last
+        self.waves, self.last, self.sample_rate = waves, last, sample_rate
         self.size = int(round(seconds * sample_rate))
         tolerance = int(round(tolerance_s * sample_rate))
-        counts = np.array([window_count(len(waves[i]), self.size, last, tolerance) for i in range(len(waves))],
-                          dtype=np.int64)
+        self.lengths = np.array([len(waves[i]) for i in range(len(waves))], dtype=np.int64)
+        counts = np.array([window_count(n, self.size, last, tolerance) for n in self.lengths], dtype=np.int64)
         self.clip = np.repeat(np.arange(len(waves)), counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
         self.start = (np.arange(len(self.clip)) - first) * self.size
 
     def __len__(self) -> int:
         return len(self.clip)
+
+    def central_block(self, seconds: float) -> np.ndarray:
+        """The rows of the windows that start inside each clip's ``seconds``-long block nearest its centre.
+
+        Blocks lie on a grid of ``seconds`` from the clip's start, so for every window length that divides
+        ``seconds`` the chosen windows cover exactly the same audio: with 6 s, six 1-s windows, three 2-s or
+        two 3-s ones of a 20-s clip, all hearing its seconds 6-12. A clip shorter than two blocks is scored
+        from its start (a clip shorter than one block: every window, so all of it).
+        """
+        block = int(round(seconds * self.sample_rate))
+        if block <= 0:
+            raise ValueError(f"need a positive number of seconds to score, got {seconds}")
+        index = np.floor(np.maximum(self.lengths - block, 0) / (2 * block) + 0.5).astype(np.int64)
+        offset = self.start - (index * block)[self.clip]
+        return np.flatnonzero((offset >= 0) & (offset < block))
 
     def __getitem__(self, j: int) -> np.ndarray:
         wave = self.waves[int(self.clip[j])]

@@ -241,8 +241,8 @@ print(f"  read as 'excluding': the windows' labels equal the drawn labels in {ma
 # expectation is 0.2 %, a little above $P$ because the classes are not quite balanced), against 37.4 % for
 # 3300 balanced draws. So "an epoch" of dynamic sampling is about seven ordinary epochs, which matters
 # whenever epochs are compared or a learning-rate schedule is counted in epochs. (The study's profiles cap
-# the windows per epoch, `max_train_windows`, for every sampler alike, so the default runs do not see this
-# difference.)
+# the training audio per epoch, `max_train_seconds`, for every sampler alike, so the default runs do not see
+# this difference.)
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import torch  # noqa: E402

@@ -365,7 +365,7 @@ claims = cmp.descriptive_verdict("bspds-w3-best-candidate", int((leaders == bspd
 save_table(claims, "5.8", "final_candidates_claims", "The report's reason for its final choice and its verdict at this "
            "profile", PROV, NOTEBOOK)
 cmp.record_claims(claims, P)
-display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs)))
+display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, tests)))
 
 # %% [markdown]
 # ## Exercises

@@ -72,8 +72,9 @@ def write_fake_run(name: str, profile: str, n_songs: int = 12) -> Path:
     rng = np.random.default_rng(seed)
     quality = QUALITY[experiment.model] + (0.3 if p["sampling"] != "static" else 0.0)
     weights = "fake run (tests/fake_runs.py)"
+    per_epoch = get_profile(profile).train.windows_per_epoch(experiment.model, p["window"])
     runs.write_config(folder, {"settings": {"model": experiment.model, "epochs": 3, "seed": seed,
-                                                     "extra": {**p, "run_name": folder.name}},
+                                            "samples_per_epoch": per_epoch, "extra": {**p, "run_name": folder.name}},
                                         "model": experiment.model, "weights": weights, "world_size": 1})
     epochs = np.arange(3)
     runs.write_metrics(folder, pd.DataFrame({

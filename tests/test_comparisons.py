@@ -189,9 +189,16 @@ def test_every_experiment_has_one_colour_and_no_two_bars_of_a_figure_look_alike(
         assert len(looks) == len(comparison.systems), key
 
 
-def test_a_chapter_5_footer_says_how_long_the_runs_trained(build):
-    write_fake_runs("smoke")
-    opened = {name: cmp.experiment_run(name, SMOKE) for name in ("resnet50_w1", "raw_cnn_w1", "ast_w1_l2high")}
+def test_a_chapter_5_footer_says_how_long_the_runs_trained_and_on_what_they_were_tested(build):
+    write_fake_runs("smoke", n_songs=7)
+    opened = {name: cmp.experiment_run(name, SMOKE) for name in ("resnet50_w1", "resnet50_w3", "raw_cnn_w1",
+                                                                  "ast_w1_l2high")}
     label = cmp.provenance(SMOKE, opened).label()
-    assert label.endswith("| training: 120 optimiser steps per run (ast: 600)")
-    assert cmp.training_label({"resnet50_w1": opened["resnet50_w1"]}) == "120 optimiser steps per run"
+    assert "| training: 120 optimiser steps per run (ast: 600), training audio per epoch: 16 s (resnet50: 15 s) |" \
+        in label
+    test = opened["resnet50_w1"].predictions("irmas", "test")
+    audioset = opened["resnet50_w1"].predictions("audioset", "test")
+    assert label.endswith(f"| test: SynthIRMAS 7 songs ({len(test.clip_ids)} clips); "
+                          f"SynthAudioSet {len(audioset.clip_ids)} clips")
+    assert cmp.training_label({"resnet50_w1": opened["resnet50_w1"]}) == \
+        "120 optimiser steps per run, training audio per epoch: 16 s"

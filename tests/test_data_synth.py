@@ -12,7 +12,7 @@ from harmonylib.data.audioset import YTID, read_audioset
 from harmonylib.errors import ConfigError
 from harmonylib.reference import IRMAS_TRAIN_SAMPLES
 
-TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0)
+TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0, shared_timbre_songs=1)
 TRAIN_NAME = re.compile(r"^(\d{3}__\[[a-z]{3}\]\[(dru|nod)\]\[[a-z_]+\]\d{4}|\[[a-z]{3}\]\[[a-z_]+\]\d{4})__\d\.wav$")
 
 
@@ -62,14 +62,15 @@ def test_manifest_and_audioset(rendered):
     import json
 
     manifest = json.loads((rendered / "SynthIRMAS" / "manifest.json").read_text())
-    assert manifest["soundfont"] == "FluidR3_GM.sf2" and len(manifest["soundfont_sha256"]) == 64
+    assert set(manifest["soundfonts"]) == {"FluidR3_GM.sf2", "sf_GMbank.sf2"}
+    assert all(len(sha256) == 64 for sha256 in manifest["soundfonts"].values())
     assert manifest["seed"] == 7 and manifest["counts"]["train"] == 14
     audioset = read_audioset(rendered / "SynthAudioSet")
     assert len(audioset) == 4 and audioset["ytid"].map(lambda y: bool(YTID.match(y))).all()
     for path in audioset["path"]:
         info = sf.info(path)
         assert (info.samplerate, info.channels, info.frames) == (44100, 1, 441000)
-    assert json.loads((rendered / "SynthAudioSet" / "manifest.json").read_text())["soundfont"] == "TimGM6mb.sf2"
+    assert list(json.loads((rendered / "SynthAudioSet" / "manifest.json").read_text())["soundfonts"]) == ["TimGM6mb.sf2"]
 
 
 def test_deterministic_and_independent_of_process_count(rendered, tmp_path):
@@ -143,6 +144,41 @@ def test_class_frequencies_follow_irmas():
     assert 1.4 < np.mean(per_clip) < 2.1  # IRMAS: 1.71 labels per test clip
     freq = {c: labels.count(c) for c in synth.CLASSES}
     assert freq["voi"] > freq["cla"] and freq["pia"] > freq["cel"]
+
+
+def test_a_floor_of_songs_per_class_leaves_no_class_to_one_or_two_songs():
+    def songs_per_class(jobs):
+        return {c: sum(any(c in clip["labels"] for clip in job["clips"]) for job in jobs if job["kind"] == "test")
+                for c in synth.CLASSES}
+
+    drawn = songs_per_class(synth.plan_irmas(1234, 0, 200, (1, 2)))
+    floored = songs_per_class(synth.plan_irmas(1234, 0, 200, (1, 2), min_songs_per_class=8))
+    assert min(drawn.values()) < 8 <= min(floored.values())
+    assert max(floored, key=floored.get) in ("pia", "voi", "gel")  # the others still follow IRMAS's frequencies
+
+
+def test_test_songs_are_other_recordings_than_the_training_clips():
+    jobs = synth.plan_irmas(1234, 60, 12, (1, 2), shared_timbre_songs=2)
+    train = [j for j in jobs if j["kind"] == "train"]
+    tested = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(synth.SHARED_TIMBRES_FOLDER)]
+    twins = [j for j in jobs if j["kind"] == "test" and j["folder"].startswith(synth.SHARED_TIMBRES_FOLDER)]
+    assert {(j["soundfont"], j["chain"]) for j in train} == {(synth.IRMAS_SOUNDFONT, "studio")}
+    assert {(j["soundfont"], j["chain"]) for j in tested} == {(synth.IRMAS_TEST_SOUNDFONT, "stage")}
+    assert synth.IRMAS_TEST_SOUNDFONT not in (synth.IRMAS_SOUNDFONT, synth.AUDIOSET_SOUNDFONT)
+    assert [(j["soundfont"], j["chain"]) for j in twins] == [(synth.IRMAS_SOUNDFONT, "studio")] * 2
+    assert [j["clips"] for j in twins] == [j["clips"] for j in tested[:2]]
+
+
+def test_a_shared_timbre_twin_has_the_tested_clips_labels_and_other_audio(rendered):
+    root = rendered / "SynthIRMAS"
+    testing = irmas.read_irmas(root).query("split == 'test'")
+    twins = synth.shared_timbre_twins(testing, root)
+    assert 0 < len(twins) < len(testing)
+    assert twins["labels"].tolist() == testing.loc[twins.index, "labels"].tolist()
+    for twin, tested in zip(twins["path"], testing.loc[twins.index, "path"]):
+        assert synth.SHARED_TIMBRES_FOLDER in twin and os.path.basename(twin) == os.path.basename(tested)
+        a, b = sf.read(twin)[0], sf.read(tested)[0]
+        assert a.shape == b.shape and not np.allclose(a, b, atol=1e-3)
 
 
 def test_render_is_neither_silent_nor_clipped(rendered):

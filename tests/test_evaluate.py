@@ -1,5 +1,6 @@
 """harmonylib.evaluate: aggregation, metrics, thresholds, bootstrap and paired tests (chapter 5)."""
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
@@ -407,3 +408,25 @@ def test_property_fast_counts_equal_sklearn(pair):
     slow = ev.multilabel_metrics(y_true, y_pred)
     for metric in ev.METRICS:
         assert fast[metric] == pytest.approx(slow[metric], abs=1e-12), metric
+
+
+def test_the_detectable_difference_is_what_the_paired_intervals_resolve_with_80_percent_power():
+    tests = pd.DataFrame({"metric": ["macro_f1", "macro_f1", "macro_f1", "exact_match"],
+                          "ci_low": [-0.02, -0.05, 0.00, -1.0], "ci_high": [0.02, 0.01, 0.14, 1.0]})
+    # median half-width 0.03 = 1.96 standard errors; 80 % power at 5 %: (1.96 + 0.84) standard errors
+    assert ev.detectable_difference(tests) == pytest.approx(0.03 / 1.95996 * (1.95996 + 0.84162), rel=1e-4)
+    assert np.isnan(ev.detectable_difference(tests, "hamming_score"))
+
+
+def test_more_test_songs_detect_smaller_differences():
+    rng = np.random.default_rng(0)
+
+    def detectable(songs: int) -> float:
+        y_true = np.eye(11, dtype=int)[rng.integers(0, 11, 4 * songs)]
+        noisy = [np.where(rng.random(y_true.shape) < p, 1 - y_true, y_true) for p in (0.10, 0.12)]
+        groups = np.repeat(np.arange(songs), 4)
+        tests = ev.comparison_table({"a": (y_true, noisy[0]), "b": (y_true, noisy[1])}, [("a", "b")], groups,
+                                    n_resamples=400, seed=1)
+        return ev.detectable_difference(tests)
+
+    assert detectable(200) < detectable(30)

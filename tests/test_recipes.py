@@ -40,8 +40,16 @@ def test_profiles_scale_one_model_separately():
     profile = get_profile("default")
     ast, cnn = settings_for("ast", profile), settings_for("raw_cnn", profile)
     assert (ast.epochs, ast.samples_per_epoch) == profile.train.scale("ast") != profile.train.scale("raw_cnn")
-    assert (cnn.epochs, cnn.samples_per_epoch) == (profile.train.epochs, profile.train.max_train_windows)
+    assert (cnn.epochs, cnn.samples_per_epoch) == (profile.train.epochs, profile.train.max_train_seconds)
     assert settings_for("ast", profile, epochs=2).epochs == 2  # a notebook's parameter still wins
+
+
+def test_every_window_size_trains_on_the_same_seconds_of_audio_per_epoch():
+    profile = get_profile("default")
+    seconds = profile.train.max_train_seconds
+    for window in (1, 2, 3):
+        windows = settings_for("resnet50", profile, window=window).samples_per_epoch
+        assert seconds - window < windows * window <= seconds, window
 
 
 def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe_on_irmas(tmp_path, monkeypatch):

@@ -83,3 +83,21 @@ def test_drop_tolerance_boundary():
     assert Windows([np.ones(290, np.float32)], 1000, 0.1, last="drop", tolerance_s=0.0).clip.tolist() == [0, 0]
     with pytest.raises(ValueError, match="tolerance"):
         window_count(290, 100, "drop", tolerance=-1)
+
+
+@pytest.mark.parametrize("clip_seconds", [20.0, 19.5, 12.0, 10.0, 5.0, 0.7])
+def test_every_window_size_scores_the_same_seconds_of_a_clip(clip_seconds):
+    sr = 100
+    wave = np.arange(1, int(clip_seconds * sr) + 1, dtype=np.float32)  # every sample distinct, none zero
+    heard = {}
+    for window in (1, 2, 3):
+        windows = Windows([wave], sr, window, last="pad")
+        rows = windows.central_block(6)
+        samples = np.concatenate([windows[int(j)] for j in rows])
+        heard[window] = set(samples[samples > 0].tolist())
+        assert len(rows) * window >= min(6, clip_seconds)
+    assert heard[1] == heard[2] == heard[3]
+    assert len(heard[1]) == min(6 * sr, len(wave))
+    if clip_seconds >= 12:  # a block away from the start, nearest the centre, on the 6-s grid
+        start = 6 * sr * int(np.floor((clip_seconds - 6) / 12 + 0.5))
+        assert min(heard[1]) == wave[start]

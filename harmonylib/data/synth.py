@@ -4,7 +4,12 @@ SoundFonts of recorded instruments (notebook 10 explains and plays them).
 Neither data set can be downloaded here, so the study renders its own, deterministically from the
 profile seed, with tinysoundfont:
 
-* **SynthIRMAS** (``FluidR3_GM.sf2``) in the exact IRMAS layout and naming, 44.1 kHz 16-bit stereo.
+* **SynthIRMAS** in the exact IRMAS layout and naming, 44.1 kHz 16-bit stereo. Training clips are rendered
+  from ``FluidR3_GM.sf2`` through a studio chain; the validation/test songs from another SoundFont
+  (``sf_GMbank.sf2``, csound's General MIDI bank) through another room and other microphones, so that a test
+  song's instruments are other recordings than the training clips', as in the real IRMAS. The first
+  ``shared_timbre_songs`` test songs are rendered a second time with the training SoundFont and chain
+  (``harmony_shared_timbres/``), so notebook 10 can measure what the held-out timbres change.
   Training clips have the real clips' length (132,299 samples, one short of 3 s) with one labelled
   predominant instrument playing throughout over quieter, unlabelled accompaniment (bass, a chord
   instrument, GM drums for ``[dru]``); test excerpts are 5-20 s (mostly 20 s) of "songs" whose
@@ -22,7 +27,7 @@ they exist, then panning, level variation and a synthetic room. Results on these
 *not* IRMAS or AudioSet results.
 
 SoundFonts are looked up in ``$HARMONY_SOUNDFONT_DIR``, then ``/usr/share/sounds/sf2`` (Debian packages
-``fluid-soundfont-gm`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses one
+``fluid-soundfont-gm``, ``csound-soundfont`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses one
 process per usable core (``$HARMONY_RENDER_WORKERS`` sets another number); every clip has its own seed,
 so the files do not depend on the number of processes. A render goes into ``<target>.partial`` and is
 renamed when complete (manifest last), and a killed render resumes where it stopped.
@@ -49,12 +54,15 @@ from ..reference import (IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_T
                          IRMAS_TRAIN_SAMPLES)
 
 # Raised when a data set's audio changes, so that an older render is replaced (1.1: SynthIRMAS training
-# clips of 132,299 samples, as the real ones, instead of 132,300)
-IRMAS_GENERATOR_VERSION = "1.1"
+# clips of 132,299 samples, as the real ones, instead of 132,300; 1.2: validation/test songs from a held-out
+# SoundFont through another recording chain, a floor of songs per class)
+IRMAS_GENERATOR_VERSION = "1.2"
 AUDIOSET_GENERATOR_VERSION = "1.0"
 SR = 44100
 GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
+IRMAS_TEST_SOUNDFONT = "sf_GMbank.sf2"  # Debian csound-soundfont (LGPL-2.1+): other samples than FluidR3's
+SHARED_TIMBRES_FOLDER = "harmony_shared_timbres"
 AUDIOSET_SOUNDFONT = "TimGM6mb.sf2"
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
 
@@ -130,10 +138,10 @@ def find_soundfont(name: str) -> Path:
             return candidate
     raise ConfigError(
         f"SoundFont {name} not found in {', '.join([*folders, *SOUNDFONT_DIRS])}. SynthIRMAS/SynthAudioSet are "
-        "rendered from the General MIDI SoundFonts of the Debian packages fluid-soundfont-gm (FluidR3_GM.sf2) and "
-        "timgm6mb-soundfont (TimGM6mb.sf2): run ./run_all.sh (it installs them) or "
-        "`sudo apt-get install fluid-soundfont-gm timgm6mb-soundfont`, or put both files in a folder and set "
-        "HARMONY_SOUNDFONT_DIR to it.")
+        "rendered from the General MIDI SoundFonts of the Debian packages fluid-soundfont-gm (FluidR3_GM.sf2), "
+        "csound-soundfont (sf_GMbank.sf2) and timgm6mb-soundfont (TimGM6mb.sf2): run ./run_all.sh (it installs "
+        "them) or `sudo apt-get install fluid-soundfont-gm csound-soundfont timgm6mb-soundfont`, or put the three "
+        "files in a folder and set HARMONY_SOUNDFONT_DIR to it.")
 
 
 def sha256_file(path: Path) -> str:
@@ -481,6 +489,25 @@ def irmas_chain(rng, audio: np.ndarray) -> np.ndarray:
     return to_level(audio, float(rng.uniform(-24, -14)))
 
 
+def stage_chain(rng, audio: np.ndarray) -> np.ndarray:
+    """SynthIRMAS's validation/test songs: another room and other microphones than the studio's -- a room of
+    0.2-2.5 s at 10-40 % wet, a microphone's colouration (a high-pass at 40-150 Hz and two broad resonances of
+    -6..+6 dB between 200 Hz and 8 kHz), mastered to -26..-12 dBFS RMS, stereo."""
+    from scipy.signal import butter, sosfilt
+
+    audio = room(rng, audio, rt60=float(rng.uniform(0.2, 2.5)), wet=float(rng.uniform(0.1, 0.4)),
+                 brightness=float(rng.uniform(3000, 16000)))
+    audio = sosfilt(butter(2, float(rng.uniform(40, 150)), "highpass", fs=SR, output="sos"), audio, axis=-1)
+    for _ in range(2):
+        centre, gain_db = float(np.exp(rng.uniform(np.log(200), np.log(8000)))), float(rng.uniform(-6, 6))
+        band = sosfilt(butter(1, [centre / 1.5, centre * 1.5], "bandpass", fs=SR, output="sos"), audio, axis=-1)
+        audio = audio + (10 ** (gain_db / 20) - 1) * band
+    return to_level(audio.astype(np.float32), float(rng.uniform(-26, -12)))
+
+
+CHAINS = {"studio": irmas_chain, "stage": stage_chain}
+
+
 def audioset_chain(rng, audio: np.ndarray) -> np.ndarray:
     """SynthAudioSet's "YouTube" chain: mono, small rooms, band limits of a low-bitrate upload, noise, clipping."""
     from scipy.signal import butter, sosfilt
@@ -543,8 +570,15 @@ TITLE_WORDS = ("blue", "river", "night", "morning", "old", "road", "home", "litt
 
 
 def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int, int],
-               test_seconds: float = 20.0) -> list[dict]:
-    """Every SynthIRMAS job: training sources (1-3 excerpts each) and test songs (several excerpts)."""
+               test_seconds: float = 20.0, min_songs_per_class: int = 0, shared_timbre_songs: int = 0) -> list[dict]:
+    """Every SynthIRMAS job: training sources (1-3 excerpts each) from the training SoundFont through the studio
+    chain, test songs (several excerpts) from the held-out SoundFont through the stage chain, and the first
+    ``shared_timbre_songs`` test songs again with the training SoundFont and chain.
+
+    ``min_songs_per_class``: song ``i < 11 * min_songs_per_class`` has class ``CLASSES[i % 11]`` in every
+    excerpt, so every class is labelled in at least that many songs; the other instruments follow IRMAS's
+    frequencies.
+    """
     rng = np.random.default_rng(_seed("plan_irmas", seed))
     jobs = []
     per_class = _allocate(train_clips, IRMAS_TRAIN_COUNTS) if train_clips else {}
@@ -564,7 +598,8 @@ def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int
                 else:
                     names.append(f"[{cls}][{genre}]{source:04d}__{i}")
             jobs.append(dict(kind="train", cls=cls, genre=genre, drums=dru, names=names,
-                             folder=f"IRMAS-TrainingData/{cls}", seed=_seed("train", seed, cls, source)))
+                             folder=f"IRMAS-TrainingData/{cls}", seed=_seed("train", seed, cls, source),
+                             soundfont=IRMAS_SOUNDFONT, chain="studio"))
             remaining -= k
     label_p = np.array([IRMAS_LABELS_PER_CLIP[n] for n in range(1, 6)], dtype=float)
     label_p /= label_p.sum()
@@ -576,7 +611,8 @@ def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int
         n_excerpts = int(rng.integers(excerpts[0], excerpts[1] + 1))
         counts = [int(rng.choice(5, p=label_p)) + 1 for _ in range(n_excerpts)]
         pool_size = min(5, max(counts) + int(rng.random() < 0.3))
-        pool = []
+        forced = CLASSES[song_index % len(CLASSES)] if song_index < len(CLASSES) * min_songs_per_class else None
+        pool = [forced] if forced else []
         affinity = {c: class_w[c] * (0.3 + INSTRUMENTS[c].genres.get(genre, 0.0)) for c in CLASSES}
         while len(pool) < pool_size:
             pick = _weighted(rng, {c: w for c, w in affinity.items() if c not in pool})
@@ -591,6 +627,8 @@ def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int
         clips = []
         for i, n in enumerate(counts):
             present = list(rng.choice(pool, size=min(n, len(pool)), replace=False))
+            if forced and forced not in present:
+                present[-1] = forced
             seconds = test_seconds if rng.random() < 0.85 else float(np.round(rng.uniform(5, test_seconds), 2))
             windows = {}
             for j, c in enumerate(present):
@@ -603,7 +641,11 @@ def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int
             clips.append(dict(name=f"{stem}-{i + 1}", seconds=seconds, windows=windows,
                               labels=[c for c in CLASSES if c in present]))
         jobs.append(dict(kind="test", genre=genre, drums=dru, programs=programs, clips=clips,
-                         folder=f"{folder}/{inner}", seed=_seed("test", seed, song_index)))
+                         folder=f"{folder}/{inner}", seed=_seed("test", seed, song_index),
+                         soundfont=IRMAS_TEST_SOUNDFONT, chain="stage"))
+        if song_index < shared_timbre_songs:
+            jobs.append({**jobs[-1], "folder": f"{SHARED_TIMBRES_FOLDER}/{folder}/{inner}",
+                         "soundfont": IRMAS_SOUNDFONT, "chain": "studio"})
     return jobs
 
 
@@ -662,7 +704,7 @@ def render_job(job: dict, root: str) -> None:
         lead.gain_db, lead.pan = float(rng.uniform(-1, 1)), float(rng.uniform(-0.3, 0.3))
         parts = [lead, *backing(rng, song, seconds + 0.5, lead=(job["cls"],), with_drums=job["drums"],
                                 chord_instrument=rng.random() < 0.75)]
-        audio = irmas_chain(rng, mix(IRMAS_SOUNDFONT, parts, seconds + 0.5))
+        audio = CHAINS[job["chain"]](rng, mix(job["soundfont"], parts, seconds + 0.5))
         offset = int(0.5 * SR)  # skip the first half second (attack of the first notes, room build-up)
         for i, path in enumerate(paths):
             start = offset + i * 3 * SR
@@ -683,7 +725,7 @@ def render_job(job: dict, root: str) -> None:
                 parts.append(part)
             parts += backing(clip_rng, song, clip["seconds"], lead=tuple(clip["windows"]), with_drums=job["drums"],
                              chord_instrument=False, level_db=(-14, -8))
-            audio = irmas_chain(clip_rng, mix(IRMAS_SOUNDFONT, parts, clip["seconds"]))
+            audio = CHAINS[job["chain"]](clip_rng, mix(job["soundfont"], parts, clip["seconds"]))
             io.write_text(wav.with_suffix(".txt"), _label_text(clip["labels"]))
             write_wav(wav, audio)
     else:
@@ -702,7 +744,7 @@ def render_job(job: dict, root: str) -> None:
         write_wav(wav, audioset_chain(rng, mix(AUDIOSET_SOUNDFONT, parts, 10.0)))
 
 
-def _run_jobs(jobs: list[dict], root: Path, workers: int, soundfont: str) -> None:
+def _run_jobs(jobs: list[dict], root: Path, workers: int, soundfonts: tuple[str, ...]) -> None:
     if workers <= 1 or len(jobs) < 8:
         for job in jobs:
             render_job(job, str(root))
@@ -712,7 +754,8 @@ def _run_jobs(jobs: list[dict], root: Path, workers: int, soundfont: str) -> Non
     # fork shares the loaded SoundFont with the workers and needs no importable __main__ (plain scripts)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     if method == "fork":
-        _synth(soundfont)
+        for soundfont in soundfonts:
+            _synth(soundfont)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
         # one job per hand-out (chunksize 1): a test song takes as long as up to 50 training jobs
         list(pool.map(render_job, jobs, [str(root)] * len(jobs)))
@@ -727,7 +770,7 @@ def render_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _render(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: dict, workers: int | None,
+def _render(target: Path, key: dict, jobs: list[dict], soundfonts: tuple[str, ...], counts: dict, workers: int | None,
             extra=None) -> Path:
     """Render ``jobs`` into ``target`` through ``target.partial`` (resumable), manifest last, then rename.
 
@@ -742,11 +785,11 @@ def _render(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: d
     with FileLock(str(target.with_name(f".{target.name}.lock"))):
         if manifest.exists() and json.loads(manifest.read_text()).get("key") == key:
             return target
-        return _render_unlocked(target, key, jobs, soundfont, counts, workers, extra)
+        return _render_unlocked(target, key, jobs, soundfonts, counts, workers, extra)
 
 
-def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfont: str, counts: dict, workers: int | None,
-                     extra) -> Path:
+def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfonts: tuple[str, ...], counts: dict,
+                     workers: int | None, extra) -> Path:
     partial = target.with_name(target.name + ".partial")
     partial_key, finished = partial / "partial_key.json", partial / "manifest.json"
 
@@ -758,13 +801,13 @@ def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfont: str, 
             shutil.rmtree(partial)
         partial.mkdir(parents=True, exist_ok=True)
         io.write_json(partial_key, dict(key=key))
-        _run_jobs(jobs, partial, render_workers() if workers is None else workers, soundfont)
+        _run_jobs(jobs, partial, render_workers() if workers is None else workers, soundfonts)
         if extra is not None:
             extra(partial)
-        sf_path = find_soundfont(soundfont)
         io.write_json(finished, dict(
-            key=key, generator_version=key["generator_version"], seed=key["seed"], soundfont=sf_path.name,
-            soundfont_sha256=sha256_file(sf_path), sample_rate=SR, counts=counts))
+            key=key, generator_version=key["generator_version"], seed=key["seed"],
+            soundfonts={name: sha256_file(find_soundfont(name)) for name in soundfonts}, sample_rate=SR,
+            counts=counts))
         partial_key.unlink()
     if target.exists():
         shutil.rmtree(target)
@@ -773,15 +816,22 @@ def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfont: str, 
 
 
 def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: int,
-                       excerpts: tuple[int, int], test_seconds: float = 20.0, workers: int | None = None) -> Path:
-    """Render SynthIRMAS into ``target`` (IRMAS layout) unless a manifest with the same key is there."""
-    find_soundfont(IRMAS_SOUNDFONT)
+                       excerpts: tuple[int, int], test_seconds: float = 20.0, min_songs_per_class: int = 0,
+                       shared_timbre_songs: int = 0, workers: int | None = None) -> Path:
+    """Render SynthIRMAS into ``target`` (IRMAS layout) unless a manifest with the same key is there
+    (:func:`plan_irmas` says what is rendered with which SoundFont)."""
+    soundfonts = (IRMAS_SOUNDFONT, IRMAS_TEST_SOUNDFONT)
+    for name in soundfonts:
+        find_soundfont(name)
     key = dict(dataset="SynthIRMAS", generator_version=IRMAS_GENERATOR_VERSION, seed=seed, train_clips=train_clips,
-               test_songs=test_songs, excerpts=list(excerpts), test_seconds=test_seconds)
-    jobs = plan_irmas(seed, train_clips, test_songs, excerpts, test_seconds)
+               test_songs=test_songs, excerpts=list(excerpts), test_seconds=test_seconds,
+               min_songs_per_class=min_songs_per_class, shared_timbre_songs=shared_timbre_songs)
+    jobs = plan_irmas(seed, train_clips, test_songs, excerpts, test_seconds, min_songs_per_class, shared_timbre_songs)
+    tests = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(SHARED_TIMBRES_FOLDER)]
     counts = dict(train=sum(len(j["names"]) for j in jobs if j["kind"] == "train"),
-                  test_songs=test_songs, test=sum(len(j["clips"]) for j in jobs if j["kind"] == "test"))
-    return _render(target, key, jobs, IRMAS_SOUNDFONT, counts, workers)
+                  test_songs=test_songs, test=sum(len(j["clips"]) for j in tests),
+                  shared_timbre_songs=min(shared_timbre_songs, test_songs))
+    return _render(target, key, jobs, soundfonts, counts, workers)
 
 
 def render_synth_audioset(target: Path, seed: int, clips: int, workers: int | None = None) -> Path:
@@ -796,6 +846,17 @@ def render_synth_audioset(target: Path, seed: int, clips: int, workers: int | No
     rows = [dict(ytid=j["ytid"], start_seconds="0.000", end_seconds="10.000",
                  positive_labels=",".join(class_mids(j["labels"])), labels=";".join(j["labels"]),
                  status="ok", detail="") for j in jobs]
-    return _render(target, key, jobs, AUDIOSET_SOUNDFONT, dict(clips=clips), workers,
+    return _render(target, key, jobs, (AUDIOSET_SOUNDFONT,), dict(clips=clips), workers,
                    extra=lambda folder: io.write_csv(folder / "clips.csv",
                                                      pd.DataFrame(rows, columns=MANIFEST_COLUMNS)))
+
+
+def shared_timbre_twins(testing, irmas_root: Path):
+    """The rows of ``testing`` (SynthIRMAS validation/test clips) that were rendered a second time with the
+    training clips' SoundFont and chain, ``path`` pointing at that rendering: the same notes, levels and
+    labels, only the instruments' samples and the recording chain differ (notebook 10). The index is
+    ``testing``'s, so ``testing.loc[twins.index]`` are the same clips as tested."""
+    root = Path(irmas_root)
+    twins = testing["path"].map(lambda p: root / SHARED_TIMBRES_FOLDER / Path(p).resolve().relative_to(root.resolve()))
+    present = twins.map(Path.is_file)
+    return testing[present].assign(path=twins[present].map(str))
