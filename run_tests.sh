@@ -5,7 +5,7 @@
 #   2. ./run_all.sh --profile full --fast-dev-run on a fixture in the real data layouts, with
 #      checkpoints in the formats of the pretrained ResNet-50 and AST (python -m harmonylib
 #      make-fixture --weights; random weights): every notebook and experiment at the paper's model
-#      sizes and settings, one optimiser step each, two windows of two clips per evaluation split,
+#      sizes and settings, one optimiser step each, the central 2 s of two clips per evaluation split,
 #      without the solutions and the HTML report step 1 has made;
 #   3. pytest: the unit tests in tests/, and checks of what step 1 left behind instead of running it
 #      again: the printed outputs of its notebooks against tests/nbval/, the figures every notebook

@@ -80,7 +80,7 @@ from harmonylib.labels import CLASSES  # noqa: E402
 from harmonylib.models import build_model, count_parameters  # noqa: E402
 from harmonylib.reference import AUDIOSET_CLIPS, IRMAS_TEST_PARTS, IRMAS_TRAIN_COUNTS, IRMAS_TRAIN_SAMPLES  # noqa: E402
 from harmonylib.sampling import dynamic_epoch_size  # noqa: E402
-from harmonylib.windows import SHORT_BY_TOLERANCE_S, window_count  # noqa: E402
+from harmonylib.windows import SHORT_BY_TOLERANCE_S, central_window_count, window_count  # noqa: E402
 
 MODELS = ("raw_cnn", "mfcc_cnn", "features_cnn", "resnet50", "ast")
 MEASURED_WINDOW = 1.0  # seconds: every model is measured on 1-s windows, the chapter's main setting
@@ -391,7 +391,9 @@ def window_total(lengths: np.ndarray, window: float, sample_rate: int, training:
     total = 0
     for n, clips in zip(*np.unique(lengths, return_counts=True)):
         count = window_count(int(n), size, "drop", tolerance) if training else window_count(int(n), size, "pad")
-        total += int(clips) * (count if max_seconds is None else min(count, math.ceil(max_seconds / window)))
+        if not training and max_seconds is not None:
+            count = central_window_count(int(n), size, int(round(max_seconds * sample_rate)))
+        total += int(clips) * count
     return total
 
 

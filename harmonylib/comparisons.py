@@ -25,9 +25,9 @@ from .errors import HarmonyError
 from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, detectable_difference, metric_table,
                        multilabel_metrics, per_class_f1, plot_metric_bars, trivial_baselines, tune_thresholds)
 from .grid import BY_NAME, command_for, run_name
-from .io import Provenance
+from .io import Provenance, audio_per_epoch
 from .labels import NUM_CLASSES
-from .runs import MissingRunError, Run, open_run, predictions_path
+from .runs import MissingRunError, Run, open_run
 
 
 # ---------------------------------------------------------------- opening the grid's runs
@@ -153,6 +153,15 @@ class Collected:
     pairs: list[tuple[str, str]]
     thresholds: dict[str, np.ndarray]
 
+    def systems_by_test(self) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """The systems grouped by the data set they were tested on: ``{test: {label: (y_true, y_pred)}}``, in the
+        comparison's order (systems on one test set share their clips and labels)."""
+        grouped: dict[str, dict] = {}
+        for system in self.comparison.systems:
+            if system.label in self.systems:
+                grouped.setdefault(system.test, {})[system.label] = self.systems[system.label]
+        return grouped
+
 
 def tuned_thresholds(run: Run, strategy: str = "S2", per_class: bool = True) -> np.ndarray:
     """Thresholds tuned on the validation split of the data set ``run`` was trained on (never on test)."""
@@ -251,9 +260,9 @@ def baseline_table(collected: Collected, profile: Profile, data_dir=None, n_resa
     from .data import training_labels
 
     tables = []
-    for test in dict.fromkeys(s.test for s in collected.comparison.systems if s.label in collected.systems):
-        label = next(s.label for s in collected.comparison.systems if s.test == test and s.label in collected.systems)
-        y_true, groups = collected.systems[label][0], collected.groups[label]
+    for test, systems in collected.systems_by_test().items():
+        label = next(iter(systems))
+        y_true, groups = systems[label][0], collected.groups[label]
         counts = pd.Series([code for labels in training_labels(profile, test, data_dir) for code in labels]).value_counts()
         most_frequent = counts.sort_index().idxmax()  # ties: the first class in alphabetical order
         predictions = {name: (y_true, predicted) for name, predicted in trivial_baselines(y_true, most_frequent).items()}
@@ -277,10 +286,9 @@ def evaluate_comparison(key: str, profile: Profile, variants: bool = True, data_
             tables.append(metric_table(other.systems, other.groups, METRICS, **resample).assign(variant=name))
     tests = comparison_table(main.systems, main.pairs, main.groups, main.comparison.metrics,
                              n_resamples=cfg.permutation_resamples, seed=profile.seed, confidence=cfg.confidence)
-    by_test = {}
-    for label, system in main.systems.items():  # per-class F1 needs systems on one test set per table
-        by_test.setdefault(next(s.test for s in main.comparison.systems if s.label == label), {})[label] = system
-    per_class = pd.concat([per_class_f1(s).assign(test=t) for t, s in by_test.items()], ignore_index=True)
+    # per-class F1 needs systems on one test set per table
+    per_class = pd.concat([per_class_f1(systems).assign(test=test) for test, systems in main.systems_by_test().items()],
+                          ignore_index=True)
     variants_table = pd.concat(tables, ignore_index=True)[["variant", "system", "metric", "value", "ci_low", "ci_high"]]
     baselines = baseline_table(main, profile, data_dir, **resample)
     return Evaluation(key, profile, main, metrics, variants_table, tests, per_class, baselines)
@@ -296,52 +304,55 @@ def weights_label(opened: dict[str, Run]) -> str:
     return "; ".join(f"{', '.join(names)}: {weights}" for weights, names in models.items())
 
 
-def _per_model(values: dict[str, set], unit: str) -> str:
-    """The most common value of ``values`` (model -> values of its runs), then the models' other values."""
-    flat = [v for model_values in values.values() for v in model_values]
-    common = max(set(flat), key=flat.count)
-    others = [f"{model}: {', '.join(map(str, sorted(v - {common})))}" for model, v in values.items() if v - {common}]
+def _most_common_then_others(values: dict[str, set], unit: str) -> str:
+    """The most common of ``values`` (system -> values of its runs; ties: the smallest), then the systems whose
+    runs have other values."""
+    flat = [v for system_values in values.values() for v in system_values]
+    common = max(sorted(set(flat), key=str), key=flat.count)
+    others = [f"{system}: {', '.join(map(str, sorted(v - {common}, key=str)))}" for system, v in values.items()
+              if v - {common}]
     return f"{common}{unit}" + (f" ({'; '.join(others)})" if others else "")
 
 
 def training_label(opened: dict[str, Run]) -> str:
     """How long the runs trained, for a figure's provenance: optimiser steps per run and seconds of training
-    audio per epoch, per model where they differ (e.g. "132 optimiser steps per run (ast: 600), training audio
-    per epoch: 352 s (ast: 640 s)")."""
+    audio per epoch, per model and window length where they differ (e.g. "132 optimiser steps per run
+    (ast w1: 600), training audio per epoch: 352 s (ast w1: 640 s)")."""
     steps: dict[str, set] = {}
     audio: dict[str, set] = {}
     for r in opened.values():
-        model = str(r.config.get("model", "?"))
-        steps.setdefault(model, set()).add(int(r.summary["optimiser_steps"]))
-        windows = r.config.get("settings", {}).get("samples_per_epoch")
-        audio.setdefault(model, set()).add("every window" if windows is None else
-                                           f"{windows * float(r.parameters.get('window', 1)):g} s")
-    return f"{_per_model(steps, ' optimiser steps per run')}, training audio per epoch: {_per_model(audio, '')}"
+        window = float(r.parameters.get("window", 1))
+        system = f"{r.config.get('model', '?')} w{window:g}"
+        steps.setdefault(system, set()).add(int(r.summary["optimiser_steps"]))
+        audio.setdefault(system, set()).add(audio_per_epoch(r.config.get("settings", {}).get("samples_per_epoch"),
+                                                            window))
+    return (f"{_most_common_then_others(steps, ' optimiser steps per run')}, training audio per epoch: "
+            f"{_most_common_then_others(audio, '')}")
 
 
-def test_label(profile: Profile, opened: dict[str, Run]) -> str:
-    """The test sets of the runs, for a figure's provenance: songs and clips of each (a song groups the
-    excerpts the intervals resample together; an AudioSet clip is its own group)."""
-    datasets = dict.fromkeys(d for r in opened.values() for d in [r.train_dataset, *r.parameters.get(
-        "eval_datasets", [r.train_dataset])])
-    parts = []
-    for dataset in datasets:
-        run = next((r for r in opened.values() if predictions_path(r.path, dataset, "test").exists()), None)
-        if run is None:
-            continue
-        predictions = run.predictions(dataset, "test")
-        songs, clips = len(set(predictions.groups)), len(predictions.clip_ids)
-        parts.append(f"{profile.data_names[dataset]} {clips} clips" if songs == clips else
-                     f"{profile.data_names[dataset]} {songs} songs ({clips} clips)")
-    return "; ".join(parts)
+def evaluated_label(profile: Profile, collected: list[Collected]) -> str:
+    """The test clips of the systems of ``collected``, for a figure's provenance: songs and clips of each test set
+    (a song groups the excerpts the intervals resample together; an AudioSet clip is its own group)."""
+    parts = {}
+    for c in collected:
+        for system in c.comparison.systems:
+            if system.label in c.systems and system.test not in parts:
+                songs, clips = len(set(c.groups[system.label])), len(c.systems[system.label][0])
+                count = f"{clips} clips" if songs == clips else f"{songs} songs ({clips} clips)"
+                parts[system.test] = f"{profile.data_names[system.test]} test, {count}"
+    return "; ".join(parts.values())
 
 
-def provenance(profile: Profile, opened: dict[str, Run], dataset: str | None = None) -> Provenance:
-    """A chapter-5 figure's provenance: its data (default: the profile's data set), profile, the runs'
-    initial weights (:func:`weights_label`), how long they trained (:func:`training_label`) and what they
-    were tested on (:func:`test_label`)."""
+def provenance(profile: Profile, source: dict[str, Run] | Collected | list[Collected],
+               dataset: str | None = None) -> Provenance:
+    """A chapter-5 figure's provenance: its data (default: the profile's data set), profile, the runs' initial
+    weights (:func:`weights_label`) and how long they trained (:func:`training_label`); for the systems of one or
+    more comparisons (``source`` a :class:`Collected` or a list of them) also the test clips they were scored on
+    (:func:`evaluated_label`)."""
+    collected = [source] if isinstance(source, Collected) else source if isinstance(source, list) else []
+    opened = {name: run for c in collected for name, run in c.runs.items()} if collected else source
     return Provenance(dataset or profile.dataset_name, profile.name, weights_label(opened), training_label(opened),
-                      test_label(profile, opened))
+                      evaluated_label(profile, collected))
 
 
 def run_colour(run: str):
@@ -627,30 +638,41 @@ def record_claims(verdicts: pd.DataFrame, profile: Profile) -> Path:
     return target
 
 
-def report_differences(metric: str = "macro_f1") -> tuple[float, float]:
-    """The smallest and largest difference in ``metric`` between the systems of the report's claims that one
-    system is higher, in the report's own numbers."""
-    gaps = [abs(va - vb) for c in reference.CLAIMS if c.expect == "higher" and c.metric == metric
+def report_differences(claims, metric: str = "macro_f1") -> tuple[float, float] | None:
+    """The smallest and largest difference in ``metric``, in the report's own numbers, between the systems of
+    those of ``claims`` (keys of :data:`harmonylib.reference.CLAIMS`) that say one system is higher; None
+    where there are none."""
+    gaps = [abs(va - vb) for key in claims for c in [reference.claim(key)] if c.expect == "higher" and c.metric == metric
             for *_, va, vb in _report_pairs(c)]
-    return min(gaps), max(gaps)
+    return (min(gaps), max(gaps)) if gaps else None
 
 
-def resolution_markdown(tests: pd.DataFrame, metric: str = "macro_f1") -> str:
-    """What differences the test songs can detect (:func:`harmonylib.evaluate.detectable_difference` of the
-    notebook's paired tests) against the differences the report's claims rest on."""
+def resolution_markdown(tests: pd.DataFrame, verdicts: pd.DataFrame, metric: str = "macro_f1") -> str:
+    """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`)
+    against the report's own differences in its claims ``verdicts``, and how narrow an interval its claims of
+    similarity would need."""
     detectable = detectable_difference(tests, metric)
+    label = METRIC_LABELS[metric]
     if np.isnan(detectable):
-        return f"No paired test of {METRIC_LABELS[metric]} here, so no detectable difference to state."
+        return f"No paired test of {label} here, so no detectable difference to state."
     if detectable == 0:
-        return (f"The paired intervals of {METRIC_LABELS[metric]} all have zero width: the systems predict alike on "
-                "every clip, so they do not show what difference these test songs could detect.")
-    low, high = report_differences(metric)
-    verdict = ("can resolve all of them" if detectable <= low else "can resolve only the larger of them"
-               if detectable <= high else "can resolve none of them")
-    return (f"**Resolution: {detectable:.3f} {METRIC_LABELS[metric]}** is the smallest difference these test songs "
-            f"detect (80 % power, 5 % level; from the median half-width of this notebook's {len(tests[tests['metric'] == metric])} "
-            f"paired intervals). The report's claims that one system is higher rest on differences of {low:.3f}-"
-            f"{high:.3f}, so this test set {verdict}.")
+        return (f"The median paired interval of {label} has zero width: most pairs of systems predict alike on every "
+                "clip, so the intervals do not show what difference these test songs could detect.")
+    text = (f"**Resolution: {detectable:.3f} {label}** is the smallest true difference these test songs detect with "
+            f"80 % power at Holm's first step over the table's {len(tests)} tests (5 % / {len(tests)}), for systems "
+            "that disagree as often as the median pair here.")
+    gaps = report_differences(verdicts["claim"], metric)
+    if gaps:
+        low, high = gaps
+        reach = ("all of them" if detectable <= low else "only the larger of them" if detectable <= high
+                 else "none of them")
+        text += (f" The report's claims tested here rest on differences of {low:.3f}-{high:.3f}, so this test set "
+                 f"can resolve {reach}.")
+    if any(reference.claim(key).expect == "similar" for key in verdicts["claim"]):
+        half = ((tests["ci_high"] - tests["ci_low"]) / 2)[tests["metric"] == metric].median()
+        text += (f" A claim that two systems are similar holds only where the whole interval of their difference lies "
+                 f"within ±{reference.EQUIVALENCE_MARGIN:g}; the median half-width here is {half:.3f}.")
+    return text
 
 
 def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, Run],
@@ -664,7 +686,7 @@ def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, 
              + ", ".join(f"{counts.get(v, 0)} {v}" for v in VERDICTS if counts.get(v, 0)) + ".**", ""]
     lines += [f"- {r.section} *{r.statement}*: **{r.verdict}** ({r.here})." for r in verdicts.itertuples()]
     if tests is not None:
-        lines += ["", resolution_markdown(tests)]
+        lines += ["", resolution_markdown(tests, verdicts)]
     open_claims = verdicts[verdicts["verdict"].isin(["does not hold", "inconclusive"])]
     if open_claims.empty:
         return "\n".join(lines) + "\n"
@@ -687,12 +709,10 @@ def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, 
     inconclusive = open_claims[open_claims["verdict"] == "inconclusive"]
     widths = pd.to_numeric(inconclusive["half_width"], errors="coerce")
     if widths.notna().any():
-        gaps = [abs(va - vb) for key in inconclusive["claim"] if reference.claim(key).expect == "higher"
-                for *_, va, vb in _report_pairs(reference.claim(key))]
-        causes.append(f"the test songs resolve differences of about +-{widths.median():.3f} (median half-width of the "
-                      "paired 95 % intervals of the inconclusive claims)" + (
-                          f", where the report's own differences for these claims are {min(gaps):.3f}-{max(gaps):.3f}"
-                          if gaps else ""))
+        gaps = report_differences(inconclusive["claim"])
+        causes.append(f"the paired 95 % intervals of the inconclusive claims are +-{widths.median():.3f} wide (median)"
+                      + (f", where the report's own differences for these claims are {gaps[0]:.3f}-{gaps[1]:.3f}"
+                         if gaps else "") + (" (the resolution above)" if tests is not None else ""))
     if causes:
         lines += ["", "What stands between these runs and the report's: " + "; ".join(causes) + "."]
     return "\n".join(lines) + "\n"

@@ -47,9 +47,9 @@ class DataConfig:
     # each class is among the labels of at least this many test "songs" (before the validation/test split), so
     # that rare classes (cello, clarinet: 1-2 songs in 60 drawn at IRMAS's frequencies) can be measured
     synth_min_songs_per_class: int = 0
-    # test songs rendered a second time with the training clips' SoundFont and recording chain (notebook 10
-    # measures what the held-out SoundFont and chain of the validation/test songs change)
-    synth_shared_timbre_songs: int = 0
+    # test songs rendered again with the training clips' SoundFont, through their recording chain and through the
+    # test songs' (notebook 10 measures what the held-out instruments and the other chain each change)
+    synth_twin_songs: int = 0
     audioset_fractions: tuple[float, float, float] = (0.7, 0.1, 0.2)  # report 3.6.2
 
 
@@ -72,12 +72,12 @@ class TrainConfig:
 
     epochs: int = 35
     batch_size: int = 16
-    # Seconds of training audio per epoch, the same for every window size (352 s: 352 one-second windows or 117
-    # three-second ones, as every window of the same clips would be); None: every window of every clip (paper)
+    # Seconds of training audio per epoch, the same for every window size (352 s: 352 one-second windows, 176
+    # two-second or 117 three-second ones); None: every window of every clip (paper)
     max_train_seconds: float | None = None
-    # Seconds of each validation/test clip scored: the block of this length nearest the clip's centre, cut into
-    # windows, so every window size that divides it hears the same audio (6 s: 1, 2 and 3 s);
-    # None: every window of every clip (paper). See harmonylib.windows.Windows.central_block.
+    # Seconds of each validation/test clip scored: its central seconds (all of a shorter clip), cut into windows,
+    # so every window size that divides it hears the same audio (6 s: 1, 2 and 3 s);
+    # None: every window of every clip (paper). See harmonylib.windows.Windows (span_s).
     max_eval_seconds: float | None = None
     image_size: int = 256  # mel/ResNet input side (paper: 256)
     image_mels: int = 256  # mel bands for the ResNet input (paper: 256)
@@ -175,7 +175,7 @@ _PROFILES = {
             synth_excerpts_per_song=(1, 2),
             synth_audioset_clips=22,
             synth_test_seconds=8.0,
-            synth_shared_timbre_songs=2,
+            synth_twin_songs=2,
         ),
         features=FeatureConfig(anova_max_clips_per_class=4),
         train=TrainConfig(epochs=1, batch_size=8, max_train_seconds=16, max_eval_seconds=6, image_size=32,
@@ -190,17 +190,17 @@ _PROFILES = {
         data=DataConfig(
             source="synth",
             synth_train_clips=1100,
-            synth_test_songs=200,
+            synth_test_songs=400,
             synth_excerpts_per_song=(1, 2),
             synth_audioset_clips=600,
-            synth_min_songs_per_class=8,
-            synth_shared_timbre_songs=40,
+            synth_min_songs_per_class=12,
+            synth_twin_songs=40,
         ),
         train=TrainConfig(epochs=6, batch_size=16, max_train_seconds=352, max_eval_seconds=6, image_size=64,
                           image_mels=64, ast_layers=4, ast_hidden=192, features_fit_windows=512,
                           model_scales=(("ast", 15, 640.0),)),
         scale_downs=(
-            "SynthIRMAS (1100 training clips; 200 test songs of 1-2 excerpts) instead of IRMAS",
+            "SynthIRMAS (1100 training clips; 400 songs of 1-2 testing excerpts) instead of IRMAS",
             "6 epochs of 352 s of training audio (AST: 15 of 640 s) instead of 35 epochs of every window",
             "validation/test clips scored on their central 6 s (every window size hears the same audio)",
             "ResNet-50 input 3x64x64 (64 mel bands) instead of 3x256x256",

@@ -475,12 +475,15 @@ def comparison_table(systems: dict[str, tuple[np.ndarray, np.ndarray]], pairs: S
     return table
 
 
-def detectable_difference(tests: pd.DataFrame, metric: str = "macro_f1", power: float = 0.8,
-                          confidence: float = 0.95) -> float:
-    """The smallest true difference in ``metric`` that the paired tests ``tests`` (:func:`comparison_table`) detect
-    with probability ``power`` at the two-sided level ``1 - confidence``: ``z(1 - a/2) + z(power)`` standard
-    errors, the standard error read off the median half-width of the tests' intervals (``z(1 - a/2)`` standard
-    errors each). NaN where ``tests`` holds no test of ``metric``. Notebooks 50-54 and 57.
+def detectable_difference(tests: pd.DataFrame, metric: str = "macro_f1", power: float = 0.8, alpha: float = 0.05,
+                          confidence: float = 0.95, family: int | None = None) -> float:
+    """The smallest true difference in ``metric`` that a paired test like those of ``tests``
+    (:func:`comparison_table`) detects with probability ``power`` when it must pass Holm's first step over a
+    table of ``family`` tests (default: every row of ``tests``): two-sided level ``alpha / family``. That is
+    ``z(1 - alpha / (2 family)) + z(power)`` standard errors, the standard error read off the median
+    half-width of the rows' ``confidence`` intervals of ``metric`` (``z(1/2 + confidence/2)`` standard errors
+    each). It holds for systems that disagree as often as the median pair here. NaN where ``tests`` has no
+    test of ``metric``. Notebooks 50-54 and 57.
 
     >>> tests = pd.DataFrame({"metric": ["macro_f1"], "ci_low": [-0.0196], "ci_high": [0.0196]})
     >>> round(detectable_difference(tests), 4)
@@ -491,8 +494,9 @@ def detectable_difference(tests: pd.DataFrame, metric: str = "macro_f1", power: 
     rows = tests[tests["metric"] == metric]
     if rows.empty:
         return float("nan")
-    z = norm.ppf(0.5 + confidence / 2)
-    return float(((rows["ci_high"] - rows["ci_low"]) / 2).median() / z * (z + norm.ppf(power)))
+    family = len(tests) if family is None else family
+    standard_error = ((rows["ci_high"] - rows["ci_low"]) / 2).median() / norm.ppf(0.5 + confidence / 2)
+    return float(standard_error * (norm.ppf(1 - alpha / (2 * family)) + norm.ppf(power)))
 
 
 def per_class_f1(systems: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:

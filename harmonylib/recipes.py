@@ -30,7 +30,7 @@ from . import paths, reference, runs
 from .config import Profile, get_profile
 from .errors import ConfigError
 from .evaluate import aggregate, binarize, multilabel_metrics
-from .io import Provenance, save_table
+from .io import Provenance, audio_per_epoch, files_digest, save_table
 from .models import count_parameters
 from .train import OptimGroup, RunResult, TrainSettings, fit, group_windows, predict_windows
 
@@ -213,15 +213,14 @@ def training_set(frame: pd.DataFrame, sample_rate: int, window: float, sampling:
 
 
 def evaluation_set(frame: pd.DataFrame, sample_rate: int, window: float, max_seconds: float | None = None) -> Dataset:
-    """Every window of each clip (the last one zero-padded), or those of its central ``max_seconds``
-    (:meth:`harmonylib.windows.Windows.central_block`: the same audio for every window size that divides it)."""
+    """Every window of each clip (the last one zero-padded), or those over its central ``max_seconds``
+    (:class:`harmonylib.windows.Windows`' ``span_s``: the same audio for every window size that divides it)."""
     from .data import waveforms
     from .labels import multi_hot_matrix
     from .windows import WindowDataset, Windows
 
-    windows = Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad")
-    rows = None if max_seconds is None else windows.central_block(max_seconds)
-    return WindowDataset(windows, multi_hot_matrix(frame["labels"]), rows=rows)
+    windows = Windows(waveforms(frame, sample_rate), sample_rate, window, last="pad", span_s=max_seconds)
+    return WindowDataset(windows, multi_hot_matrix(frame["labels"]))
 
 
 # ------------------------------------------------------------------------------- a training notebook's steps
@@ -290,15 +289,19 @@ def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_
               seed: int | None = None, select: str = "macro_f1") -> RunResult:
     """Train ``model`` with the recipe of Tables 4.3-4.5 at the job's profile and show its curves.
 
-    The settings record the notebook parameters and the augmentations, so a run folder trained otherwise
-    is set aside and retrained, never reused. A model without pretrained weights trains with
+    The settings record the notebook parameters, the augmentations and the training and validation data
+    (their files' digest and the seconds scored per clip), so a run folder trained otherwise, or on other
+    data, is set aside and retrained, never reused. A model without pretrained weights trains with
     :data:`SCRATCH_GROUPS`' rates. Under torchrun the processes other than rank 0 end here. The run
     folder also gets the model input's record, for ``python -m harmonylib predict``.
     """
     from_scratch = not model.harmony_pretrained
     extra = {"dataset": job.dataset, "window": job.window, "sampling": job.sampling, "max_sampled": job.max_sampled,
              "eval_datasets": job.eval_datasets, "weight_decay": weight_decay,
-             "augmentation": [repr(a) for a in augmentations]}
+             "augmentation": [repr(a) for a in augmentations],
+             # the clips it learns from and is validated on, and the seconds of each validation clip scored
+             "data": files_digest([*job.splits.train["path"], *job.splits.val["path"]]),
+             "eval_seconds": job.profile.train.max_eval_seconds}
     settings = settings_for(job.model, job.profile, weight_decay, epochs, seed, select, extra, from_scratch,
                             job.window)
     shape = tuple(model_input(torch.zeros(1, int(job.window * job.sample_rate), device=job.device)).shape[1:])
@@ -319,17 +322,13 @@ def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_
 
 def provenance(job: TrainingJob, model: nn.Module, result: RunResult) -> Provenance:
     """A training run's figure: its data, profile, weights, optimiser steps and training audio per epoch, and
-    the validation songs that chose its checkpoint."""
-    windows = result.settings.samples_per_epoch
-    audio = "every window" if windows is None else f"{windows * job.window:g} s of audio"
+    the validation clips that chose its checkpoint."""
+    audio = audio_per_epoch(result.settings.samples_per_epoch, job.window)
+    val = job.splits.val
+    clips = f"{val['song'].nunique()} songs ({len(val)} clips)" if "song" in val else f"{len(val)} clips"
     return Provenance(job.splits.name, job.profile.name, model.harmony_weights,
-                      f"{result.summary['optimiser_steps']} optimiser steps, {audio} per epoch",
-                      f"validation {_groups(job.splits.val)} ({len(job.splits.val)} clips)")
-
-
-def _groups(frame: pd.DataFrame) -> str:
-    """How many songs an IRMAS split holds (an AudioSet clip is its own group)."""
-    return f"{frame['song'].nunique()} songs" if "song" in frame else f"{len(frame)} clips"
+                      f"{result.summary['optimiser_steps']} optimiser steps, training audio per epoch: {audio}",
+                      f"{job.splits.name} validation, {clips}")
 
 
 def plot_history(metrics: pd.DataFrame, axes) -> None:

@@ -140,7 +140,8 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
     entries, others = _figure_entries(profile)
     lines = ["# Figures and tables", "",
              f"Every figure and table of the report regenerated at the `{profile}` profile, in the report's "
-             "order, with the data, profile, weights and training it came from (`figures/INDEX.md` lists the same). "
+             "order, with the data, profile, weights, training and evaluation clips it came from (`figures/INDEX.md` "
+             "lists the same). "
              "Results on SynthIRMAS / SynthAudioSet are **not** IRMAS / AudioSet results.", ""]
     if others:
         lines += [f"({others} figure(s)/table(s) of other profiles in `{paths.figures_dir()}` are not shown.)", ""]
@@ -154,7 +155,8 @@ def _figures_page(profile: str, stage: Path, docs: dict[str, str]) -> str:
         where = (f"{{doc}}`{e['notebook']} <{docs[e['notebook']]}>`" if e["notebook"] in docs
                  else f"`{e['notebook']}`")
         training = f" · training: {e['training']}" if e.get("training") else ""
-        provenance = (f"data: {e['dataset']} · profile: {e['profile']} · weights: {e['weights']}{training} · "
+        evaluated = f" · evaluated on: {e['evaluated']}" if e.get("evaluated") else ""
+        provenance = (f"data: {e['dataset']} · profile: {e['profile']} · weights: {e['weights']}{training}{evaluated} · "
                       f"notebook: {where}")
         if e["kind"] == "figure":
             lines += [f":::{{figure}} figures/{name}", f":name: {Path(name).stem}", ":width: 100%", "",

@@ -44,6 +44,14 @@ def window_count(n_samples: int, window: int, last: str = "pad", tolerance: int 
     return max(1, full + int(keep_last))
 
 
+def central_window_count(n_samples: int, window: int, span: int) -> int:
+    """How many ``window``-sample windows cover the central ``span`` samples of a clip of ``n_samples`` (all of
+    a shorter clip), the last one padded: at least one."""
+    if n_samples <= 0 or window <= 0 or span <= 0:
+        raise ValueError(f"need positive lengths, got n_samples={n_samples}, window={window}, span={span}")
+    return -(-min(n_samples, span) // window)
+
+
 def split(wave: np.ndarray, window: int, last: str = "pad", tolerance: int = 0) -> np.ndarray:
     """One clip (n,) -> its windows (count, window), float32, zero-padded where needed."""
     wave = np.asarray(wave, dtype=np.float32)
@@ -62,36 +70,32 @@ class Windows:
     index and ``start[j]`` its first sample in that clip. Windows are cut on access, so a memory-mapped
     waveform store is never copied whole. ``tolerance_s``: how short a last window may be and still be
     kept by ``last="drop"`` (see the module's docstring).
+
+    ``span_s``: only the windows over each clip's central ``span_s`` seconds (all of a shorter clip), from
+    its start at ``(length - span) / 2``, the last one padded (:func:`central_window_count`). Every window
+    length that divides ``span_s`` then hears exactly the same audio of every clip: with 6 s, six 1-s, three
+    2-s or two 3-s windows (evaluation at a profile that scores part of each clip).
     """
 
     def __init__(self, waves, sample_rate: int, seconds: float, last: str = "pad",
-                 tolerance_s: float = SHORT_BY_TOLERANCE_S):
-        self.waves, self.last, self.sample_rate = waves, last, sample_rate
+                 tolerance_s: float = SHORT_BY_TOLERANCE_S, span_s: float | None = None):
+        self.waves, self.last = waves, last
         self.size = int(round(seconds * sample_rate))
         tolerance = int(round(tolerance_s * sample_rate))
-        self.lengths = np.array([len(waves[i]) for i in range(len(waves))], dtype=np.int64)
-        counts = np.array([window_count(n, self.size, last, tolerance) for n in self.lengths], dtype=np.int64)
+        lengths = np.array([len(waves[i]) for i in range(len(waves))], dtype=np.int64)
+        if span_s is None:
+            counts = np.array([window_count(n, self.size, last, tolerance) for n in lengths], dtype=np.int64)
+            offsets = np.zeros(len(lengths), dtype=np.int64)
+        else:
+            span = int(round(span_s * sample_rate))
+            counts = np.array([central_window_count(n, self.size, span) for n in lengths], dtype=np.int64)
+            offsets = np.maximum(lengths - span, 0) // 2
         self.clip = np.repeat(np.arange(len(waves)), counts)
         first = np.repeat(np.cumsum(counts) - counts, counts)
-        self.start = (np.arange(len(self.clip)) - first) * self.size
+        self.start = offsets[self.clip] + (np.arange(len(self.clip)) - first) * self.size
 
     def __len__(self) -> int:
         return len(self.clip)
-
-    def central_block(self, seconds: float) -> np.ndarray:
-        """The rows of the windows that start inside each clip's ``seconds``-long block nearest its centre.
-
-        Blocks lie on a grid of ``seconds`` from the clip's start, so for every window length that divides
-        ``seconds`` the chosen windows cover exactly the same audio: with 6 s, six 1-s windows, three 2-s or
-        two 3-s ones of a 20-s clip, all hearing its seconds 6-12. A clip shorter than two blocks is scored
-        from its start (a clip shorter than one block: every window, so all of it).
-        """
-        block = int(round(seconds * self.sample_rate))
-        if block <= 0:
-            raise ValueError(f"need a positive number of seconds to score, got {seconds}")
-        index = np.floor(np.maximum(self.lengths - block, 0) / (2 * block) + 0.5).astype(np.int64)
-        offset = self.start - (index * block)[self.clip]
-        return np.flatnonzero((offset >= 0) & (offset < block))
 
     def __getitem__(self, j: int) -> np.ndarray:
         wave = self.waves[int(self.clip[j])]

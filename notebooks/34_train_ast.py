@@ -24,8 +24,9 @@
 # the transformer starts from **random initialisation**, and every figure says so. The report's
 # fine-tuning learning rate (2e-5) is tiny for training from scratch, so a randomly initialised AST
 # trains with a from-scratch rate, 3e-4 for the backbone (the classifier keeps 1e-3;
-# `harmonylib.recipes.SCRATCH_GROUPS`, chosen on SynthIRMAS's validation split among 2e-5, 3e-4 and
-# 1e-3), and at the `default` profile for more steps than the CNNs (15 epochs of 640 windows: a
+# `harmonylib.recipes.SCRATCH_GROUPS`; a common rate for training a transformer from random weights with
+# Adam; no search over rates is recorded in this study, so it makes no claim that it is the best), and at
+# the `default` profile for more steps than the CNNs (15 epochs of 640 windows: a
 # transformer without pretraining learns slowly). Read its numbers as those of a small AST trained
 # from scratch on little data, not of the report's fine-tuned one. At the `default` profile it is
 # also smaller (fewer layers, narrower; printed below). With the checkpoint in the cache, the `full`

@@ -50,7 +50,7 @@ NOTEBOOK = "50_window_sizes"
 plotting.use_style()
 pd.set_option("display.width", 160)
 E = cmp.evaluate_comparison("5.1", P, data_dir=data_dir)
-PROV = cmp.provenance(P, E.collected.runs)
+PROV = cmp.provenance(P, E.collected)
 print(f"profile {P.name}: {len(E.collected.systems)} systems, "
       f"{len(next(iter(E.collected.systems.values()))[0])} {P.dataset_name} test clips from "
       f"{len(set(next(iter(E.collected.groups.values()))))} songs")
@@ -116,15 +116,17 @@ table
 # %% [markdown]
 # ## Is the 1-s window better? Paired tests
 #
-# **A fair comparison first.** Two things could favour one window size for reasons that are not the
+# **How fair is the comparison?** Three things could favour one window size for reasons that are not the
 # window itself. *What the model hears at test time:* a profile that scores part of each clip (the default
-# scores 6 s of each, `TrainConfig.max_eval_seconds`) scores the block of 6 s nearest the clip's centre, cut
-# into six 1-s, three 2-s or two 3-s windows, so all three models judge exactly the same audio
-# (`Windows.central_block`). Scoring a fixed *number* of windows instead would let the 3-s model hear three
-# times as much of every clip. *What it learns from:* the training budget is seconds of audio per epoch
-# (`TrainConfig.max_train_seconds`), the same for every window size, so the 3-s model sees a third as many
-# windows, each three times as long, and takes a third as many optimiser steps, as it would when every
-# window of the same clips is used (the paper's setting). The footer of each figure gives both.
+# scores 6 s of each, `TrainConfig.max_eval_seconds`) scores the clip's central 6 s, cut into six 1-s, three
+# 2-s or two 3-s windows, so all three models judge exactly the same audio (`harmonylib.windows.Windows`,
+# `span_s`). Scoring a fixed *number* of windows instead would let the 3-s model hear three times as much of
+# every clip. *What it learns from:* the training budget is seconds of audio per epoch
+# (`TrainConfig.max_train_seconds`), the same for every window size, as when every window of the same clips
+# is used (the paper's setting). *How often it learns:* the same audio in longer windows is fewer examples,
+# so the 3-s model takes a third of the 1-s model's optimiser steps (48 against 132 at the default profile;
+# the footer gives them). After six short epochs that alone can decide which window wins: read a verdict
+# against the 1-s window as "at this training budget", not as a property of the window.
 #
 # The bars overlap, so the question is whether the differences are larger than chance. For each pair
 # of models we test, on the same test clips, whether they differ: a **permutation test** that swaps the

@@ -47,8 +47,8 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.2a", P, data_dir=data_dir)
 B = cmp.evaluate_comparison("5.2b", P, variants=False, data_dir=data_dir)
-PROV = cmp.provenance(P, A.collected.runs)
-PROV_B = cmp.provenance(P, B.collected.runs)
+PROV = cmp.provenance(P, A.collected)
+PROV_B = cmp.provenance(P, B.collected)
 for run in A.collected.runs.values():
     print(f"{run.label:<28} {run.summary.get('parameters', 0):>12,} parameters   weights: {run.config.get('weights')}")
 

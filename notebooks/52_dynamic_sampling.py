@@ -51,7 +51,7 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.3a", P, data_dir=data_dir)
 B = cmp.evaluate_comparison("5.3b", P, variants=False, data_dir=data_dir)
-PROV = cmp.provenance(P, A.collected.runs)
+PROV = cmp.provenance(P, A.collected)
 print("systems:", ", ".join(A.collected.systems))
 print("left out at this profile:", ", ".join(A.collected.skipped) or "none")
 
@@ -106,7 +106,7 @@ cmp.plot_evaluation(B, ax)
 save_figure(fig, "5.3b", "dynamic_precision_recall",
             "Macro precision and recall of dynamic vs static training (95 % bootstrap CIs over songs; black ticks: "
             "trivial baselines)",
-            cmp.provenance(P, B.collected.runs), NOTEBOOK)
+            cmp.provenance(P, B.collected), NOTEBOOK)
 plt.show()
 save_table(B.tests, "5.3b", "dynamic_precision_recall_tests",
            "Dynamic vs static training: paired tests on macro precision and recall", PROV, NOTEBOOK)

@@ -49,8 +49,8 @@ plotting.use_style()
 pd.set_option("display.width", 160)
 A = cmp.evaluate_comparison("5.5a", P, data_dir=data_dir)
 B = cmp.evaluate_comparison("5.5b", P, data_dir=data_dir)
-PROV_A = cmp.provenance(P, A.collected.runs, dataset=f"{P.audioset_name} -> {P.dataset_name}")
-PROV_B = cmp.provenance(P, B.collected.runs)
+PROV_A = cmp.provenance(P, A.collected, dataset=f"{P.audioset_name} -> {P.dataset_name}")
+PROV_B = cmp.provenance(P, B.collected)
 for run in {**A.collected.runs, **B.collected.runs}.values():
     print(f"{run.name:<32} weight decay {run.parameters.get('weight_decay', 'paper default')}   "
           f"weights: {run.config.get('weights')}")
@@ -135,7 +135,7 @@ else:
 # %%
 claims = cmp.claim_verdicts(A, B)
 save_table(claims, "5.5a", "ast_claims", "The report's claims tested by Figure 5.5 and their verdicts at "
-           "this profile", cmp.provenance(P, {**A.collected.runs, **B.collected.runs},
+           "this profile", cmp.provenance(P, [A.collected, B.collected],
                                           dataset=f"{P.audioset_name} + {P.dataset_name}"), NOTEBOOK)
 cmp.record_claims(claims, P)
 display(Markdown(cmp.claims_markdown(claims, P, {**A.collected.runs, **B.collected.runs},

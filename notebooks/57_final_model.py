@@ -53,7 +53,7 @@ NOTEBOOK = "57_final_model"
 plotting.use_style()
 pd.set_option("display.width", 180)
 E = cmp.evaluate_comparison("5.8", P, data_dir=data_dir)
-PROV = cmp.provenance(P, E.collected.runs)
+PROV = cmp.provenance(P, E.collected)
 STATIC, DYNAMIC = "ResNet-50 static, w1", "ResNet-50 BSPDS-5, w3"
 ENSEMBLE = "Ensemble static w1 + BSPDS-5 w3"
 print("candidates:", ", ".join(E.collected.systems), "| left out:", ", ".join(E.collected.skipped) or "none")

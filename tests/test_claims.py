@@ -142,7 +142,7 @@ def test_the_paragraph_names_the_causes_that_apply():
                                                       "resnet50_w3": _noisy(y_true, 0.15, 10)}, y_true, songs))
     text = cmp.claims_markdown(verdicts, SMOKE, {})
     assert "2 inconclusive" in text and "rendered from SoundFonts" in text
-    assert "the test songs resolve differences of about" in text and "the report's own differences" in text
+    assert "paired 95 % intervals of the inconclusive claims are" in text and "the report's own differences" in text
     holding = verdicts.assign(verdict="holds")
     assert "What stands between" not in cmp.claims_markdown(holding, SMOKE, {})
 
@@ -241,3 +241,23 @@ def test_a_paired_test_of_an_undefined_metric_is_an_error():
     y_true[:, 4] = 0  # no gel in the test clips: no gel F1 to compare
     with pytest.raises(ValueError, match="undefined"):
         ev.paired_test(y_true, y_true, _noisy(y_true, 0.2, 1), songs, "f1_gel", n_resamples=20)
+
+
+def test_the_resolution_compares_the_detectable_difference_with_the_reports_differences_of_its_claims():
+    keys = [c.key for c in reference.CLAIMS if c.expect == "higher" and c.metric == "macro_f1" and cmp._report_pairs(c)]
+    verdicts = pd.DataFrame({"claim": keys[:2]})
+    low, high = cmp.report_differences(verdicts["claim"])
+    assert (low, high) != cmp.report_differences(keys)  # the notebook's own claims, not the whole report's
+
+    def resolution(detectable: float) -> str:  # one test in the table: Holm's first step is the plain 5 % level
+        half_width = detectable / (1.95996 + 0.84162) * 1.95996
+        return cmp.resolution_markdown(pd.DataFrame({"metric": ["macro_f1"], "ci_low": [-half_width],
+                                                     "ci_high": [half_width]}), verdicts)
+
+    assert 0 < low < high
+    assert resolution(low * 0.9).endswith("can resolve all of them.")
+    assert resolution((low + high) / 2).endswith("can resolve only the larger of them.")
+    assert resolution(high * 1.1).endswith("can resolve none of them.")
+    assert "zero width" in resolution(0.0)
+    assert "No paired test" in cmp.resolution_markdown(pd.DataFrame({"metric": [], "ci_low": [], "ci_high": []}),
+                                                       verdicts)

@@ -12,7 +12,7 @@ from harmonylib.data.audioset import YTID, read_audioset
 from harmonylib.errors import ConfigError
 from harmonylib.reference import IRMAS_TRAIN_SAMPLES
 
-TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0, shared_timbre_songs=1)
+TINY = dict(seed=7, train_clips=14, test_songs=3, excerpts=(1, 2), test_seconds=5.0, twin_songs=1)
 TRAIN_NAME = re.compile(r"^(\d{3}__\[[a-z]{3}\]\[(dru|nod)\]\[[a-z_]+\]\d{4}|\[[a-z]{3}\]\[[a-z_]+\]\d{4})__\d\.wav$")
 
 
@@ -157,28 +157,38 @@ def test_a_floor_of_songs_per_class_leaves_no_class_to_one_or_two_songs():
     assert max(floored, key=floored.get) in ("pia", "voi", "gel")  # the others still follow IRMAS's frequencies
 
 
-def test_test_songs_are_other_recordings_than_the_training_clips():
-    jobs = synth.plan_irmas(1234, 60, 12, (1, 2), shared_timbre_songs=2)
+def test_test_songs_are_rendered_from_the_held_out_soundfont_and_their_twins_from_the_training_one():
+    jobs = synth.plan_irmas(1234, 60, 12, (1, 2), twin_songs=2)
     train = [j for j in jobs if j["kind"] == "train"]
-    tested = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(synth.SHARED_TIMBRES_FOLDER)]
-    twins = [j for j in jobs if j["kind"] == "test" and j["folder"].startswith(synth.SHARED_TIMBRES_FOLDER)]
+    tested = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(synth.TWINS_FOLDER)]
+    twins = [j for j in jobs if j["kind"] == "test" and j["folder"].startswith(synth.TWINS_FOLDER)]
     assert {(j["soundfont"], j["chain"]) for j in train} == {(synth.IRMAS_SOUNDFONT, "studio")}
     assert {(j["soundfont"], j["chain"]) for j in tested} == {(synth.IRMAS_TEST_SOUNDFONT, "stage")}
-    assert synth.IRMAS_TEST_SOUNDFONT not in (synth.IRMAS_SOUNDFONT, synth.AUDIOSET_SOUNDFONT)
-    assert [(j["soundfont"], j["chain"]) for j in twins] == [(synth.IRMAS_SOUNDFONT, "studio")] * 2
-    assert [j["clips"] for j in twins] == [j["clips"] for j in tested[:2]]
+    assert [(j["soundfont"], j["chain"]) for j in twins] == list(synth.TWINS.values()) * 2
+    assert [j["clips"] for j in twins] == [tested[0]["clips"]] * 2 + [tested[1]["clips"]] * 2
 
 
-def test_a_shared_timbre_twin_has_the_tested_clips_labels_and_other_audio(rendered):
+def test_the_test_songs_instruments_are_other_recordings_than_the_training_clips():
+    """Every class's presets in the held-out SoundFont play other recorded samples than the training SoundFont's:
+    the same sample correlates above 0.9 at every key (e.g. csound's bank against TimGM6mb, its source)."""
+    held_out = synth.class_similarity(synth.IRMAS_SOUNDFONT, synth.IRMAS_TEST_SOUNDFONT)
+    assert set(held_out) == {*synth.CLASSES, "drums"}
+    assert max(held_out.values()) < 0.85, held_out
+    shared = synth.class_similarity(synth.AUDIOSET_SOUNDFONT, synth.IRMAS_TEST_SOUNDFONT)
+    assert shared["cla"] > 0.9 and shared["drums"] > 0.9  # the measure finds samples that are shared
+
+
+def test_a_twin_has_the_tested_clips_labels_and_other_audio(rendered):
     root = rendered / "SynthIRMAS"
     testing = irmas.read_irmas(root).query("split == 'test'")
-    twins = synth.shared_timbre_twins(testing, root)
-    assert 0 < len(twins) < len(testing)
-    assert twins["labels"].tolist() == testing.loc[twins.index, "labels"].tolist()
-    for twin, tested in zip(twins["path"], testing.loc[twins.index, "path"]):
-        assert synth.SHARED_TIMBRES_FOLDER in twin and os.path.basename(twin) == os.path.basename(tested)
-        a, b = sf.read(twin)[0], sf.read(tested)[0]
-        assert a.shape == b.shape and not np.allclose(a, b, atol=1e-3)
+    for twin in synth.TWINS:
+        twins = synth.twin_clips(testing, root, twin)
+        assert 0 < len(twins) < len(testing)
+        assert twins["labels"].tolist() == testing.loc[twins.index, "labels"].tolist()
+        for path, tested in zip(twins["path"], testing.loc[twins.index, "path"]):
+            assert f"{synth.TWINS_FOLDER}/{twin}/" in path and os.path.basename(path) == os.path.basename(tested)
+            a, b = sf.read(path)[0], sf.read(tested)[0]
+            assert a.shape == b.shape and not np.allclose(a, b, atol=1e-3)
 
 
 def test_render_is_neither_silent_nor_clipped(rendered):

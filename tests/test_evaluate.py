@@ -414,7 +414,9 @@ def test_the_detectable_difference_is_what_the_paired_intervals_resolve_with_80_
     tests = pd.DataFrame({"metric": ["macro_f1", "macro_f1", "macro_f1", "exact_match"],
                           "ci_low": [-0.02, -0.05, 0.00, -1.0], "ci_high": [0.02, 0.01, 0.14, 1.0]})
     # median half-width 0.03 = 1.96 standard errors; 80 % power at 5 %: (1.96 + 0.84) standard errors
-    assert ev.detectable_difference(tests) == pytest.approx(0.03 / 1.95996 * (1.95996 + 0.84162), rel=1e-4)
+    assert ev.detectable_difference(tests, family=1) == pytest.approx(0.03 / 1.95996 * (1.95996 + 0.84162), rel=1e-4)
+    # Holm's first step over the table's 4 tests: 5 % / 4, z = 2.498
+    assert ev.detectable_difference(tests) == pytest.approx(0.03 / 1.95996 * (2.49771 + 0.84162), rel=1e-4)
     assert np.isnan(ev.detectable_difference(tests, "hamming_score"))
 
 

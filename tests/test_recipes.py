@@ -39,8 +39,9 @@ def test_random_init_resnet_and_ast_train_with_from_scratch_rates_and_the_tables
 def test_profiles_scale_one_model_separately():
     profile = get_profile("default")
     ast, cnn = settings_for("ast", profile), settings_for("raw_cnn", profile)
-    assert (ast.epochs, ast.samples_per_epoch) == profile.train.scale("ast") != profile.train.scale("raw_cnn")
-    assert (cnn.epochs, cnn.samples_per_epoch) == (profile.train.epochs, profile.train.max_train_seconds)
+    assert (ast.epochs, ast.samples_per_epoch) == (profile.train.scale("ast")[0], profile.train.windows_per_epoch("ast", 1))
+    assert profile.train.scale("ast") != profile.train.scale("raw_cnn")
+    assert (cnn.epochs, cnn.samples_per_epoch) == (profile.train.epochs, profile.train.windows_per_epoch("raw_cnn", 1))
     assert settings_for("ast", profile, epochs=2).epochs == 2  # a notebook's parameter still wins
 
 

@@ -86,18 +86,22 @@ def test_drop_tolerance_boundary():
 
 
 @pytest.mark.parametrize("clip_seconds", [20.0, 19.5, 12.0, 10.0, 5.0, 0.7])
-def test_every_window_size_scores_the_same_seconds_of_a_clip(clip_seconds):
+def test_every_window_size_scores_the_same_central_seconds_of_a_clip(clip_seconds):
     sr = 100
     wave = np.arange(1, int(clip_seconds * sr) + 1, dtype=np.float32)  # every sample distinct, none zero
     heard = {}
     for window in (1, 2, 3):
-        windows = Windows([wave], sr, window, last="pad")
-        rows = windows.central_block(6)
-        samples = np.concatenate([windows[int(j)] for j in rows])
-        heard[window] = set(samples[samples > 0].tolist())
-        assert len(rows) * window >= min(6, clip_seconds)
-    assert heard[1] == heard[2] == heard[3]
-    assert len(heard[1]) == min(6 * sr, len(wave))
-    if clip_seconds >= 12:  # a block away from the start, nearest the centre, on the 6-s grid
-        start = 6 * sr * int(np.floor((clip_seconds - 6) / 12 + 0.5))
-        assert min(heard[1]) == wave[start]
+        windows = Windows([wave], sr, window, last="pad", span_s=6)
+        samples = np.concatenate([windows[j] for j in range(len(windows))])
+        heard[window] = samples[samples > 0]
+        assert len(set(heard[window].tolist())) == len(heard[window])  # no sample heard twice
+    assert set(heard[1].tolist()) == set(heard[2].tolist()) == set(heard[3].tolist())
+    start = max(0, (len(wave) - 6 * sr) // 2)
+    assert heard[1].tolist() == wave[start:start + 6 * sr].tolist()  # the central 6 s, or all of a shorter clip
+
+
+@pytest.mark.parametrize("clip_seconds", [20.0, 10.0, 8.0, 2.5])
+def test_a_span_shorter_than_a_window_still_scores_every_clip(clip_seconds):
+    sr = 100
+    windows = Windows([np.ones(int(clip_seconds * sr), dtype=np.float32)] * 2, sr, 3, last="pad", span_s=2)
+    assert np.bincount(windows.clip).tolist() == [1, 1]

@@ -89,7 +89,7 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
     if cfg.source == "synth":
         render_synth_irmas(irmas_root, profile.seed, cfg.synth_train_clips, cfg.synth_test_songs,
                            tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds, cfg.synth_min_songs_per_class,
-                           cfg.synth_shared_timbre_songs, workers=workers)
+                           cfg.synth_twin_songs, workers=workers)
         render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, workers=workers)
     elif not (irmas_root / "IRMAS-TrainingData").is_dir():
         raise ConfigError(f"no IRMAS data under {base}: expected IRMAS-TrainingData/ and IRMAS-TestingData-Part*/ "

@@ -8,8 +8,9 @@ profile seed, with tinysoundfont:
   from ``FluidR3_GM.sf2`` through a studio chain; the validation/test songs from another SoundFont
   (``sf_GMbank.sf2``, csound's General MIDI bank) through another room and other microphones, so that a test
   song's instruments are other recordings than the training clips', as in the real IRMAS. The first
-  ``shared_timbre_songs`` test songs are rendered a second time with the training SoundFont and chain
-  (``harmony_shared_timbres/``), so notebook 10 can measure what the held-out timbres change.
+  ``twin_songs`` test songs are rendered again with the training SoundFont, through the studio chain and
+  through the stage chain (:data:`TWINS`), so notebook 10 can measure what the held-out instruments and the
+  other recording chain each change.
   Training clips have the real clips' length (132,299 samples, one short of 3 s) with one labelled
   predominant instrument playing throughout over quieter, unlabelled accompaniment (bass, a chord
   instrument, GM drums for ``[dru]``); test excerpts are 5-20 s (mostly 20 s) of "songs" whose
@@ -62,7 +63,9 @@ SR = 44100
 GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
 IRMAS_TEST_SOUNDFONT = "sf_GMbank.sf2"  # Debian csound-soundfont (LGPL-2.1+): other samples than FluidR3's
-SHARED_TIMBRES_FOLDER = "harmony_shared_timbres"
+TWINS_FOLDER = "harmony_twins"
+# the test songs' second renderings: folder under TWINS_FOLDER -> (SoundFont, recording chain)
+TWINS = {"training_soundfont_studio": (IRMAS_SOUNDFONT, "studio"), "training_soundfont_stage": (IRMAS_SOUNDFONT, "stage")}
 AUDIOSET_SOUNDFONT = "TimGM6mb.sf2"
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
 
@@ -429,6 +432,42 @@ def render_part(soundfont: str, part: Part, seconds: float) -> np.ndarray:
     return out
 
 
+def preset_similarity(soundfont_a: str, soundfont_b: str, program: int, keys=(60,), drums: bool = False) -> float:
+    """How alike two SoundFonts' presets ``program`` sound: over ``keys``, the smallest peak of the normalised
+    cross-correlation of one dry note (its first 0.25 s from the onset) rendered from each. Near 1 where both
+    presets play the same recorded sample, whatever their envelope settings; 0.1-0.7 for different recordings of
+    one instrument (measured on General MIDI banks). With ``drums``, ``keys`` are GM drum notes. Notebook 10."""
+    from scipy.signal import correlate
+
+    def onset(soundfont: str, key: int) -> np.ndarray:
+        audio = render_part(soundfont, Part(program, [(0.0, 0.4, key, 100)], drums=drums), 0.5).mean(axis=1)
+        sounding = np.flatnonzero(np.abs(audio) > 1e-4)
+        start = sounding[0] if len(sounding) else 0
+        return audio[start:start + int(0.25 * SR)].astype(np.float64)
+
+    peaks = []
+    for key in keys:
+        x, y = onset(soundfont_a, key), onset(soundfont_b, key)
+        energy = np.sqrt((x ** 2).sum() * (y ** 2).sum())
+        if energy < 1e-9:
+            raise ConfigError(f"preset {program} of {soundfont_a} or {soundfont_b} is silent at key {key}")
+        peaks.append(float(np.abs(correlate(x, y, method="fft")).max() / energy))
+    return min(peaks)
+
+
+def class_similarity(soundfont_a: str, soundfont_b: str) -> dict[str, float]:
+    """:func:`preset_similarity` of every class's General MIDI programs (the most alike of them, at two keys
+    around the middle of the class's range) and of the drum kit's kick, snare and hi-hat, keyed by class and
+    ``"drums"``. Notebook 10."""
+    alike = {}
+    for cls, inst in INSTRUMENTS.items():
+        middle = (inst.low + inst.high) // 2
+        alike[cls] = max(preset_similarity(soundfont_a, soundfont_b, program, (middle - 6, middle + 6))
+                         for program in dict.fromkeys(inst.programs))
+    alike["drums"] = preset_similarity(soundfont_a, soundfont_b, 0, (36, 38, 42), drums=True)
+    return alike
+
+
 def _window_envelope(window, total: int) -> np.ndarray:
     """A gain curve that is 1 inside ``window`` (s) with 50-ms fades, 0 outside."""
     env = np.zeros(total, dtype=np.float32)
@@ -570,10 +609,10 @@ TITLE_WORDS = ("blue", "river", "night", "morning", "old", "road", "home", "litt
 
 
 def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int, int],
-               test_seconds: float = 20.0, min_songs_per_class: int = 0, shared_timbre_songs: int = 0) -> list[dict]:
+               test_seconds: float = 20.0, min_songs_per_class: int = 0, twin_songs: int = 0) -> list[dict]:
     """Every SynthIRMAS job: training sources (1-3 excerpts each) from the training SoundFont through the studio
     chain, test songs (several excerpts) from the held-out SoundFont through the stage chain, and the first
-    ``shared_timbre_songs`` test songs again with the training SoundFont and chain.
+    ``twin_songs`` test songs again in each rendering of :data:`TWINS`.
 
     ``min_songs_per_class``: song ``i < 11 * min_songs_per_class`` has class ``CLASSES[i % 11]`` in every
     excerpt, so every class is labelled in at least that many songs; the other instruments follow IRMAS's
@@ -643,9 +682,10 @@ def plan_irmas(seed: int, train_clips: int, test_songs: int, excerpts: tuple[int
         jobs.append(dict(kind="test", genre=genre, drums=dru, programs=programs, clips=clips,
                          folder=f"{folder}/{inner}", seed=_seed("test", seed, song_index),
                          soundfont=IRMAS_TEST_SOUNDFONT, chain="stage"))
-        if song_index < shared_timbre_songs:
-            jobs.append({**jobs[-1], "folder": f"{SHARED_TIMBRES_FOLDER}/{folder}/{inner}",
-                         "soundfont": IRMAS_SOUNDFONT, "chain": "studio"})
+        tested = jobs[-1]
+        for twin, (soundfont, chain) in TWINS.items() if song_index < twin_songs else ():
+            jobs.append({**tested, "folder": f"{TWINS_FOLDER}/{twin}/{folder}/{inner}", "soundfont": soundfont,
+                         "chain": chain})
     return jobs
 
 
@@ -817,7 +857,7 @@ def _render_unlocked(target: Path, key: dict, jobs: list[dict], soundfonts: tupl
 
 def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: int,
                        excerpts: tuple[int, int], test_seconds: float = 20.0, min_songs_per_class: int = 0,
-                       shared_timbre_songs: int = 0, workers: int | None = None) -> Path:
+                       twin_songs: int = 0, workers: int | None = None) -> Path:
     """Render SynthIRMAS into ``target`` (IRMAS layout) unless a manifest with the same key is there
     (:func:`plan_irmas` says what is rendered with which SoundFont)."""
     soundfonts = (IRMAS_SOUNDFONT, IRMAS_TEST_SOUNDFONT)
@@ -825,12 +865,12 @@ def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: in
         find_soundfont(name)
     key = dict(dataset="SynthIRMAS", generator_version=IRMAS_GENERATOR_VERSION, seed=seed, train_clips=train_clips,
                test_songs=test_songs, excerpts=list(excerpts), test_seconds=test_seconds,
-               min_songs_per_class=min_songs_per_class, shared_timbre_songs=shared_timbre_songs)
-    jobs = plan_irmas(seed, train_clips, test_songs, excerpts, test_seconds, min_songs_per_class, shared_timbre_songs)
-    tests = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(SHARED_TIMBRES_FOLDER)]
+               min_songs_per_class=min_songs_per_class, twin_songs=twin_songs)
+    jobs = plan_irmas(seed, train_clips, test_songs, excerpts, test_seconds, min_songs_per_class, twin_songs)
+    tests = [j for j in jobs if j["kind"] == "test" and not j["folder"].startswith(TWINS_FOLDER)]
     counts = dict(train=sum(len(j["names"]) for j in jobs if j["kind"] == "train"),
                   test_songs=test_songs, test=sum(len(j["clips"]) for j in tests),
-                  shared_timbre_songs=min(shared_timbre_songs, test_songs))
+                  twin_songs=min(twin_songs, test_songs))
     return _render(target, key, jobs, soundfonts, counts, workers)
 
 
@@ -851,12 +891,13 @@ def render_synth_audioset(target: Path, seed: int, clips: int, workers: int | No
                                                      pd.DataFrame(rows, columns=MANIFEST_COLUMNS)))
 
 
-def shared_timbre_twins(testing, irmas_root: Path):
-    """The rows of ``testing`` (SynthIRMAS validation/test clips) that were rendered a second time with the
-    training clips' SoundFont and chain, ``path`` pointing at that rendering: the same notes, levels and
-    labels, only the instruments' samples and the recording chain differ (notebook 10). The index is
-    ``testing``'s, so ``testing.loc[twins.index]`` are the same clips as tested."""
+def twin_clips(testing, irmas_root: Path, twin: str):
+    """The rows of ``testing`` (SynthIRMAS validation/test clips) that were rendered again as ``twin`` (a key of
+    :data:`TWINS`), ``path`` pointing at that rendering: the same notes, levels and labels, only the instruments'
+    samples or the recording chain differ (notebook 10). The index is ``testing``'s, so
+    ``testing.loc[twins.index]`` are the same clips as tested."""
     root = Path(irmas_root)
-    twins = testing["path"].map(lambda p: root / SHARED_TIMBRES_FOLDER / Path(p).resolve().relative_to(root.resolve()))
+    folder = root / TWINS_FOLDER / twin
+    twins = testing["path"].map(lambda p: folder / Path(p).resolve().relative_to(root.resolve()))
     present = twins.map(Path.is_file)
     return testing[present].assign(path=twins[present].map(str))
