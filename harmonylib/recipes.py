@@ -284,24 +284,29 @@ def start_training(model: str, notebook: str, profile: str, data_dir=None, datas
                        eval_datasets, run_name, train_set, val_set)
 
 
+def run_parameters(job: TrainingJob, weight_decay: float | dict | None, augmentations: list) -> dict:
+    """What a run records beside its optimiser settings, so that a run folder made otherwise is retrained: the
+    notebook's parameters, the augmentations, the training and validation clips (a digest of their files' paths,
+    sizes and times) and the seconds of each validation clip scored."""
+    return {"dataset": job.dataset, "window": job.window, "sampling": job.sampling, "max_sampled": job.max_sampled,
+            "eval_datasets": job.eval_datasets, "weight_decay": weight_decay,
+            "augmentation": [repr(a) for a in augmentations],
+            "data": files_digest([*job.splits.train["path"], *job.splits.val["path"]]),
+            "eval_seconds": job.profile.train.max_eval_seconds}
+
+
 def train_run(job: TrainingJob, model: nn.Module, model_input: nn.Module, train_input: Callable | None,
               augmentations: list, weight_decay: float | dict | None = None, epochs: int | None = None,
               seed: int | None = None, select: str = "macro_f1") -> RunResult:
     """Train ``model`` with the recipe of Tables 4.3-4.5 at the job's profile and show its curves.
 
-    The settings record the notebook parameters, the augmentations and the training and validation data
-    (their files' digest and the seconds scored per clip), so a run folder trained otherwise, or on other
-    data, is set aside and retrained, never reused. A model without pretrained weights trains with
+    The settings record :func:`run_parameters`, so a run folder trained otherwise, or on other data, is set
+    aside and retrained, never reused. A model without pretrained weights trains with
     :data:`SCRATCH_GROUPS`' rates. Under torchrun the processes other than rank 0 end here. The run
     folder also gets the model input's record, for ``python -m harmonylib predict``.
     """
     from_scratch = not model.harmony_pretrained
-    extra = {"dataset": job.dataset, "window": job.window, "sampling": job.sampling, "max_sampled": job.max_sampled,
-             "eval_datasets": job.eval_datasets, "weight_decay": weight_decay,
-             "augmentation": [repr(a) for a in augmentations],
-             # the clips it learns from and is validated on, and the seconds of each validation clip scored
-             "data": files_digest([*job.splits.train["path"], *job.splits.val["path"]]),
-             "eval_seconds": job.profile.train.max_eval_seconds}
+    extra = run_parameters(job, weight_decay, augmentations)
     settings = settings_for(job.model, job.profile, weight_decay, epochs, seed, select, extra, from_scratch,
                             job.window)
     shape = tuple(model_input(torch.zeros(1, int(job.window * job.sample_rate), device=job.device)).shape[1:])

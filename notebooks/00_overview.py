@@ -89,9 +89,9 @@ for code in CLASSES:
 # how long would the paper's run take on the CPU this study runs on?
 # *You should find:* 132 optimiser steps and 35 minutes of audio at `default` against 44,030 steps and
 # about 196 hours at `full`; the image size makes each window 16 times dearer, and there are 57 times the
-# windows per epoch and 5.8 times the epochs: about 5,300 times the default's compute in all, some 6 days
-# on the study's 2-core CPU, against the 7.6 hours the report's GPU took.
-# *Time:* about 8 s at the default profile. (The conversion to hours needs a finished ResNet-50 run of the
+# windows per epoch and 5.8 times the epochs: about 5,300 times the default's compute in all, some 44 hours
+# (2 days) on the study's 2-core CPU, against the 7.6 hours the report's GPU took.
+# *Time:* under 1 s at the default profile. (The conversion to hours needs a finished ResNet-50 run of the
 # profile, which `./run_all.sh` trains after this notebook: run this notebook again afterwards.)
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -112,10 +112,10 @@ for code in CLASSES:
 # windows once (550 windows per epoch instead of 352) costs only 1.6 times its compute, while the 256-pixel
 # image alone costs 16 times; so more windows per epoch come first on a budget, a larger image last.
 #
-# Measured on SynthIRMAS at the default profile, the finished `default-resnet50_w1` run took 17 s per epoch
-# of 352 windows (0.05 s per window) on 2 CPU cores. Scaled by FLOP, the paper's run would take about
-# 550,000 seconds there, some 150 hours or 6 days; the report's RTX 2080 Ti took 7.6 hours (Fig. 5.7),
-# about 20 times faster. Time is only roughly proportional to FLOP (small images use a CPU less
+# Measured on SynthIRMAS at the default profile, the finished `default-resnet50_w1` run took 5 s per epoch
+# of 352 windows (0.014 s per window) on 2 CPU cores. Scaled by FLOP, the paper's run would take about
+# 157,000 seconds there, some 44 hours or 2 days; the report's RTX 2080 Ti took 7.6 hours (Fig. 5.7),
+# about 6 times faster. Time is only roughly proportional to FLOP (small images use a CPU less
 # efficiently), so take the estimate as an order of magnitude. The cell converts it only when a finished
 # ResNet-50 run of this profile exists (notebook 33 makes it); at `smoke`, where fixed costs dominate a run
 # of two steps, the conversion overestimates by far.
@@ -189,7 +189,7 @@ else:
 # *You should find:* 1.85 million parameters against 85.3 million (the paper's AST with a 1-s input), and 0.40
 # against 18.7 GFLOP per window: both shrink about 46-fold, close to $3 \times 4^2 = 48$. The small model can
 # no longer start from the AudioSet checkpoint.
-# *Time:* about 4 s at the default profile.
+# *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 2.** Almost all of a transformer's parameters sit in its layers, and each layer holds about

@@ -243,9 +243,9 @@ print(pd.DataFrame(timings).pivot(index="input", columns="batch", values="inputs
 # at the start each row's contribution is as large as the row itself, and its share of the output's
 # variance grows with the *square* of the row's scale: a row that varies by 1000 Hz outweighs one that
 # varies by 0.001 by a factor of $10^{12}$. Measured on SynthIRMAS at the default profile (one batch of 16
-# windows): rolloff varies by about 1400 Hz, bandwidth by 900 Hz, centroid by 640 Hz, and these three give
+# windows): rolloff varies by about 1900 Hz, bandwidth by 1000 Hz, centroid by 800 Hz, and these three give
 # 99.8 % of the first convolution's output variance; the 13 MFCC rows give 0.2 %, and ZCR (0.027), flatness
-# (0.0016) and the polynomial slope (0.0007) nothing measurable. The three Hz rows also describe nearly the
+# (0.0026) and the polynomial slope (0.0007) nothing measurable. The three Hz rows also describe nearly the
 # same thing (where the spectrum's energy lies), so the unscaled network starts out seeing little more than
 # "brightness". Training would have to grow the small rows' weights by a factor of a thousand or more,
 # which weight decay penalises; standardising every row to mean 0 and standard deviation 1 gives every

@@ -122,10 +122,12 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # the parameter count and the best validation macro F1 change?
 # *You should find:* 13 rows shrink to 0 at the third pooling (13 → 10 → 5 → 4 → 2 → 1 → 0), and the model
 # needs at least 33 rows (`MFCCCNN.min_rows`); the parameter count is the same, 879,275; the best
-# validation macro F1 moves by a hundredth at most (0.487 with 13 coefficients against 0.479 with 40 at
-# the default profile), less than the noise of 88 validation clips.
-# *Time:* one more training run, as long as the notebook's own: 1-8 minutes at the default profile on a
-# 2-core CPU, depending on the machine's load; running the notebook again reuses the finished run.
+# validation macro F1 moves by about a hundredth (0.279 with 13 coefficients against 0.289 with 40 at the
+# default profile), about what one clip of a rare class found or missed moves it among the 183 validation
+# clips.
+# *Time:* one more training run, as long as the notebook's own: under a minute at the default profile on a
+# 2-core CPU (six epochs of 1.9 s of training each, plus their validation), more on a loaded machine;
+# running the notebook again reuses the finished run.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** Follow the height. The first block's 4 × 4 kernel leaves $h - 3$ rows and its pooling
@@ -143,12 +145,15 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # architecture). Coefficients 14-40 describe the finer ripples of the log-mel spectrum (partials close
 # together, narrow resonances); the first 13 keep its broad shape, the spectral envelope that tells timbre.
 # Measured on SynthIRMAS at the default profile, the 13-coefficient model reached a best validation macro F1
-# of 0.487 (epoch 4) against the notebook's 0.479 (epoch 6), and the two curves cross. The 88 validation
-# clips hold only 3 or 4 clips of flute, trumpet and violin (and none of cello or clarinet, so macro F1
-# averages the other nine classes); one such clip found or missed moves that class's F1 by a tenth or more,
-# and macro F1 by about a hundredth. So this is no evidence that the extra coefficients help (nor that they
-# do not): the question needs the test set with bootstrap intervals (notebook 51) or more data. The honest
-# conclusion is that 13 coefficients are not clearly worse.
+# of 0.279 (epoch 5) against the notebook's 0.289 (epoch 6), and the two curves cross: the 13-coefficient
+# curve lies 0.02 to 0.07 lower at five of the six epochs and 0.04 higher at epoch 5. The 183 validation
+# clips hold every class, but only 8 clips of clarinet and 12 to 15 of flute, cello, violin and trumpet;
+# one such clip found or missed moves that class's F1 by several hundredths (up to about a tenth for
+# clarinet), and macro F1 by up to about a hundredth, the size of the difference between the best scores.
+# So the best scores are no evidence that the extra coefficients help (nor that they do not), and the lower
+# curve is only a hint, since the epochs of one run are not independent measurements: the question needs
+# the test set with bootstrap intervals (notebook 51) or more data. The honest conclusion is that 13
+# coefficients are not clearly worse on this validation set.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import dataclasses  # noqa: E402
@@ -210,8 +215,8 @@ for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
 # scale of the coefficients (compare the first coefficient, c0, the overall level, with that of silence).
 # *You should find:* resized, a column holds 3.9 ms of audio and a 10-column kernel spans 39 ms; padded, a
 # column is a whole frame (11.6 ms), a kernel spans 116 ms, and 169 of the 256 columns (66 %) are
-# padding; a zero column is not silence: its c0 of 0 is louder than any frame of a real window (c0 of
-# about −1100 for silence, −107 to −8 for this window).
+# padding; a zero column is not silence: its c0 of 0 lies inside the range of a real window's frames (c0
+# of about −1100 for silence, −148 to 84 for this window), some 1100 above silence.
 # *Time:* under a second at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -220,9 +225,10 @@ for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
 # 256 columns, each see about 3.4 frames (39 ms). Padding keeps the frames as they are, so the same kernels
 # see three times more audio each, and two thirds of the image holds no audio at all. Worse, zero is not
 # a neutral value for MFCCs. c0 is proportional to the mean log-mel level, in dB: silence sits at the floor
-# (about −1100), a real window below 0 (measured on SynthIRMAS at the default profile: −107 to −8 for the
-# first validation window), and a zero column claims a level louder than anything in the data. The
-# padded image thus has a sharp, foreign edge at column 87 that every kernel crossing it responds to, and
+# (about −1100), a real window far above it (measured on SynthIRMAS at the default profile: −148 to 84 for
+# the first validation window), and a zero column claims the level of an ordinary frame of music, with all
+# higher coefficients 0, a perfectly flat spectrum, where there is no audio at all. The padded image thus
+# has a sharp, foreign edge at column 87 that every kernel crossing it responds to, and
 # the global average pool mixes the real part with a response to the padding, in proportions that depend
 # on the window's length. Padding with the value of silence (or masking the padded part out of the pooling)
 # would avoid that; the report's resize avoids it too, at the cost of changing the time scale the kernels

@@ -300,7 +300,7 @@ plt.show()
 # repeated over three channels.
 # *You should find:* 64 x (3 - 1) x 7 x 7 = 6,272 parameters, 0.03 % of 23,530,571. With the summed
 # filters the one-channel convolution gives the same output as the three-channel one on the repeated
-# image, to float rounding (largest difference about 1e-6): it costs nothing, and saves two thirds of
+# image, to float rounding (largest difference about 2e-6): it costs nothing, and saves two thirds of
 # the first convolution's multiply-adds.
 # *Time:* under 1 s at the default profile.
 

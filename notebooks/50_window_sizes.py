@@ -91,9 +91,10 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregat
 #   classes count as much as the voice. A class never predicted has precision 0 (scikit-learn's
 #   `zero_division=0`, passed explicitly in `harmonylib/evaluate.py`). A class that never occurs has no
 #   recall and no F1 to speak of and is left out of the mean rather than counted as 0. That matters for
-#   the intervals below: cello and clarinet occur in one or two test songs, a bootstrap resample misses
-#   them often, and scoring them 0 there would pull the whole interval down (a model right on every
-#   clip would get an interval below 1).
+#   the intervals below whenever a class occurs in only one or two test songs: a bootstrap resample then
+#   misses it often, and scoring it 0 there would pull the whole interval down (a model right on every
+#   clip would get an interval below 1). At the default profile the rarest class, the clarinet, is in 13
+#   test songs (18 clips), so a resample seldom misses a class; the rule matters on smaller test sets.
 #
 # ## Window sizes: Figure 5.1
 
@@ -124,15 +125,17 @@ table
 # every clip. *What it learns from:* the training budget is seconds of audio per epoch
 # (`TrainConfig.max_train_seconds`), the same for every window size, as when every window of the same clips
 # is used (the paper's setting). *How often it learns:* the same audio in longer windows is fewer examples,
-# so the 3-s model takes a third of the 1-s model's optimiser steps (48 against 132 at the default profile;
-# the footer gives them). After six short epochs that alone can decide which window wins: read a verdict
-# against the 1-s window as "at this training budget", not as a property of the window.
+# so the 3-s model takes about a third of the 1-s model's optimiser steps (48 against 132 at the default
+# profile; the footer gives them). After six short epochs that alone can decide which window wins: read a
+# verdict for or against the 1-s window as "at this training budget", not as a property of the window.
 #
-# The bars overlap, so the question is whether the differences are larger than chance. For each pair
-# of models we test, on the same test clips, whether they differ: a **permutation test** that swaps the
-# two models' predictions song by song (under "no difference" either labelling is equally likely), and
-# a paired bootstrap over songs for the interval of the difference. The p-values are Holm-adjusted
-# over the whole table, because we test several pairs and metrics at once.
+# Only the 1-s model's Hamming-score bar stands clear of the others; on macro F1 its interval just touches
+# those of the 2-s and 3-s models, and on exact match all three overlap. Overlapping intervals do not
+# settle a comparison either way, so the question is whether the differences are larger than chance. For
+# each pair of models we test, on the same test clips, whether they differ: a **permutation test** that
+# swaps the two models' predictions song by song (under "no difference" either labelling is equally
+# likely), and a paired bootstrap over songs for the interval of the difference. The p-values are
+# Holm-adjusted over the whole table, because we test several pairs and metrics at once.
 
 # %%
 save_table(E.tests, "5.1", "resnet_window_sizes_tests",
@@ -187,8 +190,9 @@ else:
 # systems are *similar* is a claim of equivalence: it holds where the 95 % interval of their difference
 # lies within ±`harmonylib.reference.EQUIVALENCE_MARGIN` (0.02, the largest gap the report calls similar),
 # and does not hold where the interval lies wholly outside. "Not significant" alone is no evidence of
-# "similar": a small test set fails to find most differences. The paragraph under the table names what stands between these runs and the
-# report's where a claim fails or stays open.
+# "similar": a small test set fails to find most differences. Under the verdicts, a **Resolution** paragraph
+# gives the smallest difference these test songs detect, and where a claim fails or stays open a last
+# paragraph names what stands between these runs and the report's.
 
 # %%
 claims = cmp.claim_verdicts(E)
@@ -207,10 +211,11 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, E.tests)))
 # aggregation gets more test clips exactly right, and why. Check with the variants table above; then
 # split the test clips by the number of instruments they really contain (1, 2, 3 or more), and count the
 # labels each aggregation predicts per clip.
-# *You should find:* S2 ahead at every window size (1 s: 0.266 against 0.211). S1 predicts no instrument
-# at all for about half of the clips (111 of 218 at 1 s). On the clips with one instrument the two are
-# close (1 s: 0.54 for S2 against 0.52; at 3 s S1 is ahead, 0.58 against 0.56); on those with two only S2
-# gets any right (1 s: 0.09), and only S2 at 1 s gets a clip with three or more instruments right (0.04).
+# *You should find:* S2 ahead at every window size (1 s: 0.078 against 0.045). S1 predicts no instrument
+# at all for about three clips in four (318 of 421 at 1 s, 389 at 3 s). On the clips with one instrument
+# S2 is ahead at 1 s (0.15 against 0.09) and 3 s (0.04 against 0.03), S1 at 2 s (0.08 against 0.07); on
+# those with two only S2 gets any right (1 s: 0.02, 3 s: 0.04), and only S2 at 2 s gets a clip with three
+# or more instruments right (0.02).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -220,11 +225,11 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, E.tests)))
 # stay under 0.5. S1 then names nothing, and an empty answer is never exactly right (every test clip has
 # at least one instrument). S2 always names the strongest class and adds every class with at least half
 # its strength, so its threshold moves with the model's overall confidence. That wins on the clips with
-# two instruments, where S1 never finds both; on the clips with one, S1's caution costs little and can
-# help, since S2 often adds a second class that reaches half the top one (measured on SynthIRMAS at the
-# default profile: 1.8 predicted labels per clip against 1.7 true ones at 1 s, 0.49 with S1). Exact
-# match needs every one of eleven decisions right, so clips with three or more instruments are almost
-# never exactly right.
+# two instruments, where S1 never finds both; on the clips with one, S1's caution can help (it is ahead at
+# 2 s), since S2 often adds classes that reach half the top one (measured on SynthIRMAS at the default
+# profile: 2.1 predicted labels per clip against 1.65 true ones at 1 s, 2.8 at 3 s, and 0.25 with S1 at
+# 1 s). Exact match needs every one of eleven decisions right, so clips with three or more instruments are
+# almost never exactly right.
 #
 # The length of the excerpt barely enters at the default profile: every test clip is scored on its central
 # 6 s, six 1-s windows (printed below). On the full profile a 20-s excerpt gives twenty 1-s
@@ -258,9 +263,9 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # macro F1 with 100, 1000 and 5000 resamples, each with five different seeds: how far do the interval
 # ends move from one seed to the next, compared with the interval's width? How many resamples would you
 # report?
-# *You should find:* the ends move by a standard deviation of up to about 0.014 with 100 resamples, 0.009
-# with 1000 and 0.002 with 5000, against interval widths of 0.13-0.16. The width itself hardly changes
-# with the number of resamples (with 100 it tends to come out a little narrower).
+# *You should find:* the ends move by a standard deviation of up to about 0.005 with 100 resamples, 0.002
+# with 1000 and 0.001 with 5000, against interval widths of 0.035-0.075. The width itself hardly changes
+# with the number of resamples (with 100 it comes out a little narrower for four of the six intervals).
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -269,7 +274,7 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # an end is decided by the two or three most extreme values, hence the wobble; the Monte-Carlo error
 # shrinks as one over the square root of the number of resamples, so 5000 are about seven times
 # steadier than 100 and twice as steady as 1000. None of this touches the width of the interval, the
-# uncertainty that matters: it comes from having 43 test songs, and no number of resamples makes it
+# uncertainty that matters: it comes from having 278 test songs, and no number of resamples makes it
 # smaller. Report enough resamples for the Monte-Carlo error to be small against the width and against
 # the decimals you print: 1000 for two decimals, several thousand for three. Here 5000 cost well under a
 # second, because a resample of songs is one weighted sum of per-song counts (`harmonylib.evaluate`).
@@ -296,16 +301,19 @@ print(resampling.groupby("resamples")[["std of low over seeds", "std of high ove
 # **3 · Resampling clips instead of songs.** Recompute the intervals treating every clip as its own song
 # (`groups=np.arange(n)` in `harmonylib.evaluate.bootstrap_ci`): are they narrower? Which is honest, and
 # why?
-# *You should find:* narrower by 11-36 % (the clip intervals are 0.64-0.89 times as wide as the song
-# intervals over the three window sizes and the three metrics; 218 test clips from 43 songs).
+# *You should find:* hardly narrower: the clip intervals are 0.87-1.05 times as wide as the song
+# intervals over the three window sizes and the three metrics (narrower by up to 13 %, for two of the nine
+# a little wider, which is resampling noise), because 421 test clips come from 278 songs, one or two each.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 3.** Excerpts of one song share its instruments, recording, mix and style, and a model that
 # misjudges one of them tends to misjudge the others: their errors are correlated. Resampling clips treats
-# the 218 excerpts as 218 independent pieces of evidence, while the evidence is closer to 43 songs, so
-# the interval comes out too narrow and claims more certainty than the data hold (measured on SynthIRMAS
-# at the default profile: up to 36 % narrower). The song bootstrap is the honest one, for the same
+# the 421 excerpts as 421 independent pieces of evidence, while the evidence is closer to 278 songs, so
+# the interval comes out too narrow and claims more certainty than the data hold. How much too narrow
+# depends on how many excerpts a song contributes: with one or two, as here, little (measured on
+# SynthIRMAS at the default profile: up to 13 % narrower); with many excerpts per song, much more. The
+# song bootstrap is the honest one, for the same
 # reason the split into validation and test data is made by song (report 3.6.1): what the study wants to
 # know is how the model does on songs it has never heard. The clip bootstrap would be right only if the
 # excerpts were independent draws, for example one excerpt per song.

@@ -80,3 +80,26 @@ def test_hyperparameter_table_is_written_only_by_a_run_with_the_reports_recipe_o
     written = pd.read_csv(tmp_path / "tab4.5_ast_hyperparameters.csv", dtype=str, keep_default_na=False)
     assert written.equals(table) and "ast (smoke, from scratch)" in table.columns
     assert "data: SynthIRMAS" in (tmp_path / "tab4.5_ast_hyperparameters.md").read_text()
+
+
+def test_a_run_records_its_data_so_that_new_data_retrain_it(tmp_path):
+    import os
+    import types
+
+    import pandas as pd
+
+    from harmonylib.recipes import run_parameters
+
+    clips = []
+    for name in ("train.wav", "val.wav"):
+        (tmp_path / name).write_bytes(b"audio")
+        clips.append(str(tmp_path / name))
+    splits = types.SimpleNamespace(train=pd.DataFrame({"path": clips[:1]}), val=pd.DataFrame({"path": clips[1:]}))
+    job = types.SimpleNamespace(dataset="irmas", window=1, sampling="static", max_sampled=None, eval_datasets=["irmas"],
+                                profile=get_profile("default"), splits=splits)
+    before = run_parameters(job, None, [])
+    assert run_parameters(job, None, []) == before
+    os.utime(clips[1], (1, 1))  # the validation clip rendered again
+    assert run_parameters(job, None, [])["data"] != before["data"]
+    job.profile = get_profile("smoke")
+    assert run_parameters(job, None, [])["eval_seconds"] == get_profile("smoke").train.max_eval_seconds
