@@ -307,9 +307,13 @@ def weights_label(opened: dict[str, Run]) -> str:
 def _most_common_then_others(values: dict[str, set], unit: str) -> str:
     """The most common of ``values`` (system -> values of its runs; ties: the smallest), then the systems whose
     runs have other values."""
+    def order(value) -> tuple:  # numbers by value ("48" before "132"), words after them
+        leading = str(value).split()[0]
+        return (0, float(leading), "") if leading.replace(".", "", 1).isdigit() else (1, 0.0, str(value))
+
     flat = [v for system_values in values.values() for v in system_values]
-    common = max(sorted(set(flat), key=str), key=flat.count)
-    others = [f"{system}: {', '.join(map(str, sorted(v - {common}, key=str)))}" for system, v in values.items()
+    common = max(sorted(set(flat), key=order), key=flat.count)
+    others = [f"{system}: {', '.join(map(str, sorted(v - {common}, key=order)))}" for system, v in values.items()
               if v - {common}]
     return f"{common}{unit}" + (f" ({'; '.join(others)})" if others else "")
 
@@ -647,36 +651,50 @@ def report_differences(claims, metric: str = "macro_f1") -> tuple[float, float] 
     return (min(gaps), max(gaps)) if gaps else None
 
 
-def resolution_markdown(tests: pd.DataFrame, verdicts: pd.DataFrame, metric: str = "macro_f1") -> str:
-    """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`)
+def _span(low: float, high: float) -> str:
+    return f"{low:.3f}" if f"{low:.3f}" == f"{high:.3f}" else f"{low:.3f}-{high:.3f}"
+
+
+def resolution_markdown(tests: pd.DataFrame | list[pd.DataFrame], verdicts: pd.DataFrame,
+                        metric: str = "macro_f1") -> str:
+    """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`,
+    at Holm's first step over each table: ``tests`` is one table or a list of them, each its own Holm family)
     against the report's own differences in its claims ``verdicts``, and how narrow an interval its claims of
     similarity would need."""
-    detectable = detectable_difference(tests, metric)
+    tables = [t for t in (tests if isinstance(tests, list) else [tests]) if (t["metric"] == metric).any()]
     label = METRIC_LABELS[metric]
-    if np.isnan(detectable):
+    if not tables:
         return f"No paired test of {label} here, so no detectable difference to state."
+    found = [(detectable_difference(t, metric), len(t)) for t in tables]
+    detectable = max(value for value, _ in found)
     if detectable == 0:
         return (f"The median paired interval of {label} has zero width: most pairs of systems predict alike on every "
                 "clip, so the intervals do not show what difference these test songs could detect.")
+    where = (f"over the table's {found[0][1]} tests (5 % / {found[0][1]})" if len(found) == 1 else
+             "over each table (" + "; ".join(f"{value:.3f} over {n} tests" for value, n in found) + ")")
     text = (f"**Resolution: {detectable:.3f} {label}** is the smallest true difference these test songs detect with "
-            f"80 % power at Holm's first step over the table's {len(tests)} tests (5 % / {len(tests)}), for systems "
-            "that disagree as often as the median pair here.")
+            f"80 % power at Holm's first step {where}, for systems that disagree as often as the median pair "
+            "here. A verdict judges the direction of a difference; whether its size matches the report's, the "
+            "interval in the claim's row says.")
     gaps = report_differences(verdicts["claim"], metric)
     if gaps:
         low, high = gaps
         reach = ("all of them" if detectable <= low else "only the larger of them" if detectable <= high
                  else "none of them")
-        text += (f" The report's claims tested here rest on differences of {low:.3f}-{high:.3f}, so this test set "
+        text += (f" The report's claims tested here rest on differences of {_span(low, high)}, so this test set "
                  f"can resolve {reach}.")
     if any(reference.claim(key).expect == "similar" for key in verdicts["claim"]):
-        half = ((tests["ci_high"] - tests["ci_low"]) / 2)[tests["metric"] == metric].median()
+        rows = pd.concat(tables)
+        half = ((rows["ci_high"] - rows["ci_low"]) / 2)[rows["metric"] == metric].median()
         text += (f" A claim that two systems are similar holds only where the whole interval of their difference lies "
-                 f"within ±{reference.EQUIVALENCE_MARGIN:g}; the median half-width here is {half:.3f}.")
+                 f"within ±{reference.EQUIVALENCE_MARGIN:g}; the median half-width here is {half:.3f}"
+                 + (", so at this profile such a claim can hold only for an unusually narrow interval."
+                    if half > reference.EQUIVALENCE_MARGIN else "."))
     return text
 
 
 def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, Run],
-                    tests: pd.DataFrame | None = None) -> str:
+                    tests: pd.DataFrame | list[pd.DataFrame] | None = None) -> str:
     """The verdicts in words and why a claim does not hold or cannot be decided here: the causes that apply
     at ``profile`` to the runs ``opened`` (synthetic data, optimiser steps, random initial weights, the
     number of test songs against the width of the paired intervals); with the notebook's paired ``tests``,
@@ -711,7 +729,7 @@ def claims_markdown(verdicts: pd.DataFrame, profile: Profile, opened: dict[str, 
     if widths.notna().any():
         gaps = report_differences(inconclusive["claim"])
         causes.append(f"the paired 95 % intervals of the inconclusive claims are +-{widths.median():.3f} wide (median)"
-                      + (f", where the report's own differences for these claims are {gaps[0]:.3f}-{gaps[1]:.3f}"
+                      + (f", where the report's own differences for these claims are {_span(*gaps)}"
                          if gaps else "") + (" (the resolution above)" if tests is not None else ""))
     if causes:
         lines += ["", "What stands between these runs and the report's: " + "; ".join(causes) + "."]

@@ -149,7 +149,7 @@ claims = cmp.claim_verdicts(A, B)
 save_table(claims, "5.3a", "dynamic_sampling_claims", "The report's claims tested by Figure 5.3 and their verdicts at "
            "this profile", PROV, NOTEBOOK)
 cmp.record_claims(claims, P)
-display(Markdown(cmp.claims_markdown(claims, P, A.collected.runs, pd.concat([A.tests, B.tests]))))
+display(Markdown(cmp.claims_markdown(claims, P, A.collected.runs, [A.tests, B.tests])))
 
 # %% [markdown]
 # ## Exercises

@@ -139,7 +139,7 @@ save_table(claims, "5.5a", "ast_claims", "The report's claims tested by Figure 5
                                           dataset=f"{P.audioset_name} + {P.dataset_name}"), NOTEBOOK)
 cmp.record_claims(claims, P)
 display(Markdown(cmp.claims_markdown(claims, P, {**A.collected.runs, **B.collected.runs},
-                                      pd.concat([A.tests, B.tests]))))
+                                      [A.tests, B.tests])))
 
 # %% [markdown]
 # ## Exercises

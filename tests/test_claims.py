@@ -261,3 +261,14 @@ def test_the_resolution_compares_the_detectable_difference_with_the_reports_diff
     assert "zero width" in resolution(0.0)
     assert "No paired test" in cmp.resolution_markdown(pd.DataFrame({"metric": [], "ci_low": [], "ci_high": []}),
                                                        verdicts)
+
+
+def test_the_resolution_of_several_tables_takes_each_tables_holm_family():
+    verdicts = pd.DataFrame({"claim": [c.key for c in reference.CLAIMS if c.metric == "macro_f1"][:1]})
+    small = pd.DataFrame({"metric": ["macro_f1"], "ci_low": [-0.3], "ci_high": [0.3]})  # one wide test
+    large = pd.DataFrame({"metric": ["macro_f1"] * 20, "ci_low": [-0.03] * 20, "ci_high": [0.03] * 20})
+    one, twenty = ev.detectable_difference(small), ev.detectable_difference(large)
+    assert one > twenty
+    text = cmp.resolution_markdown([small, large], verdicts)
+    assert text.startswith(f"**Resolution: {one:.3f} macro F1**")  # the least resolving table, not the pooled rows
+    assert f"{one:.3f} over 1 tests; {twenty:.3f} over 20 tests" in text

@@ -159,10 +159,13 @@ def test_a_failed_request_leaves_the_server_serving_and_an_orphaned_launcher_end
     client.load_connection_file()
     client.start_channels()
     try:  # no wait_for_ready: with no manager it takes a late heartbeat on a busy machine for death
-        printed = []
-        client.execute_interactive("import os; print(os.getpid())", timeout=60,
-                                   output_hook=lambda m: printed.append(m["content"].get("text", "")))
-        kernel = int("".join(printed))
+        # the pid comes back on the shell channel, which queues the request until the kernel is up; printed
+        # output goes over iopub, whose subscription can join after a fast kernel has already answered
+        request = client.execute("import os", user_expressions={"pid": "os.getpid()"})
+        reply = client.get_shell_msg(timeout=60)
+        while reply["parent_header"].get("msg_id") != request:
+            reply = client.get_shell_msg(timeout=60)
+        kernel = int(reply["content"]["user_expressions"]["pid"]["data"]["text/plain"])
     finally:
         client.stop_channels()
         runner.kill()
