@@ -390,8 +390,11 @@ def window_total(lengths: np.ndarray, window: float, sample_rate: int, training:
     tolerance = int(round(SHORT_BY_TOLERANCE_S * sample_rate))
     total = 0
     for n, clips in zip(*np.unique(lengths, return_counts=True)):
-        count = window_count(int(n), size, "drop", tolerance) if training else window_count(int(n), size, "pad")
-        if not training and max_seconds is not None:
+        if training:
+            count = window_count(int(n), size, "drop", tolerance)
+        elif max_seconds is None:
+            count = window_count(int(n), size, "pad")
+        else:
             count = central_window_count(int(n), size, int(round(max_seconds * sample_rate)))
         total += int(clips) * count
     return total

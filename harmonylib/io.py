@@ -92,10 +92,10 @@ class Provenance:
     dataset: str  # e.g. "SynthIRMAS", "IRMAS", "SynthIRMAS + SynthAudioSet"
     profile: str  # smoke | default | full | paper-synth (fast dev runs: <profile>-fast-dev-run)
     weights: str = "n/a"  # e.g. "random init (ImageNet weights unavailable offline)", "ImageNet-1k"
-    # how long the models were trained, e.g. "132 optimiser steps per run (ast: 600), training audio per epoch:
-    # 352 s (ast: 640 s)"
+    # how long the models were trained, e.g. "132 optimiser steps per run (ast w1: 600), training audio per epoch:
+    # 352 s (ast w1: 640 s)"
     training: str = ""
-    evaluated: str = ""  # the clips the numbers come from, e.g. "SynthIRMAS test, 141 songs (208 clips)"
+    evaluated: str = ""  # the clips the numbers come from, e.g. "SynthIRMAS test, 278 songs (421 clips)"
 
     def label(self) -> str:
         label = f"data: {self.dataset} | profile: {self.profile} | weights: {self.weights}"

@@ -144,11 +144,11 @@ def hyperparameter_table(names: list[str], profile: Profile, from_scratch: bool 
                 ours = settings_for(name, profile, from_scratch=from_scratch)
                 row[f"{name} ({column})"] = describe(ours, ours.groups[group_index], what)
             rows.append(row)
-    def audio_per_epoch(name: str) -> str:
+    def audio_budget(name: str) -> str:  # the profile's setting, as the report's column states its own
         seconds = profile.train.scale(name)[1]
         return "all" if seconds is None else f"{seconds:g} s"
 
-    extra = {"Training audio per epoch": lambda n, s: audio_per_epoch(n),
+    extra = {"Training audio per epoch": lambda n, s: audio_budget(n),
              "Gradient clipping (norm)": lambda n, s: s.clip_norm or "none",
              "Checkpoint selection": lambda n, s: s.select}
     for what, get in extra.items():
