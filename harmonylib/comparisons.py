@@ -24,7 +24,7 @@ from .config import Profile
 from .errors import HarmonyError
 from .evaluate import (METRIC_LABELS, METRICS, binarize, comparison_table, detectable_difference, metric_table,
                        multilabel_metrics, per_class_f1, plot_metric_bars, trivial_baselines, tune_thresholds)
-from .grid import BY_NAME, command_for, run_name
+from .grid import BY_NAME, command_for, run_name, skipped
 from .io import Provenance, audio_per_epoch
 from .labels import NUM_CLASSES
 from .runs import MissingRunError, Run, open_run
@@ -37,9 +37,9 @@ def experiment_run(name: str, profile: Profile) -> Run:
     if name not in BY_NAME:
         raise HarmonyError(f"unknown experiment {name!r}; the grid has {sorted(BY_NAME)}")
     folder = paths.runs_dir() / run_name(name, profile)
-    if name in profile.evaluate.skip_experiments:
+    if name in skipped(profile):
         raise MissingRunError(f"experiment {name!r} is skipped at profile {profile.name!r} "
-                              "(EvalConfig.skip_experiments)", folder)
+                              "(EvalConfig.skip_experiments, or no SynthIRMAS-DR on real data)", folder)
     return open_run(folder, BY_NAME[name].label, command_for(name, profile))
 
 
@@ -48,8 +48,8 @@ def available_runs(names, profile: Profile) -> tuple[dict[str, Run], list[str]]:
 
     A run the profile skips is reported, not raised; a run the profile should have but lacks raises.
     """
-    skipped = [n for n in names if n in profile.evaluate.skip_experiments]
-    return {n: experiment_run(n, profile) for n in names if n not in skipped}, skipped
+    left_out = [n for n in names if n in skipped(profile)]
+    return {n: experiment_run(n, profile) for n in names if n not in left_out}, left_out
 
 
 # ---------------------------------------------------------------- what each report figure compares
@@ -515,7 +515,7 @@ CLAIM_COLUMNS = ["claim", "section", "figure", "statement", "metric", "report", 
                  "basis"]
 
 
-def _pair_verdict(expect: str, difference: float, low: float, high: float, p_holm: float, alpha: float,
+def pair_verdict(expect: str, difference: float, low: float, high: float, p_holm: float, alpha: float,
                   margin: float) -> str:
     """One pair's verdict: "higher" holds where A - B is significantly positive (Holm-adjusted paired test)
     and does not hold where it is significantly negative; "similar" (an equivalence claim) holds where the
@@ -569,7 +569,7 @@ def claim_verdicts(*evaluations: Evaluation, alpha: float = 0.05,
                    margin: float = reference.EQUIVALENCE_MARGIN) -> pd.DataFrame:
     """The verdict on each paired claim of :data:`harmonylib.reference.CLAIMS` tested by ``evaluations``'
     figures, from their paired tests (Holm-adjusted over each figure's table) and 95 % intervals of the
-    difference (:func:`_pair_verdict`). Columns :data:`CLAIM_COLUMNS` (notebooks 50-57)."""
+    difference (:func:`pair_verdict`). Columns :data:`CLAIM_COLUMNS` (notebooks 50-57)."""
     by_figure = {e.key: e for e in evaluations}
     rows = []
     for claim in reference.CLAIMS:
@@ -590,7 +590,7 @@ def claim_verdicts(*evaluations: Evaluation, alpha: float = 0.05,
                                f"{claim.metric} (claim {claim.key!r})")
             difference = sign * row["difference"]
             low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
-            verdicts.append(_pair_verdict(claim.expect, difference, low, high, row["p_holm"], alpha, margin))
+            verdicts.append(pair_verdict(claim.expect, difference, low, high, row["p_holm"], alpha, margin))
             half_widths.append((high - low) / 2)
             evidence.append(f"{label_a} - {label_b}: {difference + 0.0:+.3f} [{low + 0.0:+.3f}, {high + 0.0:+.3f}], "
                             f"p {row['p_value']:.2g}, Holm p {row['p_holm']:.2g}")

@@ -30,6 +30,7 @@ FAST_DEV_RUN_SUFFIX = "-fast-dev-run"
 FAST_DEV_RUN_STEPS = 1  # optimiser steps per training run
 FAST_DEV_RUN_EVAL_CLIPS = 2  # clips per validation/test split
 FAST_DEV_RUN_EVAL_SECONDS = 2.0  # seconds scored per validation/test clip (two 1-s windows)
+DR_NAME = "SynthIRMAS-DR"  # SynthIRMAS's training clips rendered with domain randomisation (notebook 58)
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,20 @@ class Profile:
         return "SynthIRMAS" if self.data.source == "synth" else "IRMAS"
 
     @property
+    def has_domain_randomised_data(self) -> bool:
+        """Whether the profile renders SynthIRMAS-DR, the domain-randomised training set of notebook 58 (the
+        synthetic profiles; real IRMAS has its own recordings)."""
+        return self.data.source == "synth"
+
+    @property
     def audioset_name(self) -> str:
         return "SynthAudioSet" if self.data.source == "synth" else "AudioSet"
 
     @property
     def data_names(self) -> dict[str, str]:
         """The display name of each data set the study names by key (``irmas``, ``audioset``)."""
-        return {"irmas": self.dataset_name, "audioset": self.audioset_name}
+        names = {"irmas": self.dataset_name, "audioset": self.audioset_name}
+        return {**names, "irmas_dr": DR_NAME} if self.has_domain_randomised_data else names
 
     def torch_device(self):
         """The ``torch.device`` to run on."""

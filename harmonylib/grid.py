@@ -80,7 +80,16 @@ EXPERIMENTS: list[Experiment] = [
     # 5.5b / 5.6 AST on IRMAS with lower and higher L2 regularisation
     _experiment("ast_w1_l2low", "ast", "AST, lower L2", ("5.5", "5.6"), **AST_L2_LOW),
     _experiment("ast_w1_l2high", "ast", "AST, higher L2", ("5.5", "5.6", "5.7", "5.8"), **AST_L2_HIGH),
+    # 5.9 (beyond the report, notebook 58) the three final candidates again, trained on SynthIRMAS-DR: the same
+    # notes rendered from several SoundFonts through randomised rooms and microphones (synthetic profiles only)
+    _experiment("resnet50_w1_dr", "resnet50", "ResNet-50 static, window 1 s, domain-randomised", ("5.9",),
+                dataset="irmas_dr"),
+    _experiment("resnet50_w3_bspds5_dr", "resnet50", "ResNet-50 BSPDS-5, window 3 s, domain-randomised", ("5.9",),
+                dataset="irmas_dr", window=3, sampling="bspds", max_sampled=5),
+    _experiment("ast_w1_l2high_dr", "ast", "AST, higher L2, domain-randomised", ("5.9",), dataset="irmas_dr",
+                **AST_L2_HIGH),
 ]
+DOMAIN_RANDOMISED = ("resnet50_w1_dr", "resnet50_w3_bspds5_dr", "ast_w1_l2high_dr")
 BY_NAME = {e.name: e for e in EXPERIMENTS}
 
 
@@ -93,13 +102,20 @@ def experiments_for(profile: Profile) -> list[Experiment]:
     """The experiments ``./run_all.sh`` runs at ``profile``, each with its ``run_name`` parameter.
 
     A profile may leave out experiments (``EvalConfig.skip_experiments``) to fit its budget; the
-    evaluation notebooks then skip the bars of those runs and say so, never a whole comparison.
+    evaluation notebooks then skip the bars of those runs and say so, never a whole comparison. The
+    domain-randomised experiments need SynthIRMAS-DR, which only the synthetic profiles render.
     """
     unknown = set(profile.evaluate.skip_experiments) - set(BY_NAME)
     if unknown:
         raise HarmonyError(f"profile {profile.name!r} skips unknown experiments {sorted(unknown)}")
     return [replace(e, parameters={**e.parameters, "run_name": run_name(e.name, profile)})
-            for e in EXPERIMENTS if e.name not in profile.evaluate.skip_experiments]
+            for e in EXPERIMENTS if e.name not in skipped(profile)]
+
+
+def skipped(profile: Profile) -> tuple[str, ...]:
+    """The experiments ``profile`` leaves out: those it names, and the domain-randomised ones where it has no
+    SynthIRMAS-DR."""
+    return profile.evaluate.skip_experiments + (() if profile.has_domain_randomised_data else DOMAIN_RANDOMISED)
 
 
 def command_for(name: str, profile: Profile) -> str:

@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from . import paths, reference, runs
-from .config import Profile, get_profile
+from .config import DR_NAME, Profile, get_profile
 from .errors import ConfigError
 from .evaluate import aggregate, binarize, multilabel_metrics
 from .io import Provenance, audio_per_epoch, files_digest, save_table
@@ -174,15 +174,20 @@ class Splits:
 
 
 def splits_of(data, dataset: str) -> Splits:
-    """The splits of ``'irmas'`` or ``'audioset'`` in a ``data.StudyData``."""
+    """The splits of ``'irmas'``, ``'irmas_dr'`` or ``'audioset'`` in a ``data.StudyData``; ``'irmas_dr'`` is
+    SynthIRMAS-DR's training clips with SynthIRMAS's validation and test songs (notebook 58)."""
     if dataset == "irmas":
         return Splits(data.irmas_name, data.train, data.val, data.test, data.mean, data.std)
+    if dataset == "irmas_dr":
+        if data.dr_train is None:
+            raise ConfigError(f"{DR_NAME} is rendered at the synthetic profiles only; there is none under {data.root}")
+        return Splits(DR_NAME, data.dr_train, data.val, data.test, data.dr_mean, data.dr_std)
     if dataset == "audioset":
         if data.audioset_mean is None or not len(data.audioset_train):
             raise ConfigError(f"no {data.audioset_name} training clips under {data.root}")
         return Splits(data.audioset_name, data.audioset_train, data.audioset_val, data.audioset_test,
                       data.audioset_mean, data.audioset_std)
-    raise ConfigError(f"dataset must be 'irmas' or 'audioset', not {dataset!r}")
+    raise ConfigError(f"dataset must be 'irmas', 'irmas_dr' or 'audioset', not {dataset!r}")
 
 
 def clip_ids_and_groups(frame: pd.DataFrame) -> tuple[list[str], list[str]]:

@@ -37,7 +37,7 @@ install_debian_packages() {
     [ ${#missing[@]} -eq 0 ] && return 0
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "bootstrap: not a Debian system; install ${missing[*]} (General MIDI SoundFonts) yourself" \
-             "or set HARMONY_SOUNDFONT_DIR to a folder holding FluidR3_GM.sf2, sf_GMbank.sf2 and TimGM6mb.sf2" >&2
+             "or set HARMONY_SOUNDFONT_DIR to a folder holding FluidR3_GM.sf2, sf_GMbank.sf2, TimGM6mb.sf2, MuseScore_General_Full.sf3 and OPL-3_FM_128M.sf2" >&2
         return 0
     fi
     local sudo=""

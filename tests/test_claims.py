@@ -63,7 +63,7 @@ def test_every_paired_claim_is_tested_by_its_figure():
     ("similar", 0.01, 0.005, 0.015, 0.001, "holds"),  # significant, yet smaller than the margin
 ])
 def test_a_pairs_verdict_follows_the_test_and_the_interval(expect, difference, low, high, p_holm, verdict):
-    assert cmp._pair_verdict(expect, difference, low, high, p_holm, alpha=0.05, margin=0.05) == verdict
+    assert cmp.pair_verdict(expect, difference, low, high, p_holm, alpha=0.05, margin=0.05) == verdict
 
 
 def test_a_claim_over_several_pairs_holds_only_where_every_pair_does():

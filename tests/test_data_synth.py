@@ -263,3 +263,33 @@ def test_backing_has_drums_on_the_drum_channel_only_when_asked():
     without = synth.backing(rng, song, 4.0, lead=("voi",), with_drums=False)
     assert [p.drums for p in with_drums].count(True) == 1 and not any(p.drums for p in without)
     assert all(p.gain_db < 0 for p in with_drums)  # accompaniment below the predominant instrument
+
+
+def test_synthirmas_dr_renders_the_training_notes_from_every_randomisation_soundfont_in_turn():
+    """SynthIRMAS-DR has SynthIRMAS's training jobs (names, seeds: the same notes), each from one of the domain-
+    randomisation SoundFonts through the randomised chain, every class spread over all of them."""
+    plain = [j for j in synth.plan_irmas(1234, 300, 0, (1, 1)) if j["kind"] == "train"]
+    randomised = synth.plan_irmas_dr(1234, 300)
+    assert [(j["names"], j["seed"], j["cls"]) for j in randomised] == [(j["names"], j["seed"], j["cls"]) for j in plain]
+    assert {j["chain"] for j in randomised} == {"randomised"}
+    assert synth.IRMAS_TEST_SOUNDFONT not in synth.DR_SOUNDFONTS
+    for cls in synth.CLASSES:
+        fonts = [j["soundfont"] for j in randomised if j["cls"] == cls]
+        counts = [fonts.count(name) for name in synth.DR_SOUNDFONTS]
+        assert max(counts) - min(counts) <= 1, (cls, counts)
+
+
+def test_no_domain_randomisation_soundfont_shares_a_recording_with_the_test_bank():
+    for name in synth.DR_SOUNDFONTS:
+        alike = synth.class_similarity(name, synth.IRMAS_TEST_SOUNDFONT)
+        assert max(alike.values()) < 0.85, (name, alike)
+
+
+def test_the_randomised_chain_draws_a_new_room_and_microphone_for_every_source():
+    rng = np.random.default_rng(0)
+    audio = rng.standard_normal((2, synth.SR)).astype(np.float32) * 0.1
+    first = synth.randomised_chain(np.random.default_rng(1), audio)
+    again = synth.randomised_chain(np.random.default_rng(1), audio)
+    other = synth.randomised_chain(np.random.default_rng(2), audio)
+    assert first.shape == audio.shape and first.dtype == np.float32
+    assert np.array_equal(first, again) and not np.allclose(first, other)

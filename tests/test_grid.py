@@ -89,3 +89,12 @@ def test_grid_drives_the_pipeline_plan(monkeypatch, tmp_path):
                                       if e.notebook in present]
     assert all(j.parameters["profile"] == "smoke" for j in grid_jobs)
     assert grid_jobs[0].parameters["run_name"] == "smoke-resnet50_w1"
+
+
+def test_the_domain_randomised_experiments_run_only_where_synthirmas_dr_exists():
+    synthetic = {e.name for e in grid.experiments_for(get_profile("default"))}
+    real = {e.name for e in grid.experiments_for(get_profile("full"))}
+    assert set(grid.DOMAIN_RANDOMISED) <= synthetic and not set(grid.DOMAIN_RANDOMISED) & real
+    assert {grid.BY_NAME[n].parameters["dataset"] for n in grid.DOMAIN_RANDOMISED} == {"irmas_dr"}
+    with pytest.raises(HarmonyError, match="no SynthIRMAS-DR"):
+        cmp.experiment_run("resnet50_w1_dr", get_profile("full"))

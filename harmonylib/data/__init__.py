@@ -13,14 +13,14 @@ from pathlib import Path
 import pandas as pd
 
 from .. import paths
-from ..config import Profile
+from ..config import DR_NAME, Profile
 from ..errors import ConfigError
 from .audioset import read_audioset
 from .irmas import read_irmas
 from .normalization import waveform_stats
 from .splits import audioset_split, irmas_split
 from .store import WaveformStore, waveforms
-from .synth import render_synth_audioset, render_synth_irmas
+from .synth import render_synth_audioset, render_synth_irmas, render_synth_irmas_dr
 
 __all__ = ["StudyData", "prepare", "waveforms", "WaveformStore", "read_irmas", "read_audioset"]
 
@@ -44,12 +44,16 @@ class StudyData:
     audioset_std: float | None
     irmas_root: Path | None = None
     audioset_root: Path | None = None
+    dr_train: pd.DataFrame | None = None  # SynthIRMAS-DR's training clips (synthetic profiles; notebook 58)
+    dr_mean: float | None = None
+    dr_std: float | None = None
 
 
 def locations(profile: Profile, data_dir: str | Path | None = None) -> tuple[Path, Path, Path]:
     """(base, IRMAS root, AudioSet root) of a profile.
 
-    Synthetic profiles: ``<data_dir or data/<profile>>/SynthIRMAS`` and ``.../SynthAudioSet``. Real data
+    Synthetic profiles: ``<data_dir or data/<profile>>/SynthIRMAS`` and ``.../SynthAudioSet`` (and
+    ``.../SynthIRMAS-DR``, :func:`domain_randomised_root`). Real data
     (``full``): ``<data_dir or data/>`` holding the IRMAS folders directly or under ``IRMAS/``, and the
     AudioSet collection under ``AudioSet/``.
     """
@@ -59,6 +63,11 @@ def locations(profile: Profile, data_dir: str | Path | None = None) -> tuple[Pat
     base = Path(data_dir) if data_dir else paths.data_root()
     irmas = base / "IRMAS" if (base / "IRMAS").is_dir() else base
     return base, irmas, base / "AudioSet"
+
+
+def domain_randomised_root(base: Path) -> Path:
+    """Where a synthetic profile's SynthIRMAS-DR training clips lie, beside SynthIRMAS."""
+    return Path(base) / "SynthIRMAS-DR"
 
 
 def _first(frame: pd.DataFrame, count: int | None) -> pd.DataFrame:
@@ -91,6 +100,7 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
                            tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds, cfg.synth_min_songs_per_class,
                            cfg.synth_twin_songs, workers=workers)
         render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, workers=workers)
+        render_synth_irmas_dr(domain_randomised_root(base), profile.seed, cfg.synth_train_clips, workers=workers)
     elif not (irmas_root / "IRMAS-TrainingData").is_dir():
         raise ConfigError(f"no IRMAS data under {base}: expected IRMAS-TrainingData/ and IRMAS-TestingData-Part*/ "
                           "there or in IRMAS/ (download: python -m harmonylib download-irmas DIR); pass "
@@ -112,8 +122,12 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
                     for s in ("train", "val", "test")}
         if len(as_parts["train"]):
             as_mean, as_std = waveform_stats(as_parts["train"]["path"], f"{profile.audioset_name}-train")
+    dr_train = dr_mean = dr_std = None
+    if profile.has_domain_randomised_data:
+        dr_train = read_irmas(domain_randomised_root(base)).reset_index(drop=True)
+        dr_mean, dr_std = waveform_stats(dr_train["path"], f"{DR_NAME}-train")
     return StudyData(irmas_name=profile.dataset_name, audioset_name=profile.audioset_name, root=base,
                      train=train, val=val, test=test, audioset_train=as_parts["train"],
                      audioset_val=as_parts["val"], audioset_test=as_parts["test"], mean=mean, std=std,
                      audioset_mean=as_mean, audioset_std=as_std, irmas_root=irmas_root,
-                     audioset_root=audioset_root)
+                     audioset_root=audioset_root, dr_train=dr_train, dr_mean=dr_mean, dr_std=dr_std)

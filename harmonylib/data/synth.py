@@ -27,8 +27,14 @@ each instrument's real range, humanised timing and velocity, several GM programs
 they exist, then panning, level variation and a synthetic room. Results on these data sets are
 *not* IRMAS or AudioSet results.
 
-SoundFonts are looked up in ``$HARMONY_SOUNDFONT_DIR``, then ``/usr/share/sounds/sf2`` (Debian packages
-``fluid-soundfont-gm``, ``csound-soundfont`` and ``timgm6mb-soundfont``, installed by ``./run_all.sh``). Rendering uses one
+* **SynthIRMAS-DR** (notebook 58): SynthIRMAS's training clips again -- the same notes, names and levels -- each
+  source rendered from one of :data:`DR_SOUNDFONTS` through :func:`randomised_chain`, a room, microphone and level
+  drawn afresh (domain randomisation, so that no instrument is one sample set). Its validation and test songs are
+  SynthIRMAS's: the held-out SoundFont shares no samples with any of the three.
+
+SoundFonts are looked up in ``$HARMONY_SOUNDFONT_DIR``, then ``/usr/share/sounds/sf2`` and ``sf3`` (Debian packages
+``fluid-soundfont-gm``, ``csound-soundfont``, ``timgm6mb-soundfont``, ``musescore-general-soundfont`` and
+``opl3-soundfont``, installed by ``./run_all.sh``). Rendering uses one
 process per usable core (``$HARMONY_RENDER_WORKERS`` sets another number); every clip has its own seed,
 so the files do not depend on the number of processes. A render goes into ``<target>.partial`` and is
 renamed when complete (manifest last), and a killed render resumes where it stopped.
@@ -67,6 +73,12 @@ TWINS_FOLDER = "harmony_twins"
 # the test songs' second renderings: folder under TWINS_FOLDER -> (SoundFont, recording chain)
 TWINS = {"training_soundfont_studio": (IRMAS_SOUNDFONT, "studio"), "training_soundfont_stage": (IRMAS_SOUNDFONT, "stage")}
 AUDIOSET_SOUNDFONT = "TimGM6mb.sf2"
+DR_GENERATOR_VERSION = "1.0"
+# SynthIRMAS-DR's training SoundFonts (notebook 58), none sharing samples with IRMAS_TEST_SOUNDFONT: FluidR3; MuseScore
+# General (Debian musescore-general-soundfont, MIT), other recordings of cello, piano, violin and the drums and FluidR3's
+# for the rest; the OPL-3 FM bank (Debian opl3-soundfont, CC-BY-SA-4.0), frequency-modulation synthesis, no recording.
+# TimGM6mb is left out: it shares most of its samples with the test bank.
+DR_SOUNDFONTS = (IRMAS_SOUNDFONT, "MuseScore_General_Full.sf3", "OPL-3_FM_128M.sf2")
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
 
 
@@ -142,9 +154,10 @@ def find_soundfont(name: str) -> Path:
     raise ConfigError(
         f"SoundFont {name} not found in {', '.join([*folders, *SOUNDFONT_DIRS])}. SynthIRMAS/SynthAudioSet are "
         "rendered from the General MIDI SoundFonts of the Debian packages fluid-soundfont-gm (FluidR3_GM.sf2), "
-        "csound-soundfont (sf_GMbank.sf2) and timgm6mb-soundfont (TimGM6mb.sf2): run ./run_all.sh (it installs "
-        "them) or `sudo apt-get install fluid-soundfont-gm csound-soundfont timgm6mb-soundfont`, or put the three "
-        "files in a folder and set HARMONY_SOUNDFONT_DIR to it.")
+        "csound-soundfont (sf_GMbank.sf2), timgm6mb-soundfont (TimGM6mb.sf2), musescore-general-soundfont "
+        "(MuseScore_General_Full.sf3) and opl3-soundfont (OPL-3_FM_128M.sf2): run ./run_all.sh (it installs them) "
+        "or `sudo apt-get install fluid-soundfont-gm csound-soundfont timgm6mb-soundfont musescore-general-soundfont "
+        "opl3-soundfont`, or put the five files in a folder and set HARMONY_SOUNDFONT_DIR to it.")
 
 
 def sha256_file(path: Path) -> str:
@@ -532,19 +545,39 @@ def stage_chain(rng, audio: np.ndarray) -> np.ndarray:
     """SynthIRMAS's validation/test songs: another room and other microphones than the studio's -- a room of
     0.2-2.5 s at 10-40 % wet, a microphone's colouration (a high-pass at 40-150 Hz and two broad resonances of
     -6..+6 dB between 200 Hz and 8 kHz), mastered to -26..-12 dBFS RMS, stereo."""
-    from scipy.signal import butter, sosfilt
-
     audio = room(rng, audio, rt60=float(rng.uniform(0.2, 2.5)), wet=float(rng.uniform(0.1, 0.4)),
                  brightness=float(rng.uniform(3000, 16000)))
-    audio = sosfilt(butter(2, float(rng.uniform(40, 150)), "highpass", fs=SR, output="sos"), audio, axis=-1)
-    for _ in range(2):
-        centre, gain_db = float(np.exp(rng.uniform(np.log(200), np.log(8000)))), float(rng.uniform(-6, 6))
+    audio = microphone(rng, audio, highpass_hz=(40, 150), resonances=2, gain_db=(-6, 6), band_hz=(200, 8000))
+    return to_level(audio, float(rng.uniform(-26, -12)))
+
+
+def microphone(rng, audio: np.ndarray, highpass_hz: tuple[float, float], resonances: int,
+               gain_db: tuple[float, float], band_hz: tuple[float, float]) -> np.ndarray:
+    """A microphone's colouration: a high-pass at U(``highpass_hz``) Hz, then ``resonances`` broad bands (an
+    octave and a half wide) boosted or cut by U(``gain_db``) dB at log-uniform centres within ``band_hz``."""
+    from scipy.signal import butter, sosfilt
+
+    audio = sosfilt(butter(2, float(rng.uniform(*highpass_hz)), "highpass", fs=SR, output="sos"), audio, axis=-1)
+    for _ in range(resonances):
+        centre = float(np.exp(rng.uniform(np.log(band_hz[0]), np.log(band_hz[1]))))
+        gain = float(rng.uniform(*gain_db))
         band = sosfilt(butter(1, [centre / 1.5, centre * 1.5], "bandpass", fs=SR, output="sos"), audio, axis=-1)
-        audio = audio + (10 ** (gain_db / 20) - 1) * band
-    return to_level(audio.astype(np.float32), float(rng.uniform(-26, -12)))
+        audio = audio + (10 ** (gain / 20) - 1) * band
+    return audio.astype(np.float32)
 
 
-CHAINS = {"studio": irmas_chain, "stage": stage_chain}
+def randomised_chain(rng, audio: np.ndarray) -> np.ndarray:
+    """SynthIRMAS-DR's training chain: room, microphone and level drawn afresh for every source over wider ranges
+    than the studio's and the stage's -- a room of 0.1-3 s at 0-50 % wet, a high-pass at 20-250 Hz, zero to three
+    resonances of -10..+10 dB between 120 Hz and 10 kHz, mastered to -32..-10 dBFS RMS, stereo (notebook 58)."""
+    audio = room(rng, audio, rt60=float(rng.uniform(0.1, 3.0)), wet=float(rng.uniform(0.0, 0.5)),
+                 brightness=float(rng.uniform(2500, 18000)))
+    audio = microphone(rng, audio, highpass_hz=(20, 250), resonances=int(rng.integers(0, 4)), gain_db=(-10, 10),
+                       band_hz=(120, 10000))
+    return to_level(audio, float(rng.uniform(-32, -10)))
+
+
+CHAINS = {"studio": irmas_chain, "stage": stage_chain, "randomised": randomised_chain}
 
 
 def audioset_chain(rng, audio: np.ndarray) -> np.ndarray:
@@ -871,6 +904,32 @@ def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: in
     counts = dict(train=sum(len(j["names"]) for j in jobs if j["kind"] == "train"),
                   test_songs=test_songs, test=sum(len(j["clips"]) for j in tests),
                   twin_songs=min(twin_songs, test_songs))
+    return _render(target, key, jobs, counts, workers)
+
+
+def plan_irmas_dr(seed: int, train_clips: int) -> list[dict]:
+    """SynthIRMAS-DR's jobs: SynthIRMAS's training sources with the same notes, levels and names (the same seeds),
+    each rendered from one of :data:`DR_SOUNDFONTS` -- a class's sources go round them from a seeded start, so every
+    class has about a third of its clips from each -- through :func:`randomised_chain` (notebook 58)."""
+    rng = np.random.default_rng(_seed("plan_irmas_dr", seed))
+    start = {cls: int(rng.integers(len(DR_SOUNDFONTS))) for cls in CLASSES}
+    jobs, sources = [], dict.fromkeys(CLASSES, 0)
+    for job in plan_irmas(seed, train_clips, 0, (1, 1)):
+        turn = start[job["cls"]] + sources[job["cls"]]
+        sources[job["cls"]] += 1
+        jobs.append({**job, "soundfont": DR_SOUNDFONTS[turn % len(DR_SOUNDFONTS)], "chain": "randomised"})
+    return jobs
+
+
+def render_synth_irmas_dr(target: Path, seed: int, train_clips: int, workers: int | None = None) -> Path:
+    """Render SynthIRMAS-DR's training clips into ``target`` (``IRMAS-TrainingData/`` only: its validation and test
+    songs are SynthIRMAS's) unless a manifest with the same key is there."""
+    key = dict(dataset="SynthIRMAS-DR", generator_version=DR_GENERATOR_VERSION,
+               irmas_generator_version=IRMAS_GENERATOR_VERSION, seed=seed, train_clips=train_clips)
+    jobs = plan_irmas_dr(seed, train_clips)
+    counts = dict(train=sum(len(j["names"]) for j in jobs),
+                  by_soundfont={name: sum(len(j["names"]) for j in jobs if j["soundfont"] == name)
+                                for name in DR_SOUNDFONTS})
     return _render(target, key, jobs, counts, workers)
 
 

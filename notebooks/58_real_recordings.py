@@ -1,0 +1,346 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 58 · Beyond the report: from synthetic to real recordings
+#
+# **Asks:** what do the study's models do on *real* recordings, and does training on more varied
+# synthetic data help? Everything chapters 3-5 train and test at the synthetic profiles is rendered
+# from SoundFonts; a user who runs `python -m harmonylib predict` on their own music wants to know
+# what to expect.
+# **Writes:** Table 5.9 `realsolo_clips` (what RealSolo holds), Fig./Table 5.9 `realsolo_models`
+# (every model on SynthIRMAS's test songs and on RealSolo), Table 5.9 `domain_randomisation_tests`
+# (before against after, paired tests), Fig./Table 5.9 `realsolo_per_class` and Fig. 5.9
+# `realsolo_confusion` (which instrument the final model names first for each solo).
+#
+# **RealSolo** (`harmonylib.data.realsolo`) is assembled here from the sample libraries Debian packages
+# ship: recorded cellos, flutes, guitars, organs, pianos, trumpets, violins and choirs from LMMS,
+# Sonic Pi, the CsoundQt examples, an alphabet book (`qabcs-data`), speech-dispatcher's sound icons,
+# Pd's cyclone and pyo. Each solo is one recording, labelled with the instrument its package names
+# it by; mixtures of two or three solos at realistic levels give multi-label clips in the manner of
+# IRMAS's test excerpts. A "song" of the bootstrap is a source recording (a mixture counts under its
+# first, predominant member), so the intervals say how much the numbers would move with other
+# recordings.
+#
+# **SynthIRMAS-DR** (`harmonylib.data.synth.render_synth_irmas_dr`) is SynthIRMAS's training set
+# rendered again: the same notes, each source from one of three SoundFonts (FluidR3; MuseScore
+# General, whose cello, piano, violin and drums are other recordings; an OPL-3 FM bank, synthesis
+# rather than recordings) through a room, microphone and level drawn afresh from wide ranges. This is
+# *domain randomisation*: if the training data vary in everything that should not matter, a model
+# cannot rely on it and must learn what the renderings share. The three final candidates of
+# notebook 57 are trained on it with their own recipes (`resnet50_w1_dr`, `resnet50_w3_bspds5_dr`,
+# `ast_w1_l2high_dr`), and both versions are tested on SynthIRMAS's held-out test songs and on
+# RealSolo. Notebook 10 shows which SoundFonts feed each class.
+
+# %% tags=["parameters"]
+import os
+
+profile = os.environ.get("HARMONY_PROFILE", "default")
+data_dir = None
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import Audio, Markdown, display
+
+from harmonylib import comparisons as cmp
+from harmonylib import evaluate as ev
+from harmonylib import plotting, transfer
+from harmonylib.config import get_profile
+from harmonylib.data import training_labels
+from harmonylib.data.realsolo import PACKAGES, build_realsolo, read_realsolo
+from harmonylib.grid import BY_NAME, EXPERIMENTS, skipped
+from harmonylib.io import Provenance, save_figure, save_table
+from harmonylib.labels import CLASS_NAMES, CLASSES
+from harmonylib.predict import final_model_dir
+
+P = get_profile(profile)
+C = P.evaluate
+NOTEBOOK = "58_real_recordings"
+plotting.use_style()
+pd.set_option("display.width", 180)
+pd.set_option("display.max_columns", 20)
+resample = {"n_resamples": C.bootstrap_resamples, "seed": P.seed, "confidence": C.confidence}
+
+# %% [markdown]
+# ## RealSolo: what the packages cover
+#
+# The packages are fetched with `apt-get download` and unpacked with `dpkg-deb -x` (no root needed);
+# `data/RealSolo/manifest.csv` records for every clip its package, the package's version and licence,
+# the file inside the package, its SHA-256 and why it carries its label, and `licences/` keeps each
+# package's copyright file. The labels are the packagers' names for the files: nobody checked them by
+# ear here, so the listening cells at the end let a reader do so.
+
+# %%
+realsolo = read_realsolo(build_realsolo())
+solo = (realsolo["kind"] == "solo").to_numpy()
+coverage = (realsolo[solo].assign(cls=[labels[0] for labels in realsolo.loc[solo, "labels"]])
+            .groupby("cls").agg(recordings=("file", "size"), packages=("packages", "nunique"),
+                                seconds=("duration", "sum"), sources=("packages", lambda p: ", ".join(sorted(set(p)))))
+            .reindex(CLASSES).fillna({"recordings": 0, "packages": 0, "seconds": 0.0, "sources": ""}))
+coverage["in mixtures"] = [sum(c in labels for labels in realsolo.loc[~solo, "labels"]) for c in CLASSES]
+coverage = coverage.reset_index(names="class").round({"seconds": 1})
+PROV_DATA = Provenance("RealSolo (recordings from Debian packages)", P.name)
+save_table(coverage, "5.9", "realsolo_clips",
+           f"RealSolo: solo recordings per class, the packages they come from, their total length, and the mixtures "
+           f"that hold the class ({int(solo.sum())} solos, {int((~solo).sum())} mixtures of two or three solos)",
+           PROV_DATA, NOTEBOOK)
+licences = pd.DataFrame([(p.name, p.licence, p.stanza) for p in PACKAGES.values()],
+                        columns=["package", "licence", "where the copyright file says so"])
+display(coverage, licences)
+
+# %%
+thin = coverage[coverage["recordings"] < 3]
+display(Markdown(
+    f"RealSolo has {int(solo.sum())} solo recordings from {realsolo.loc[solo, 'packages'].nunique()} packages and "
+    f"{int((~solo).sum())} mixtures. The packages cover every class, but not evenly: "
+    + "; ".join(f"**{r['class']}** has {int(r.recordings)} recording(s), from {r.sources}" for _, r in thin.iterrows())
+    + ". Results for those classes rest on one or two recordings and say little. Speech recordings (the Pd "
+    "documentation's, CsoundQt's `fox.wav`) are not used for `voi`: IRMAS's voice is sung. Most recordings are short "
+    f"(median {realsolo.loc[solo, 'duration'].median():.1f} s, against IRMAS's 3-s training clips and 5-20-s test "
+    "excerpts), several are one sustained note, and a mixture lasts as long as its shortest member."))
+
+# %% [markdown]
+# ## Every model on SynthIRMAS's test songs and on RealSolo
+#
+# Each run's model scores every RealSolo clip as the test sets are scored: every window of the clip's
+# central seconds, S2, threshold 0.5. The trivial baselines use the training set's most frequent class,
+# as in chapter 5. "Named first" is the share of solos whose highest score is the labelled instrument
+# (chance: 1 in 11).
+
+# %%
+names = [e.name for e in EXPERIMENTS if e.name not in skipped(P)]
+runs = {name: cmp.experiment_run(name, P) for name in names}
+y_real = transfer.labels_matrix(realsolo)
+songs = realsolo["song"].to_numpy()
+scores = {name: transfer.realsolo_scores(run, realsolo, P, C.strategy) for name, run in runs.items()}
+predicted = {name: ev.binarize(s, C.threshold) for name, s in scores.items()}
+labels = {name: BY_NAME[name].label for name in names}
+real_systems = {labels[n]: (y_real, predicted[n]) for n in names}
+real_table = ev.metric_table(real_systems, songs, ev.METRICS, **resample)
+
+
+def synth_test(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(y_true, y_pred, songs) of a run on SynthIRMAS's test songs (a domain-randomised run stores them as irmas_dr)."""
+    run = runs[name]
+    predictions = run.predictions("irmas_dr" if run.train_dataset == "irmas_dr" else "irmas", "test")
+    return predictions.labels, ev.binarize(predictions.scores(C.strategy), C.threshold), predictions.groups
+
+
+trained_on = {n: P.data_names[runs[n].train_dataset] for n in names}
+rows = []
+for name in names:
+    synth_true, synth_pred, synth_songs = synth_test(name)
+    synth_f1 = ev.multilabel_metrics(synth_true, synth_pred)["macro_f1"]
+    real = real_table[(real_table["system"] == labels[name])].set_index("metric")
+    first = transfer.named_first(scores[name])[solo] == np.array([labels_[0] for labels_ in realsolo.loc[solo, "labels"]])
+    rows.append({"system": labels[name], "trained on": trained_on[name],
+                 f"{P.dataset_name} test macro F1": synth_f1,
+                 "RealSolo macro F1": real.loc["macro_f1", "value"],
+                 "CI low": real.loc["macro_f1", "ci_low"], "CI high": real.loc["macro_f1", "ci_high"],
+                 "share kept": real.loc["macro_f1", "value"] / synth_f1 if synth_f1 > 0 else np.nan,
+                 "RealSolo Hamming": real.loc["hamming_score", "value"],
+                 "RealSolo exact match": real.loc["exact_match", "value"],
+                 "solos named first": first.mean()})
+models = pd.DataFrame(rows)
+most_frequent = (pd.Series([c for labels_ in training_labels(P, "irmas", data_dir) for c in labels_])
+                 .value_counts().sort_index().idxmax())
+baselines = ev.metric_table({f"baseline: {b}" if b != "most frequent class" else
+                             f"baseline: always {most_frequent} (most frequent in training)": (y_real, pred)
+                             for b, pred in ev.trivial_baselines(y_real, most_frequent).items()}, songs, ev.METRICS,
+                            **resample)
+baseline_rows = [{"system": system, "trained on": "", "RealSolo macro F1": part.set_index("metric").loc["macro_f1", "value"],
+                  "RealSolo Hamming": part.set_index("metric").loc["hamming_score", "value"],
+                  "RealSolo exact match": part.set_index("metric").loc["exact_match", "value"],
+                  "solos named first": (np.array([labels_[0] for labels_ in realsolo.loc[solo, "labels"]])
+                                        == most_frequent).mean() if "always" in system else np.nan}
+                 for system, part in baselines.groupby("system", sort=False)]
+models_table = pd.concat([models, pd.DataFrame(baseline_rows)], ignore_index=True)
+opened = dict(runs)
+PROV = Provenance(f"{' + '.join(dict.fromkeys(trained_on.values()))} training; RealSolo", P.name, cmp.weights_label(opened), cmp.training_label(opened),
+                  f"RealSolo, {len(set(songs))} recordings ({len(realsolo)} clips); {P.dataset_name} test")
+save_table(models_table, "5.9", "realsolo_models",
+           "Every model on the SynthIRMAS test songs and on RealSolo (S2 at 0.5): macro F1 on both, the share of it "
+           "kept on real recordings, RealSolo's 95 % bootstrap CI over recordings, Hamming score, exact match, and "
+           "the share of solos whose highest score is their instrument (chance 1/11); the trivial baselines below",
+           PROV, NOTEBOOK)
+models_table.round(3)
+
+# %%
+fig, ax = plt.subplots(figsize=(12, 4.8))
+order = models.sort_values("RealSolo macro F1", ascending=False)
+x = np.arange(len(order))
+ax.bar(x - 0.2, order[f"{P.dataset_name} test macro F1"], 0.4, label=f"{P.dataset_name} test songs", color="0.7")
+ax.bar(x + 0.2, order["RealSolo macro F1"], 0.4, label="RealSolo", color="tab:blue",
+       yerr=[order["RealSolo macro F1"] - order["CI low"], order["CI high"] - order["RealSolo macro F1"]], capsize=2)
+for baseline, style in ev.BASELINE_STYLES.items():
+    value = baselines[(baselines["system"].str.contains(baseline.split()[0] if baseline != "most frequent class"
+                                                        else "always")) & (baselines["metric"] == "macro_f1")]["value"]
+    ax.axhline(float(value.iloc[0]), color="k", linestyle=style, linewidth=0.8, label=f"RealSolo baseline: {baseline}")
+ax.set_xticks(x, [f"{s}\n({t})" for s, t in zip(order["system"], order["trained on"])], rotation=60, ha="right",
+              fontsize=7)
+ax.set(ylabel="macro F1 (S2 at 0.5)", ylim=(0, 1), title="Every model on synthetic test songs and on real recordings")
+ax.legend(fontsize=7, ncols=2)
+fig.tight_layout(rect=(0, 0.04, 1, 1))
+save_figure(fig, "5.9", "realsolo_models", "Macro F1 of every model on the SynthIRMAS test songs (grey) and on RealSolo "
+            "(blue, 95 % bootstrap CI over recordings); lines: the trivial baselines on RealSolo", PROV, NOTEBOOK)
+plt.show()
+
+# %% [markdown]
+# ## Before and after domain randomisation
+#
+# Each final candidate against the same recipe trained on SynthIRMAS-DR, on the same clips: paired
+# permutation tests over recordings (RealSolo) and over songs (SynthIRMAS test), Holm-adjusted over
+# the table. "Holds" means the domain-randomised model is significantly better, "does not hold"
+# significantly worse, "inconclusive" that these clips cannot tell.
+
+# %%
+pairs = [(before, after) for before, after in transfer.BEFORE_AFTER if before in runs and after in runs]
+if not pairs:
+    display(Markdown(f"Profile `{P.name}` has no SynthIRMAS-DR (real IRMAS is real recordings already), so there "
+                     "is no before and after here."))
+else:
+    test_rows = []
+    for test_set in ("RealSolo", f"{P.dataset_name} test"):
+        systems, groups = {}, {}
+        for name in [n for pair in pairs for n in pair]:
+            if test_set == "RealSolo":
+                systems[labels[name]], groups[labels[name]] = (y_real, predicted[name]), songs
+            else:
+                y_true, y_pred, synth_songs = synth_test(name)
+                systems[labels[name]], groups[labels[name]] = (y_true, y_pred), synth_songs
+        table = ev.comparison_table(systems, [(labels[a], labels[b]) for b, a in pairs], groups,
+                                    ("macro_f1", "hamming_score", "exact_match"),
+                                    n_resamples=C.permutation_resamples, seed=P.seed, confidence=C.confidence)
+        test_rows.append(table.assign(test=test_set))
+    dr_tests = pd.concat(test_rows, ignore_index=True)
+    dr_tests["verdict"] = [cmp.pair_verdict("higher", r.difference, r.ci_low, r.ci_high, r.p_holm, alpha=0.05,
+                                            margin=0.0) for r in dr_tests.itertuples()]
+    save_table(dr_tests, "5.9", "domain_randomisation_tests",
+               "Domain-randomised training (A) against the same recipe on SynthIRMAS (B), on RealSolo and on the "
+               "SynthIRMAS test songs: paired permutation tests (A - B, 95 % CI, p, Holm p over each test set's "
+               "table); verdict on 'domain randomisation raises the metric'", PROV, NOTEBOOK)
+    display(dr_tests.round(4))
+
+# %% [markdown]
+# ## The final model, instrument by instrument
+#
+# The final model is the one notebook 57 chose on validation (and registered for `python -m harmonylib
+# predict`); its domain-randomised twin has the same recipe. For every solo: which instrument does
+# each name first?
+
+# %%
+final_name = next((n for n in names if runs[n].path.resolve() == final_model_dir().resolve()), None)
+if final_name is None:
+    raise RuntimeError(f"the registered final model {final_model_dir()} is none of this profile's runs; run notebook 57")
+twin = dict(transfer.BEFORE_AFTER).get(final_name)
+shown = [final_name] + ([twin] if twin in runs else [])
+solo_true = np.array([labels_[0] for labels_ in realsolo.loc[solo, "labels"]])
+per_class_rows = []
+for name in shown:
+    first = transfer.named_first(scores[name])[solo]
+    f1 = ev.multilabel_metrics(y_real, predicted[name])["f1_per_class"]
+    for cls in CLASSES:
+        mask = solo_true == cls
+        per_class_rows.append({"system": labels[name], "class": cls, "solos": int(mask.sum()),
+                               "named first": (first[mask] == cls).mean() if mask.any() else np.nan,
+                               "F1 (all clips)": f1[cls]})
+per_class = pd.DataFrame(per_class_rows)
+save_table(per_class, "5.9", "realsolo_per_class",
+           "The final model and its domain-randomised twin on RealSolo, per class: the share of the class's solos "
+           "it names first, and F1 over all clips (solos and mixtures, S2 at 0.5)", PROV, NOTEBOOK)
+fig, ax = plt.subplots(figsize=(10, 3.8))
+wide = per_class.pivot(index="class", columns="system", values="named first").reindex(CLASSES)
+wide[[labels[n] for n in shown]].plot.bar(ax=ax, color=["0.6", "tab:blue"][:len(shown)], width=0.75)
+ax.axhline(1 / len(CLASSES), color="k", linestyle=":", linewidth=0.8, label="chance (1/11)")
+counts = per_class.drop_duplicates("class").set_index("class")["solos"].reindex(CLASSES)
+ax.set_xticks(range(len(CLASSES)), [f"{c}\nn = {n}" for c, n in counts.items()], rotation=0)
+ax.set(ylim=(0, 1.05), ylabel="solos named first", xlabel="class (solo recordings)",
+       title="Which solos does the final model name correctly first?")
+ax.legend(fontsize=8)
+fig.tight_layout(rect=(0, 0.04, 1, 1))
+save_figure(fig, "5.9", "realsolo_per_class", "Share of each class's RealSolo solos whose highest score is their "
+            "instrument: the final model (grey) and its domain-randomised twin (blue); n: solos of the class",
+            PROV, NOTEBOOK)
+plt.show()
+
+# %%
+fig, axes = plt.subplots(1, len(shown), figsize=(6.2 * len(shown), 5.2), squeeze=False)
+for ax, name in zip(axes[0], shown):
+    matrix = transfer.confusion(solo_true, transfer.named_first(scores[name])[solo])
+    plotting.cooccurrence_heatmap(ax, matrix.astype(float), fmt=".0f", vmin=0, vmax=max(1, matrix.values.max()),
+                                  mask_diagonal=False, cbar_label="solos", title=labels[name])
+    ax.set(xlabel="named first", ylabel="labelled")
+fig.tight_layout(rect=(0, 0.04, 1, 1))
+save_figure(fig, "5.9", "realsolo_confusion", "RealSolo solos by labelled instrument (rows) and the instrument the "
+            "model names first (columns): the final model and its domain-randomised twin", PROV, NOTEBOOK)
+plt.show()
+
+# %% [markdown]
+# ## Listen to the worst errors
+#
+# The solos to which the domain-randomised final model (or the final model, where there is no twin)
+# gives its labelled instrument the lowest score, and what it named instead. Listening is the check
+# the labels never had: a recording that is not what its name says would show here.
+
+# %%
+judge = shown[-1]
+true_index = np.array([CLASSES.index(c) for c in solo_true])
+own = scores[judge][solo][np.arange(int(solo.sum())), true_index]
+for i in np.argsort(own, kind="stable")[:3]:
+    row = realsolo[solo].iloc[i]
+    display(Markdown(f"**{row['file']}** — labelled **{CLASS_NAMES[solo_true[i]]}** ({row['why']}); "
+                     f"{labels[judge]} names **{CLASS_NAMES[transfer.named_first(scores[judge][solo])[i]]}** first and "
+                     f"gives {solo_true[i]} a score of {own[i]:.2f}"))
+    display(Audio(row["path"]))
+
+# %% [markdown]
+# ## What survives, and does domain randomisation help?
+#
+# Computed from the tables above.
+
+# %%
+final_row = models.set_index("system").loc[labels[final_name]]
+lines = [f"- **How much survives.** On RealSolo the models reach macro F1 "
+         f"{models['RealSolo macro F1'].min():.2f}-{models['RealSolo macro F1'].max():.2f}, against "
+         f"{models[f'{P.dataset_name} test macro F1'].min():.2f}-{models[f'{P.dataset_name} test macro F1'].max():.2f} on "
+         f"{P.dataset_name}'s test songs; the final model ({labels[final_name]}) keeps "
+         f"{final_row['share kept']:.0%} of its score and names the instrument of {final_row['solos named first']:.0%} "
+         f"of the solos first ({int(round(final_row['solos named first'] * solo.sum()))} of {int(solo.sum())}; "
+         f"chance {1 / len(CLASSES):.0%}, always answering {most_frequent} "
+         f"{(solo_true == most_frequent).mean():.0%}). The all-positive baseline's macro F1 on RealSolo is "
+         f"{baselines.set_index(['system', 'metric']).loc[('baseline: all positive', 'macro_f1'), 'value']:.2f}."]
+if pairs:
+    real_tests = dr_tests[(dr_tests["test"] == "RealSolo") & (dr_tests["metric"] == "macro_f1")]
+    for r in real_tests.itertuples():
+        lines.append(f"- **{r.system_a}** against its SynthIRMAS-trained version on RealSolo: macro F1 "
+                     f"{r.value_a:.3f} vs {r.value_b:.3f} (difference {r.difference:+.3f}, 95 % CI "
+                     f"[{r.ci_low:+.3f}, {r.ci_high:+.3f}], Holm p {r.p_holm:.3f}): domain randomisation helps: "
+                     f"**{r.verdict}**.")
+    twin_row = models.set_index("system").loc[labels[twin]] if twin in runs else None
+    if twin_row is not None:
+        lines.append(f"- The final model's twin names the instrument of {twin_row['solos named first']:.0%} of the "
+                     f"solos first ({int(round(twin_row['solos named first'] * solo.sum()))} of {int(solo.sum())}), "
+                     f"the final model {final_row['solos named first']:.0%}.")
+    good = per_class[(per_class["system"] == labels[shown[-1]]) & (per_class["named first"] >= 0.5)]["class"].tolist()
+    lines.append(f"- **Which classes transfer** (at least half of their solos named first by {labels[shown[-1]]}): "
+                 f"{', '.join(good) or 'none'}.")
+lines.append(f"- **Why so little transfers** (causes that apply here): the models trained briefly and small at the "
+             f"{P.name} profile ({cmp.training_label({n: runs[n] for n in shown})}); three SoundFonts are three "
+             "renderings of each instrument "
+             "at most, and the OPL-3 bank's are not recordings; RealSolo's clips are short single notes or phrases "
+             "without the accompaniment every training clip has, and the packages' recordings differ from each other "
+             "in rooms and microphones more than any training chain does; with "
+             f"{len(set(songs))} recordings, a class with one or two recordings moves its F1 by a whole step.")
+display(Markdown("\n".join(lines)))
