@@ -372,6 +372,8 @@ def clip_lengths(profile: Profile) -> dict[str, dict[str, np.ndarray]]:
     cuts = np.round(np.cumsum(cfg.audioset_fractions)[:2] / sum(cfg.audioset_fractions) * audioset_clips)
     audioset = np.diff([0, *cuts.astype(int), audioset_clips])
     sizes = {"irmas": {"train": np.full(train_clips, IRMAS_TRAIN_SAMPLES), "val": val, "test": test},
+             # SynthIRMAS-DR: SynthIRMAS's training clips rendered otherwise, its validation and test songs
+             "irmas_dr": {"train": np.full(train_clips, IRMAS_TRAIN_SAMPLES), "val": val, "test": test},
              "audioset": {split: np.full(n, round(AUDIOSET_SECONDS * sr)) for split, n in zip(("train", "val", "test"),
                                                                                            audioset)}}
     if cfg.max_eval_clips is not None:

@@ -366,7 +366,8 @@ def run_colour(run: str):
     order = list(BY_NAME)
     # the colour-blind palette without its light blue, which is kept for a run never drawn beside
     # resnet50_w1 (blue); then hues apart from the palette's
-    extra = ["#333333", "#6a3d9a", "#1b7f7f", sns.color_palette("colorblind")[9], "#8c1c13"]
+    extra = ["#333333", "#6a3d9a", "#1b7f7f", sns.color_palette("colorblind")[9], "#8c1c13", "#b15928", "#4d7c0f",
+             "#9d174d"]
     colours = sns.color_palette("colorblind", 9) + extra[:len(order) - 9]
     return colours[order.index(run)]
 

@@ -18,7 +18,7 @@ def test_grid_names_notebooks_and_parameters():
     assert len(names) == len(set(names))
     for e in grid.EXPERIMENTS:
         assert e.notebook in grid.NOTEBOOKS.values()
-        assert e.parameters["dataset"] in ("irmas", "audioset")
+        assert e.parameters["dataset"] in ("irmas", "irmas_dr", "audioset")
         assert e.parameters["sampling"] in ("static", "tds", "bspds")
         assert (e.parameters["max_sampled"] is None) == (e.parameters["sampling"] == "static")
         assert e.parameters["window"] in (1, 2, 3)
@@ -53,7 +53,7 @@ def test_report_specifics():
     assert {g.name: g.weight_decay for g in paper_groups("ast", p["ast_w1_l2low"]["weight_decay"])} == \
         {"base": 1e-5, "classifier": 1e-5}
     assert {n for n, q in p.items() if q["sampling"] != "static"} == {
-        "resnet50_w1_tds4", "resnet50_w1_tds5", "resnet50_w1_bspds5", "resnet50_w3_bspds5"}
+        "resnet50_w1_tds4", "resnet50_w1_tds5", "resnet50_w1_bspds5", "resnet50_w3_bspds5", "resnet50_w3_bspds5_dr"}
     cost_models = {grid.BY_NAME[n].model for n in cmp.COST_MODELS["5.7"]}
     assert cost_models == set(grid.NOTEBOOKS)
     assert all(grid.BY_NAME[n].parameters["window"] == 1 for n in cmp.COST_MODELS["5.7"])
