@@ -251,20 +251,26 @@ class Evaluation:
                 if s.label in self.collected.systems}
 
 
+def most_frequent_class(profile: Profile, dataset: str, data_dir=None) -> str:
+    """The class most often labelled in the training split of ``dataset`` (``harmonylib.data.training_labels``);
+    ties go to the first in alphabetical order. The "most frequent class" baseline predicts it for every clip."""
+    from .data import training_labels
+
+    counts = pd.Series([code for labels in training_labels(profile, dataset, data_dir) for code in labels]).value_counts()
+    return counts.sort_index().idxmax()
+
+
 def baseline_table(collected: Collected, profile: Profile, data_dir=None, n_resamples: int = 1000, seed: int = 0,
                    confidence: float = 0.95) -> pd.DataFrame:
     """The :func:`harmonylib.evaluate.trivial_baselines` on the test clips of each test set of ``collected``,
     as a :func:`metric_table` (systems: :data:`harmonylib.evaluate.BASELINES`) with a ``test`` column and a
     ``most_frequent`` one: the most frequent class of the test set's own training split
-    (``harmonylib.data.training_labels``)."""
-    from .data import training_labels
-
+    (:func:`most_frequent_class`)."""
     tables = []
     for test, systems in collected.systems_by_test().items():
         label = next(iter(systems))
         y_true, groups = systems[label][0], collected.groups[label]
-        counts = pd.Series([code for labels in training_labels(profile, test, data_dir) for code in labels]).value_counts()
-        most_frequent = counts.sort_index().idxmax()  # ties: the first class in alphabetical order
+        most_frequent = most_frequent_class(profile, test, data_dir)
         predictions = {name: (y_true, predicted) for name, predicted in trivial_baselines(y_true, most_frequent).items()}
         table = metric_table(predictions, groups, METRICS, n_resamples, seed, confidence)
         tables.append(table.assign(test=test, most_frequent=most_frequent))
@@ -794,15 +800,25 @@ def choose_final_model(evaluation: Evaluation, table: pd.DataFrame) -> tuple[pd.
     Returns the table of validation and test macro F1 per candidate (test values from ``table``, a
     ``metric_table``), the chosen label and its run.
     """
-    collected, settings = evaluation.collected, evaluation.profile.evaluate
+    collected = evaluation.collected
     candidates = {s.label: s.run for s in collected.comparison.systems if s.label in collected.systems}
-    validation = {}
-    for label, name in candidates.items():
-        val = collected.runs[name].predictions("irmas", "val")
-        predicted = val.binarize(settings.strategy, settings.threshold)
-        validation[label] = multilabel_metrics(val.labels, predicted)["macro_f1"]
+    validation = {label: validation_macro_f1(collected.runs[name], evaluation.profile) for label, name in candidates.items()}
     choice = pd.DataFrame({"validation macro F1": validation,
                            "test macro F1": table[table["metric"] == "macro_f1"].set_index("system")["value"]}).loc[
         list(candidates)]
     final_label = choice["validation macro F1"].idxmax()
     return choice, final_label, collected.runs[candidates[final_label]]
+
+
+def validation_macro_f1(run: Run, profile: Profile) -> float:
+    """Macro F1 of ``run`` on the validation songs of its training data (the profile's strategy and threshold)."""
+    val = run.predictions(run.train_dataset, "val")
+    return multilabel_metrics(val.labels, val.binarize(profile.evaluate.strategy, profile.evaluate.threshold))["macro_f1"]
+
+
+def final_experiment(profile: Profile) -> str:
+    """The experiment :func:`choose_final_model` makes the final model at ``profile`` (notebook 57), from the run
+    folders alone: of the final candidates the profile runs, the one with the highest validation macro F1."""
+    candidates = [s.run for s in COMPARISONS["5.8"].systems]
+    runs, _ = available_runs(candidates, profile)
+    return max(runs, key=lambda name: validation_macro_f1(runs[name], profile))

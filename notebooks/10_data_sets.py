@@ -395,7 +395,7 @@ else:
 # models is *domain randomisation*: vary, in the training data, everything the model should ignore (here
 # the recorded samples, the room, the microphone and the level), so that only what the renderings share
 # is worth learning. `harmonylib.data.synth.render_synth_irmas_dr` renders SynthIRMAS's training clips
-# again, with the same notes, names and levels: each source from one of three SoundFonts in turn, through
+# again, with the same notes, names and part gains: each source from one of three SoundFonts in turn, through
 # a room, microphone and level drawn afresh from ranges wider than both the studio's and the stage's
 # (`randomised_chain`). Only banks that share no recording with the held-out test bank qualify, so TimGM6mb
 # (and with it most General MIDI banks Debian ships) is out. The table gives, per class, the General MIDI
@@ -404,7 +404,7 @@ else:
 # tests both versions on real recordings.
 
 # %%
-if P.data.source == "synth":
+if P.has_domain_randomised_data:
     dr_jobs = pd.DataFrame([(job["cls"], job["soundfont"], len(job["names"]))
                             for job in synth.plan_irmas_dr(P.seed, P.data.synth_train_clips)],
                            columns=["class", "soundfont", "clips"])

@@ -44,7 +44,7 @@ import os
 
 profile = os.environ.get("HARMONY_PROFILE", "default")
 data_dir = None
-dataset = "irmas"  # training data: "irmas" (SynthIRMAS at synthetic profiles) or "audioset"
+dataset = "irmas"  # training data: "irmas" (SynthIRMAS at synthetic profiles), "irmas_dr" (SynthIRMAS-DR) or "audioset"
 window = 1  # seconds
 sampling = "static"  # "static" | "tds" (true dynamic sampling) | "bspds" (base-sample persistent)
 max_sampled = None  # dynamic sampling: at most this many windows mixed into one example

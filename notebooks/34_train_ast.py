@@ -47,7 +47,7 @@ import os
 
 profile = os.environ.get("HARMONY_PROFILE", "default")
 data_dir = None
-dataset = "irmas"  # training data: "irmas" (SynthIRMAS at synthetic profiles) or "audioset"
+dataset = "irmas"  # training data: "irmas" (SynthIRMAS at synthetic profiles), "irmas_dr" (SynthIRMAS-DR) or "audioset"
 window = 1  # seconds
 sampling = "static"  # "static" | "tds" (true dynamic sampling) | "bspds" (base-sample persistent)
 max_sampled = None  # dynamic sampling: at most this many windows mixed into one example
@@ -278,7 +278,8 @@ for other in (o for o in others if o != result.run_dir.name):
     print(f"validation loss, this run minus {other}: largest difference {difference.abs().max():.4f}, "
           f"lower in {(difference < 0).sum()} of {len(difference)} epochs")
 if not others:
-    print("trained on the AudioSet data: the grid's L2 pair is trained on the IRMAS data, nothing to compare with")
+    print(f"trained on {job.splits.name}: the grid's L2 pair is trained on {job.profile.dataset_name}, nothing to "
+          "compare with")
 ax.set(xlabel="epoch", ylabel="binary cross-entropy (windows)", title="Loss curves: over- or underfitting?")
 ax.legend(fontsize=7)
 plt.show()

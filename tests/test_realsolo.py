@@ -20,9 +20,9 @@ def test_the_built_manifest_names_readable_files_valid_labels_and_the_licence_of
     solos = clips[clips["kind"] == "solo"]
     assert len(solos) == len(realsolo.RECORDINGS)
     assert {labels[0] for labels in solos["labels"]} == set(CLASSES)  # every class has a real recording
-    assert all(licence for licences in clips["licences"] for licence in licences.split(";"))
-    for package in realsolo.PACKAGES.values():
-        assert package.licence in (root / "licences" / f"{package.name}.copyright").read_text()
+    for row in solos.itertuples():  # each file's licence is what its package's copyright file gives it
+        copyright_text = (root / "licences" / f"{row.packages}.copyright").read_text()
+        assert realsolo.licence_of(copyright_text, row.members) == row.licences, row.file
     mixtures = clips[clips["kind"] == "mixture"]
     assert sorted(mixtures["labels"].map(len).value_counts().items()) == sorted(realsolo.MIXTURES.items())
     assert set(mixtures["song"]) <= set(solos["song"])  # a mixture is resampled with its first member
@@ -73,3 +73,24 @@ def test_mixtures_hold_distinct_classes_from_distinct_packages_where_the_classes
                 alternatives = {o.package for o in realsolo.RECORDINGS if o.cls == r.cls}
                 assert alternatives <= set(packages[:i]), members
     assert realsolo.plan_mixtures() == mixtures  # seeded
+
+
+def test_a_files_licence_is_read_from_the_last_copyright_paragraph_that_names_it():
+    text = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+
+Files: *
+Copyright: 2016 Someone
+License: MIT
+
+Files: etc/samples/choir.flac
+Copyright: 2013 Someone else
+Source: http://freesound.org/
+License: CC0
+
+Files: plugins/*
+License: LGPL-2+
+ Some text of the licence.
+"""
+    assert realsolo.licence_of(text, "usr/share/pkg/samples/choir.flac") == "CC0"
+    assert realsolo.licence_of(text, "usr/share/pkg/samples/piano.flac") == "MIT"  # plugins/* is not trusted
+    assert realsolo.licence_of("Files: debian/*\nLicense: GPL-2+\n", "usr/share/a.wav") is None

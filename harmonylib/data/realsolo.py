@@ -50,7 +50,8 @@ MANIFEST_COLUMNS = ["file", "labels", "song", "kind", "seconds", "packages", "ve
 
 @dataclass(frozen=True)
 class Package:
-    """A Debian package RealSolo draws from, and the licence its ``copyright`` file gives the files used."""
+    """A Debian package RealSolo draws from, and the licence its ``copyright`` file gives the files used
+    (:func:`licence_of` checks it for every file)."""
 
     name: str
     licence: str
@@ -106,11 +107,11 @@ RECORDINGS = (
     Recording("csoundqt_classical_guitar", "gac", "csoundqt-examples", f"{_CSQT}/ClassicalGuitar.wav",
               _CSQT_WHY.format("ClassicalGuitar")),
     Recording("lmms_latin_guitar01", "gac", "lmms-common", f"{_LMMS}/latin/latin_guitar01.ogg",
-              "LMMS's latin samples name it latin_guitar01 (a nylon-string guitar)"),
+              "LMMS's latin samples name it latin_guitar01 (acoustic: our reading of a latin guitar)"),
     Recording("lmms_latin_guitar02", "gac", "lmms-common", f"{_LMMS}/latin/latin_guitar02.ogg",
-              "LMMS's latin samples name it latin_guitar02 (a nylon-string guitar)"),
+              "LMMS's latin samples name it latin_guitar02 (acoustic: our reading of a latin guitar)"),
     Recording("lmms_latin_guitar03", "gac", "lmms-common", f"{_LMMS}/latin/latin_guitar03.ogg",
-              "LMMS's latin samples name it latin_guitar03 (a nylon-string guitar)"),
+              "LMMS's latin samples name it latin_guitar03 (acoustic: our reading of a latin guitar)"),
     Recording("lmms_steel_guitar01", "gac", "lmms-common", f"{_LMMS}/instruments/steel_guitar01.ogg",
               _LMMS_WHY.format("steel_guitar01 (a steel-string acoustic guitar; its distorted copies are left out)")),
     Recording("qabcs_guitar", "gac", "qabcs-data", f"{_QABCS}/guitar.ogg", _QABCS_WHY.format("guitar")),
@@ -201,6 +202,21 @@ def fetch_packages(names, folder: Path) -> dict[str, str]:
     return {n: (folder / n / ".version").read_text().strip() for n in names}
 
 
+def licence_of(copyright_text: str, member: str) -> str | None:
+    """The licence a machine-readable Debian ``copyright`` file (DEP-5) gives the installed file ``member``: that of
+    the last paragraph whose ``Files:`` names the file's base name or is ``*`` (installed paths differ from the
+    source paths the patterns use, so only these two kinds of pattern are trusted); None where none does."""
+    import re
+
+    name, found = Path(member).name, None
+    for paragraph in re.split(r"\n\s*\n", copyright_text):
+        fields = dict(re.findall(r"^(Files|License):[ \t]*(.*(?:\n[ \t]+\S.*)*)", paragraph, re.M))
+        patterns = fields.get("Files", "").split()
+        if "License" in fields and any(p == "*" or Path(p).name == name for p in patterns):
+            found = fields["License"].split("\n")[0].strip()
+    return found
+
+
 def _copyright(unpacked: Path, package: str) -> Path:
     return unpacked / package / "usr" / "share" / "doc" / package / "copyright"
 
@@ -233,8 +249,11 @@ def plan_mixtures(recordings=RECORDINGS, mixtures: dict[int, int] = MIXTURES, se
     classes = [c for c in CLASSES if by_class[c]]
     chosen, seen = [], set()
     for size, count in mixtures.items():
-        made = 0
+        made, attempts = 0, 0
         while made < count:
+            attempts += 1
+            if attempts > 1000 * count:
+                raise ConfigError(f"cannot draw {count} different mixtures of {size} recordings from {len(recordings)}")
             picks = []
             for cls in rng.choice(classes, size=size, replace=False):
                 options = [r for r in by_class[cls] if r.package not in {p.package for p in picks}] or by_class[cls]
@@ -260,18 +279,20 @@ def build_realsolo(target: Path | None = None, packages_dir: Path | None = None)
         return target
     unpacked = Path(packages_dir) if packages_dir is not None else paths.cache_dir() / "debian-packages"
     versions = fetch_packages(sorted({r.package for r in RECORDINGS}), unpacked)
-    problems = []
+    problems, copyrights = [], {}
     for name in versions:
-        text = _copyright(unpacked, name).read_text(errors="replace") if _copyright(unpacked, name).exists() else ""
-        if PACKAGES[name].licence not in text:
-            problems.append(HarmonyError(f"the copyright file of {name} {versions[name]} no longer states "
-                                         f"{PACKAGES[name].licence}; check the licence before using its files",
-                                         _copyright(unpacked, name)))
-        else:
-            io.write_text(target / "licences" / f"{name}.copyright", text)
+        path = _copyright(unpacked, name)
+        copyrights[name] = path.read_text(errors="replace") if path.exists() else ""
+        io.write_text(target / "licences" / f"{name}.copyright", copyrights[name])
     waves, digests, rows = {}, {}, []
     for rec in RECORDINGS:
         source = unpacked / rec.package / rec.member
+        stated = licence_of(copyrights[rec.package], rec.member)
+        if stated != PACKAGES[rec.package].licence:
+            problems.append(HarmonyError(f"the copyright file of {rec.package} {versions[rec.package]} gives this file "
+                                         f"the licence {stated!r}, not {PACKAGES[rec.package].licence!r}; check it "
+                                         "before using the file", source))
+            continue
         try:
             wave, _ = audio.load(source, sr=SR, mono=True)
         except HarmonyError as error:
@@ -289,7 +310,7 @@ def build_realsolo(target: Path | None = None, packages_dir: Path | None = None)
     if problems:
         raise DatasetError(problems, target)
     by_key = {r.key: r for r in RECORDINGS}
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng([SEED, 1])  # the levels: a stream of their own, apart from the plan's
     for index, members in enumerate(plan_mixtures(), start=1):
         length = min(len(waves[k]) for k in members)
         level = _rms(waves[members[0]][:length])
@@ -330,6 +351,13 @@ def read_realsolo(root: Path | None = None) -> pd.DataFrame:
     problems = []
     for row in frame.itertuples():
         path = root / row.file
+        if row.kind not in ("solo", "mixture") or not row.song:
+            problems.append(HarmonyError(f"kind {row.kind!r} (solo or mixture) and song {row.song!r} (a recording)",
+                                         path))
+        try:
+            float(row.seconds)
+        except ValueError:
+            problems.append(HarmonyError(f"seconds {row.seconds!r} is not a number", path))
         labels = row.labels.split(";") if row.labels else []
         unknown = [c for c in labels if c not in CLASSES]
         if not labels or unknown:

@@ -27,7 +27,7 @@ each instrument's real range, humanised timing and velocity, several GM programs
 they exist, then panning, level variation and a synthetic room. Results on these data sets are
 *not* IRMAS or AudioSet results.
 
-* **SynthIRMAS-DR** (notebook 58): SynthIRMAS's training clips again -- the same notes, names and levels -- each
+* **SynthIRMAS-DR** (notebook 58): SynthIRMAS's training clips again -- the same notes, names and part gains -- each
   source rendered from one of :data:`DR_SOUNDFONTS` through :func:`randomised_chain`, a room, microphone and level
   drawn afresh (domain randomisation, so that no instrument is one sample set). Its validation and test songs are
   SynthIRMAS's: the held-out SoundFont shares no samples with any of the three.
@@ -908,7 +908,7 @@ def render_synth_irmas(target: Path, seed: int, train_clips: int, test_songs: in
 
 
 def plan_irmas_dr(seed: int, train_clips: int) -> list[dict]:
-    """SynthIRMAS-DR's jobs: SynthIRMAS's training sources with the same notes, levels and names (the same seeds),
+    """SynthIRMAS-DR's jobs: SynthIRMAS's training sources with the same notes, part gains and names (the same seeds),
     each rendered from one of :data:`DR_SOUNDFONTS` -- a class's sources go round them from a seeded start, so every
     class has about a third of its clips from each -- through :func:`randomised_chain` (notebook 58)."""
     rng = np.random.default_rng(_seed("plan_irmas_dr", seed))
