@@ -346,7 +346,8 @@ lines = [f"- **How much survives.** On RealSolo the models reach macro F1 "
          f"{models['RealSolo macro F1'].min():.2f}-{models['RealSolo macro F1'].max():.2f}, against "
          f"{models['own test macro F1'].min():.2f}-{models['own test macro F1'].max():.2f} on the test songs of their "
          f"own training data; the final model ({system_label[final_name]}) keeps {final_row['share kept']:.0%} of its "
-         f"score and names the instrument of {final_row['solos named first']:.0%} of the solos first "
+         f"score (a share to read against the baselines below) and names the instrument of "
+         f"{final_row['solos named first']:.0%} of the solos first "
          f"({int(round(final_row['solos named first'] * solos))} of {solos}; chance {1 / len(CLASSES):.0%}, always "
          f"answering {most_frequent} {(solo_class == most_frequent).mean():.0%}). The all-positive baseline's macro F1 "
          f"on RealSolo is {baselines[baseline_name['all positive'], 'macro_f1']:.2f}."]
@@ -380,8 +381,11 @@ if pairs:
                      f"solos first ({int(round(twin_row['solos named first'] * solos))} of {solos}), the final model "
                      f"{final_row['solos named first']:.0%}.")
 good = per_class[(per_class["system"] == system_label[shown[-1]]) & (per_class["named first"] >= 0.5)]["class"]
+default_answer = pd.Series(transfer.named_first(scores[shown[-1]])[is_solo]).value_counts().index[0]
 lines.append(f"- **Which classes transfer** (at least half of their solos named first by {system_label[shown[-1]]}): "
-             f"{', '.join(good) or 'none'}.")
+             f"{', '.join(good) or 'none'}"
+             + (f"; {default_answer} is also its default answer, so its solos are named right partly by default"
+                if default_answer in set(good) else "") + ".")
 causes = [f"the models trained briefly and small at the {P.name} profile ({cmp.training_label(runs)})"]
 if pairs:
     causes.append("three SoundFonts are three renderings of each instrument at most, and the OPL-3 bank's are not "
