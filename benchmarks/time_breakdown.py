@@ -61,7 +61,7 @@ DATA_CALLS = frozenset({"prepare", "start_training", "waveforms", "clip_feature_
 PREDICTION_CALLS = frozenset({"predict_for_evaluation"})
 PARAMETER_TAGS = frozenset({"parameters", "injected-parameters"})
 PARTS = ("data and model inputs (00-22)", "training experiments (30-34)", "models overview (35)",
-         "evaluation (50-57)")
+         "evaluation (50-58)")
 EPOCH_LINE = re.compile(r"^epoch (\d+)/\d+: train loss ([\d.]+),.*, ([\d.]+) s$", re.MULTILINE)
 LOSS_DIGITS, SECONDS_DIGITS = 4, 1  # decimals of the epoch line's train loss and seconds
 
