@@ -39,6 +39,15 @@ def realsolo_scores(run: Run, frame: pd.DataFrame, profile: Profile, strategy: s
     return aggregate(probs, strategy)
 
 
+def evaluation_clips(frame: pd.DataFrame, max_clips: int | None) -> pd.DataFrame:
+    """The RealSolo clips a profile scores: all of them, or the first ``max_clips`` solos and the first
+    ``max_clips`` mixtures where the profile keeps only that many clips per evaluation split (a fast dev run)."""
+    if max_clips is None:
+        return frame
+    return pd.concat([frame[frame["kind"] == kind].head(max_clips) for kind in ("solo", "mixture")],
+                     ignore_index=True)
+
+
 def labels_matrix(frame: pd.DataFrame) -> np.ndarray:
     """The clips' labels as a (clips, 11) 0/1 matrix."""
     return multi_hot_matrix(frame["labels"]).astype(int)

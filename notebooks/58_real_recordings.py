@@ -83,14 +83,14 @@ SETTING = f"{C.strategy} at {C.threshold:g}"
 # cells at the end let a reader do so.
 
 # %%
-realsolo = read_realsolo(build_realsolo())
-is_solo = (realsolo["kind"] == "solo").to_numpy()
-solo_class = np.array([labels[0] for labels in realsolo.loc[is_solo, "labels"]])
-coverage = (realsolo[is_solo].assign(cls=solo_class)
+everything = read_realsolo(build_realsolo())
+is_solo = (everything["kind"] == "solo").to_numpy()
+solo_class = np.array([labels[0] for labels in everything.loc[is_solo, "labels"]])
+coverage = (everything[is_solo].assign(cls=solo_class)
             .groupby("cls").agg(recordings=("file", "size"), packages=("packages", "nunique"),
                                 seconds=("duration", "sum"), sources=("packages", lambda p: ", ".join(sorted(set(p)))))
             .reindex(CLASSES).fillna({"recordings": 0, "packages": 0, "seconds": 0.0, "sources": ""}))
-coverage["in mixtures"] = [sum(c in labels for labels in realsolo.loc[~is_solo, "labels"]) for c in CLASSES]
+coverage["in mixtures"] = [sum(c in labels for labels in everything.loc[~is_solo, "labels"]) for c in CLASSES]
 coverage = coverage.reset_index(names="class").round({"seconds": 1})
 save_table(coverage, "5.9", "realsolo_clips",
            f"RealSolo: solo recordings per class, the packages they come from, their total length, and the mixtures "
@@ -103,13 +103,16 @@ display(coverage, licences)
 # %%
 thin = coverage[coverage["recordings"] < 3]
 display(Markdown(
-    f"RealSolo has {int(is_solo.sum())} solo recordings from {realsolo.loc[is_solo, 'packages'].nunique()} packages "
+    f"RealSolo has {int(is_solo.sum())} solo recordings from {everything.loc[is_solo, 'packages'].nunique()} packages "
     f"and {int((~is_solo).sum())} mixtures. The packages cover every class, but not evenly: "
     + "; ".join(f"**{r['class']}** has {int(r.recordings)} recording(s), from {r.sources}" for _, r in thin.iterrows())
     + ". Results for those classes rest on one or two recordings and say little. Speech recordings (the Pd "
     "documentation's, CsoundQt's `fox.wav`) are not used for `voi`: IRMAS's voice is sung. Most recordings are short "
-    f"(median {realsolo.loc[is_solo, 'duration'].median():.1f} s, against IRMAS's 3-s training clips and 5-20-s test "
+    f"(median {everything.loc[is_solo, 'duration'].median():.1f} s, against IRMAS's 3-s training clips and 5-20-s test "
     "excerpts), several are one sustained note, and a mixture lasts as long as its shortest member."))
+realsolo = transfer.evaluation_clips(everything, P.data.max_eval_clips)  # all of them, except in a fast dev run
+is_solo = (realsolo["kind"] == "solo").to_numpy()
+solo_class = np.array([labels[0] for labels in realsolo.loc[is_solo, "labels"]])
 
 # %% [markdown]
 # ## Every model on its test songs and on RealSolo
