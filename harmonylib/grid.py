@@ -83,7 +83,7 @@ EXPERIMENTS: list[Experiment] = [
     # 5.9 (beyond the report, notebook 58) the three final candidates again, trained on SynthIRMAS-DR: the same
     # notes rendered from several SoundFonts through randomised rooms and microphones (synthetic profiles only)
     # (their test split is SynthIRMAS's, so they predict it once, as irmas_dr)
-    _experiment("resnet50_w1_dr", "resnet50", "ResNet-50 static, window 1 s, domain-randomised", ("5.9",),
+    _experiment("resnet50_w1_dr", "resnet50", "ResNet-50, window 1 s, domain-randomised", ("5.9",),
                 dataset="irmas_dr", eval_datasets=("irmas_dr",)),
     _experiment("resnet50_w3_bspds5_dr", "resnet50", "ResNet-50 BSPDS-5, window 3 s, domain-randomised", ("5.9",),
                 dataset="irmas_dr", eval_datasets=("irmas_dr",), window=3, sampling="bspds", max_sampled=5),

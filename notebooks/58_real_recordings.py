@@ -19,16 +19,24 @@
 # from SoundFonts; a user who runs `python -m harmonylib predict` on their own music wants to know
 # what to expect.
 # **Writes:** Table 5.9 `realsolo_clips` (what RealSolo holds), Fig./Table 5.9 `realsolo_models`
-# (every model on the test songs of its own training data and on RealSolo), Table 5.9 `domain_randomisation_tests`
-# (before against after, paired tests), Fig./Table 5.9 `realsolo_per_class` and Fig. 5.9
-# `realsolo_confusion` (which instrument the final model names first for each solo).
+# (every model on the test songs of its own training data and on RealSolo), Tables 5.9
+# `domain_randomisation_tests` and `domain_randomisation_named_first` (before against after), Fig./Table 5.9
+# `realsolo_per_class` and Fig. 5.9 `realsolo_confusion` (which instrument the final model names first for
+# each solo).
 #
-# **RealSolo** (`harmonylib.data.realsolo`) is assembled here from the sample libraries Debian packages
+# **The measures** are chapter 5's (notebook 50 defines them): macro F1 averages the F1 of each class over
+# the classes present; Hamming score is the share of the 11 yes/no decisions per clip that are right, so
+# answering "nothing" scores high when a clip holds one or two of eleven instruments; exact match is the
+# share of clips whose whole set of instruments is right. **Named first** is top-1 accuracy on the solos:
+# the share whose highest-scoring class is the labelled one (chance: 1 in 11). The trivial baselines
+# predict nothing, the training set's most frequent class, or every class, for every clip.
+#
+# **RealSolo** (`harmonylib.data.realsolo`) is assembled from the sample libraries Debian packages
 # ship: recorded cellos, flutes, guitars, organs, pianos, trumpets, violins and choirs from LMMS,
 # Sonic Pi, the CsoundQt examples, an alphabet book (`qabcs-data`), speech-dispatcher's sound icons,
 # Pd's cyclone and pyo. Each solo is one recording, labelled with the instrument its package names
-# it by; mixtures of two or three solos at realistic levels give multi-label clips in the manner of
-# IRMAS's test excerpts. A "song" of the bootstrap is a source recording (a mixture counts under its
+# it by; mixtures of two or three solos (the first at full level, the others 0-8 dB below it) give
+# multi-label clips in the manner of IRMAS's test excerpts. A "song" of the bootstrap is a source recording (a mixture counts under its
 # first, predominant member), so the intervals say, roughly, how much the numbers would move with other
 # recordings.
 #
@@ -79,8 +87,8 @@ SETTING = f"{C.strategy} at {C.threshold:g}"
 # `data/RealSolo/manifest.csv` records for every clip its package, the package's version and licence,
 # the file inside the package, its SHA-256 and why it carries its label, and `licences/` keeps each
 # package's copyright file (every file's licence is read from the paragraph of that file which covers it).
-# The labels are the packagers' names for the files: nobody checked them by ear here, so the listening
-# cells at the end let a reader do so.
+# The labels are the packagers' names for the files and have not been checked by listening, so the
+# listening cells at the end let a reader do so.
 
 # %%
 everything = read_realsolo(build_realsolo())
@@ -207,9 +215,11 @@ plt.show()
 # Each final candidate against the same recipe trained on SynthIRMAS-DR, on the same clips: paired
 # permutation tests over recordings (RealSolo) and over songs (SynthIRMAS test), Holm-adjusted over
 # each test set's table. "Holds" means the domain-randomised model is significantly better, "does not
-# hold" significantly worse, "inconclusive" that these clips cannot tell. SynthIRMAS-DR changes two things
-# at once, the instruments' samples and the recording chain, whose ranges now include the test songs'
-# stage chain (notebook 10): a gain on the SynthIRMAS test songs may come from the chain alone, while
+# hold" significantly worse, "inconclusive" that these clips cannot tell. The verdict follows the
+# Holm-adjusted p; the 95 % interval beside it is not adjusted for the number of tests, so an interval that
+# excludes zero can stand beside an inconclusive verdict. SynthIRMAS-DR changes two things at once, the
+# instruments' samples and the recording chain, whose ranges include the test songs' stage chain (notebook
+# 10): a difference on the SynthIRMAS test songs can come from the chain as well as from the samples, while
 # RealSolo's recordings match neither.
 
 # %%
@@ -323,7 +333,7 @@ plt.show()
 # %% [markdown]
 # ## Listen to the worst errors
 #
-# The solos to which the domain-randomised final model (or the final model, where there is no twin)
+# The solos to which the final model's domain-randomised twin (or the final model, where there is no twin)
 # gives its labelled instrument the lowest score, and what it named instead. Listening is the check
 # the labels never had: a recording that is not what its name says would show here.
 
@@ -358,17 +368,27 @@ all_positive = baselines[baseline_name["all positive"], "macro_f1"]
 above = models[models["CI low"] > all_positive]["system"].tolist()
 nothing_hamming = baselines[baseline_name["predict nothing"], "hamming_score"]
 beat_nothing = int((models["RealSolo Hamming"] > nothing_hamming).sum())
+at_chance = int((models["solos named first"] <= 1 / len(CLASSES)).sum())
 lines.append(f"- **Against the baselines.** On macro F1 the all-positive baseline ({all_positive:.2f}) is hard to beat "
              f"on real recordings: the 95 % interval of {len(above)} of {len(models)} models lies above it"
              + (f" ({', '.join(above)})" if above else "") + f"; on Hamming score {beat_nothing} of {len(models)} beat "
-             f"predicting nothing ({nothing_hamming:.2f}). Naming an instrument first is where the models show what "
-             "they know.")
+             f"predicting nothing ({nothing_hamming:.2f}). Named first, the best models reach "
+             f"{models['solos named first'].nlargest(2).min():.0%}-{models['solos named first'].max():.0%} of the solos "
+             f"(chance {1 / len(CLASSES):.0%}); {at_chance} of {len(models)} do no better than chance.")
 for name in shown:
-    named = pd.Series(transfer.named_first(scores[name])[is_solo]).value_counts()
-    lines.append(f"- {system_label[name]} names **{named.index[0]}** first for {named.iloc[0]} of the {solos} solos "
-                 f"({(solo_class == named.index[0]).sum()} of them are {named.index[0]}): a default answer for what it "
-                 "does not recognise.")
+    first_names = transfer.named_first(scores[name])[is_solo]
+    named = pd.Series(first_names).value_counts().head(2)
+    lines.append(f"- {system_label[name]}'s default answers for what it does not recognise: "
+                 + " and ".join(f"**{code}** first for {count} of the {solos} solos "
+                                f"({int(((first_names == code) & (solo_class == code)).sum())} of them right)"
+                                for code, count in named.items()) + ".")
 if pairs:
+    tally = dr_tests["verdict"].value_counts()
+    lowered = dr_tests[dr_tests["verdict"] == "does not hold"]
+    lines.append(f"- **Domain randomisation, every test.** Of its {len(dr_tests)} paired tests it raised the metric "
+                 f"significantly in {tally.get('holds', 0)} and lowered it in {tally.get('does not hold', 0)}"
+                 + (": " + "; ".join(f"{r.metric} of {r.system_a} on {r.test} ({r.difference:+.3f}, Holm p "
+                                     f"{r.p_holm:.3f})" for r in lowered.itertuples()) if len(lowered) else "") + ".")
     for r in first_tests.itertuples():
         lines.append(f"- **{r.system_a}** names {r.named_first_a} of {r.solos} solos right first against "
                      f"{r.named_first_b} for its {P.dataset_name}-trained version ({r.only_a_right} only it, "
@@ -394,8 +414,8 @@ if pairs:
     causes.append("three SoundFonts are three renderings of each instrument at most, and the OPL-3 bank's are not "
                   "recordings")
 causes.append("RealSolo's clips are short single notes or phrases without the accompaniment every training clip has, "
-              "and the packages' recordings differ from each other in rooms and microphones more than any training "
-              f"chain does; with {len(set(songs))} recordings, a class with one or two recordings moves its F1 by a "
+              "and the packages' recordings likely differ from each other in rooms and microphones more than any "
+              f"training chain does (not measured here); with {len(set(songs))} recordings, a class with one or two recordings moves its F1 by a "
               "whole step")
 lines.append("- **Why so little transfers** (causes that apply here): " + "; ".join(causes) + ".")
 display(Markdown("\n".join(lines)))
