@@ -372,12 +372,11 @@ def clip_lengths(profile: Profile) -> dict[str, dict[str, np.ndarray]]:
     cuts = np.round(np.cumsum(cfg.audioset_fractions)[:2] / sum(cfg.audioset_fractions) * audioset_clips)
     audioset = np.diff([0, *cuts.astype(int), audioset_clips])
     sizes = {"irmas": {"train": np.full(train_clips, IRMAS_TRAIN_SAMPLES), "val": val, "test": test},
-             # SynthIRMAS-DR: SynthIRMAS's training clips rendered otherwise, its validation and test songs
-             "irmas_dr": {"train": np.full(train_clips, IRMAS_TRAIN_SAMPLES), "val": val, "test": test},
              "audioset": {split: np.full(n, round(AUDIOSET_SECONDS * sr)) for split, n in zip(("train", "val", "test"),
                                                                                            audioset)}}
+    sizes["irmas_dr"] = sizes["irmas"]  # SynthIRMAS-DR: SynthIRMAS's clips rendered otherwise, the same lengths
     if cfg.max_eval_clips is not None:
-        for splits in sizes.values():
+        for splits in sizes.values():  # irmas_dr is irmas: cutting it twice to the same length changes nothing
             splits["val"], splits["test"] = splits["val"][:cfg.max_eval_clips], splits["test"][:cfg.max_eval_clips]
     return sizes
 

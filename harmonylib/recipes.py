@@ -179,9 +179,8 @@ def splits_of(data, dataset: str) -> Splits:
     if dataset == "irmas":
         return Splits(data.irmas_name, data.train, data.val, data.test, data.mean, data.std)
     if dataset == "irmas_dr":
-        if data.dr_train is None:
-            raise ConfigError(f"{DR_NAME} is rendered at the synthetic profiles only; there is none under {data.root}")
-        return Splits(DR_NAME, data.dr_train, data.val, data.test, data.dr_mean, data.dr_std)
+        train, mean, std = data.domain_randomised_training
+        return Splits(DR_NAME, train, data.val, data.test, mean, std)
     if dataset == "audioset":
         if data.audioset_mean is None or not len(data.audioset_train):
             raise ConfigError(f"no {data.audioset_name} training clips under {data.root}")

@@ -8,6 +8,7 @@ waveforms from an on-disk cache.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -44,9 +45,16 @@ class StudyData:
     audioset_std: float | None
     irmas_root: Path | None = None
     audioset_root: Path | None = None
-    dr_train: pd.DataFrame | None = None  # SynthIRMAS-DR's training clips (synthetic profiles; notebook 58)
-    dr_mean: float | None = None
-    dr_std: float | None = None
+    dr_root: Path | None = None  # SynthIRMAS-DR, beside SynthIRMAS (synthetic profiles; notebook 58)
+
+    @cached_property
+    def domain_randomised_training(self) -> tuple[pd.DataFrame, float, float]:
+        """SynthIRMAS-DR's training clips and their waveform mean and std, read on first use: only its experiments
+        need them, so the other notebooks' :func:`prepare` does not read 1,100 more file headers."""
+        if self.dr_root is None:
+            raise ConfigError(f"{DR_NAME} is rendered at the synthetic profiles only; there is none under {self.root}")
+        train = read_irmas(self.dr_root).reset_index(drop=True)
+        return (train, *waveform_stats(train["path"], f"{DR_NAME}-train"))
 
 
 def locations(profile: Profile, data_dir: str | Path | None = None) -> tuple[Path, Path, Path]:
@@ -122,12 +130,9 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
                     for s in ("train", "val", "test")}
         if len(as_parts["train"]):
             as_mean, as_std = waveform_stats(as_parts["train"]["path"], f"{profile.audioset_name}-train")
-    dr_train = dr_mean = dr_std = None
-    if profile.has_domain_randomised_data:
-        dr_train = read_irmas(domain_randomised_root(base)).reset_index(drop=True)
-        dr_mean, dr_std = waveform_stats(dr_train["path"], f"{DR_NAME}-train")
     return StudyData(irmas_name=profile.dataset_name, audioset_name=profile.audioset_name, root=base,
                      train=train, val=val, test=test, audioset_train=as_parts["train"],
                      audioset_val=as_parts["val"], audioset_test=as_parts["test"], mean=mean, std=std,
                      audioset_mean=as_mean, audioset_std=as_std, irmas_root=irmas_root,
-                     audioset_root=audioset_root, dr_train=dr_train, dr_mean=dr_mean, dr_std=dr_std)
+                     audioset_root=audioset_root,
+                     dr_root=domain_randomised_root(base) if profile.has_domain_randomised_data else None)

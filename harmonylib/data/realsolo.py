@@ -37,10 +37,10 @@ import pandas as pd
 from .. import io, paths
 from ..errors import ConfigError, DatasetError, HarmonyError, LabelError
 from ..labels import CLASSES
+from .synth import SR, sha256_file, write_wav
 
 VERSION = "1.0"  # raised when the selection or the mixing changes, so that an older build is replaced
 SEED = 58  # the mixtures' draw; RealSolo is the same for every profile
-SR = 44100
 MIN_SECONDS = 0.4
 MIXTURES = {2: 24, 3: 8}  # members -> mixtures
 MIX_LEVEL_DB = (-8.0, 0.0)  # the second and third members' level against the first's
@@ -221,24 +221,14 @@ def _copyright(unpacked: Path, package: str) -> Path:
     return unpacked / package / "usr" / "share" / "doc" / package / "copyright"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _rms(wave: np.ndarray) -> float:
     return float(np.sqrt(np.mean(wave.astype(np.float64) ** 2)))
 
 
 def _write(path: Path, wave: np.ndarray) -> None:
-    import io as _io
-
-    import soundfile as sf
-
+    """A mono waveform as 16-bit WAV (:func:`synth.write_wav`), scaled down to a peak of 0.98 where it would clip."""
     top = float(np.abs(wave).max())
-    wave = wave * (0.98 / top) if top > 0.98 else wave
-    buffer = _io.BytesIO()
-    sf.write(buffer, wave, SR, subtype="PCM_16", format="WAV")
-    io.write_bytes(path, buffer.getvalue())
+    write_wav(path, (wave * (0.98 / top) if top > 0.98 else wave)[np.newaxis])
 
 
 def plan_mixtures(recordings=RECORDINGS, mixtures: dict[int, int] = MIXTURES, seed: int = SEED) -> list[list[str]]:
@@ -301,7 +291,7 @@ def build_realsolo(target: Path | None = None, packages_dir: Path | None = None)
         if len(wave) < MIN_SECONDS * SR:
             problems.append(HarmonyError(f"shorter than {MIN_SECONDS} s", source))
             continue
-        waves[rec.key], digests[rec.key] = wave, _sha256(source)
+        waves[rec.key], digests[rec.key] = wave, sha256_file(source)
         _write(target / "solo" / f"{rec.key}.wav", wave)
         rows.append(dict(file=f"solo/{rec.key}.wav", labels=rec.cls, song=rec.key, kind="solo",
                          seconds=round(len(wave) / SR, 3), packages=rec.package, versions=versions[rec.package],
