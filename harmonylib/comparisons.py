@@ -664,10 +664,10 @@ def _span(low: float, high: float) -> str:
 
 def resolution_markdown(tests: pd.DataFrame | list[pd.DataFrame], verdicts: pd.DataFrame,
                         metric: str = "macro_f1") -> str:
-    """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`,
-    at Holm's first step over each table: ``tests`` is one table or a list of them, each its own Holm family)
-    against the report's own differences in its claims ``verdicts``, and how narrow an interval its claims of
-    similarity would need."""
+    """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`):
+    between two systems alone (one test at 5 %), and at Holm's first step over each table (``tests`` is one table or a
+    list of them, each its own Holm family), which a verdict must pass; that against the report's own differences in
+    its claims ``verdicts``, and how narrow an interval its claims of similarity would need."""
     tables = [t for t in (tests if isinstance(tests, list) else [tests]) if (t["metric"] == metric).any()]
     label = METRIC_LABELS[metric]
     if not tables:
@@ -677,19 +677,21 @@ def resolution_markdown(tests: pd.DataFrame | list[pd.DataFrame], verdicts: pd.D
     if detectable == 0:
         return (f"The median paired interval of {label} has zero width: most pairs of systems predict alike on every "
                 "clip, so the intervals do not show what difference these test songs could detect.")
+    pair = max(detectable_difference(t, metric, family=1) for t in tables)
     where = (f"over the table's {found[0][1]} tests (5 % / {found[0][1]})" if len(found) == 1 else
              "over each table (" + "; ".join(f"{value:.3f} over {n} tests" for value, n in found) + ")")
-    text = (f"**Resolution: {detectable:.3f} {label}** is the smallest true difference these test songs detect with "
-            f"80 % power at Holm's first step {where}, for systems that disagree as often as the median pair "
-            "here. A verdict judges the direction of a difference; whether its size matches the report's, the "
-            "interval in the claim's row says.")
+    text = (f"**Resolution: {pair:.3f} {label} between two systems** is the smallest true difference one paired test "
+            f"at the 5 % level detects with 80 % power on these test songs, for systems that disagree as often as "
+            f"the median pair here. A verdict must also pass Holm's first step {where}, which takes "
+            f"**{detectable:.3f}**. A verdict judges the direction of a difference; whether its size matches the "
+            "report's, the interval in the claim's row says.")
     gaps = report_differences(verdicts["claim"], metric)
     if gaps:
         low, high = gaps
         reach = ("all of them" if detectable <= low else "only the larger of them" if detectable <= high
                  else "none of them")
-        text += (f" The report's claims tested here rest on differences of {_span(low, high)}, so this test set "
-                 f"can resolve {reach}.")
+        text += (f" The report's claims tested here rest on differences of {_span(low, high)}, so at Holm's first "
+                 f"step this test set can resolve {reach}.")
     if any(reference.claim(key).expect == "similar" for key in verdicts["claim"]):
         rows = pd.concat(tables)
         half = ((rows["ci_high"] - rows["ci_low"]) / 2)[rows["metric"] == metric].median()

@@ -270,5 +270,17 @@ def test_the_resolution_of_several_tables_takes_each_tables_holm_family():
     one, twenty = ev.detectable_difference(small), ev.detectable_difference(large)
     assert one > twenty
     text = cmp.resolution_markdown([small, large], verdicts)
-    assert text.startswith(f"**Resolution: {one:.3f} macro F1**")  # the least resolving table, not the pooled rows
+    assert text.startswith(f"**Resolution: {one:.3f} macro F1 between two systems**")  # the least resolving table
     assert f"{one:.3f} over 1 tests; {twenty:.3f} over 20 tests" in text
+
+
+def test_the_resolution_between_two_systems_is_one_test_at_five_percent_and_a_verdicts_is_holms_first_step():
+    """The issue's measure (what one paired test resolves between two systems) and the one a verdict must pass over
+    its table of 20 tests are both stated, each from the table's median half-width."""
+    verdicts = pd.DataFrame({"claim": [c.key for c in reference.CLAIMS if c.metric == "macro_f1"][:1]})
+    table = pd.DataFrame({"metric": ["macro_f1"] * 20, "ci_low": [-0.02] * 20, "ci_high": [0.02] * 20})
+    pair, holm = ev.detectable_difference(table, family=1), ev.detectable_difference(table)
+    assert round(pair, 4) == round(0.02 / 1.95996 * (1.95996 + 0.84162), 4) and holm > pair
+    text = cmp.resolution_markdown(table, verdicts)
+    assert text.startswith(f"**Resolution: {pair:.3f} macro F1 between two systems**")
+    assert f"Holm's first step over the table's 20 tests (5 % / 20), which takes **{holm:.3f}**" in text

@@ -20,7 +20,7 @@ TRAIN_NAME = re.compile(r"^(\d{3}__\[[a-z]{3}\]\[(dru|nod)\]\[[a-z_]+\]\d{4}|\[[
 def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth")
     synth.render_synth_irmas(root / "SynthIRMAS", workers=1, **TINY)
-    synth.render_synth_audioset(root / "SynthAudioSet", seed=7, clips=4, workers=1)
+    synth.render_synth_audioset(root / "SynthAudioSet", seed=7, clips=4, fractions=(0.5, 0.25, 0.25), workers=1)
     return root
 
 
@@ -70,7 +70,9 @@ def test_manifest_and_audioset(rendered):
     for path in audioset["path"]:
         info = sf.info(path)
         assert (info.samplerate, info.channels, info.frames) == (44100, 1, 441000)
-    assert list(json.loads((rendered / "SynthAudioSet" / "manifest.json").read_text())["soundfonts"]) == ["TimGM6mb.sf2"]
+    soundfonts = json.loads((rendered / "SynthAudioSet" / "manifest.json").read_text())["soundfonts"]
+    assert synth.AUDIOSET_TEST_SOUNDFONT in soundfonts and set(soundfonts) <= {*synth.DR_SOUNDFONTS,
+                                                                               synth.AUDIOSET_TEST_SOUNDFONT}
 
 
 def test_deterministic_and_independent_of_process_count(rendered, tmp_path):
@@ -85,7 +87,7 @@ def test_deterministic_and_independent_of_process_count(rendered, tmp_path):
 def test_audioset_is_independent_of_process_count(tmp_path):
     """SynthAudioSet rendered by two worker processes is byte-identical to the sequential render."""
     for workers in (1, 2):
-        synth.render_synth_audioset(tmp_path / str(workers), seed=7, clips=8, workers=workers)
+        synth.render_synth_audioset(tmp_path / str(workers), seed=7, clips=8, fractions=(0.7, 0.1, 0.2), workers=workers)
     sequential, parallel = wavs(tmp_path / "1"), wavs(tmp_path / "2")
     assert [p.relative_to(tmp_path / "1") for p in sequential] == [p.relative_to(tmp_path / "2") for p in parallel]
     assert len(sequential) == 9  # 8 clips and clips.csv
@@ -174,7 +176,7 @@ def test_the_test_songs_instruments_are_other_recordings_than_the_training_clips
     held_out = synth.class_similarity(synth.IRMAS_SOUNDFONT, synth.IRMAS_TEST_SOUNDFONT)
     assert set(held_out) == {*synth.CLASSES, "drums"}
     assert max(held_out.values()) < 0.85, held_out
-    shared = synth.class_similarity(synth.AUDIOSET_SOUNDFONT, synth.IRMAS_TEST_SOUNDFONT)
+    shared = synth.class_similarity(synth.AUDIOSET_TEST_SOUNDFONT, synth.IRMAS_TEST_SOUNDFONT)
     assert shared["cla"] > 0.9 and shared["drums"] > 0.9  # the measure finds samples that are shared
 
 
@@ -236,7 +238,7 @@ def test_missing_soundfont_says_how_to_install(tmp_path, monkeypatch):
 def test_soundfont_dir_override(monkeypatch):
     folder = os.path.dirname(synth.find_soundfont(synth.IRMAS_SOUNDFONT))
     monkeypatch.setenv("HARMONY_SOUNDFONT_DIR", folder)
-    assert str(synth.find_soundfont(synth.AUDIOSET_SOUNDFONT)).startswith(folder)
+    assert str(synth.find_soundfont(synth.AUDIOSET_TEST_SOUNDFONT)).startswith(folder)
 
 
 @pytest.mark.parametrize("cls", synth.CLASSES)
@@ -279,10 +281,28 @@ def test_synthirmas_dr_renders_the_training_notes_from_every_randomisation_sound
         assert max(counts) - min(counts) <= 1, (cls, counts)
 
 
-def test_no_domain_randomisation_soundfont_shares_a_recording_with_the_test_bank():
+@pytest.mark.parametrize("test_bank", [synth.IRMAS_TEST_SOUNDFONT, synth.AUDIOSET_TEST_SOUNDFONT])
+def test_no_domain_randomisation_soundfont_shares_a_recording_with_a_test_bank(test_bank):
+    """Neither SynthIRMAS-DR's nor SynthAudioSet's training clips (both from DR_SOUNDFONTS) share a sample with the
+    SoundFonts of SynthIRMAS's or SynthAudioSet's validation and test clips."""
     for name in synth.DR_SOUNDFONTS:
-        alike = synth.class_similarity(name, synth.IRMAS_TEST_SOUNDFONT)
+        alike = synth.class_similarity(name, test_bank)
         assert max(alike.values()) < 0.85, (name, alike)
+
+
+def test_synthaudioset_trains_on_every_randomisation_soundfont_and_tests_on_the_held_out_one():
+    from harmonylib.data.splits import ytid_split
+
+    fractions = (0.7, 0.1, 0.2)
+    jobs = synth.plan_audioset(1234, 600, fractions)
+    split = ytid_split([j["ytid"] for j in jobs], fractions, 1234).set_index("ytid")["split"]
+    assert {j["soundfont"] for j in jobs if split[j["ytid"]] != "train"} == {synth.AUDIOSET_TEST_SOUNDFONT}
+    training = [j for j in jobs if split[j["ytid"]] == "train"]
+    for cls in synth.CLASSES:
+        fonts = [j["soundfont"] for j in training if next(iter(j["windows"])) == cls]  # the first instrument
+        counts = [fonts.count(name) for name in synth.DR_SOUNDFONTS]
+        assert max(counts) - min(counts) <= 1 and min(counts) > 0, (cls, counts)
+    assert [j["labels"] for j in jobs] == [j["labels"] for j in synth.plan_audioset(1234, 600, (0.5, 0.25, 0.25))]
 
 
 def test_the_randomised_chain_is_seeded_and_differs_between_seeds():

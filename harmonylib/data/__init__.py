@@ -107,7 +107,8 @@ def prepare(profile: Profile, data_dir: str | Path | None = None, workers: int |
         render_synth_irmas(irmas_root, profile.seed, cfg.synth_train_clips, cfg.synth_test_songs,
                            tuple(cfg.synth_excerpts_per_song), cfg.synth_test_seconds, cfg.synth_min_songs_per_class,
                            cfg.synth_twin_songs, workers=workers)
-        render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, workers=workers)
+        render_synth_audioset(audioset_root, profile.seed, cfg.synth_audioset_clips, cfg.audioset_fractions,
+                              workers=workers)
         render_synth_irmas_dr(domain_randomised_root(base), profile.seed, cfg.synth_train_clips, workers=workers)
     elif not (irmas_root / "IRMAS-TrainingData").is_dir():
         raise ConfigError(f"no IRMAS data under {base}: expected IRMAS-TrainingData/ and IRMAS-TestingData-Part*/ "

@@ -74,14 +74,20 @@ def audioset_split(frame: pd.DataFrame, root: str | Path, fractions: tuple[float
     stored = _read(target, "ytid")
     if stored is not None and set(stored["ytid"]) == set(frame["ytid"]):
         return frame["ytid"].map(stored.set_index("ytid")["split"])
-    ids = np.sort(frame["ytid"].to_numpy(dtype=str))
+    table = ytid_split(frame["ytid"], fractions, seed)
+    io.write_csv(target, table)
+    return frame["ytid"].map(table.set_index("ytid")["split"])
+
+
+def ytid_split(ytids, fractions: tuple[float, float, float], seed: int) -> pd.DataFrame:
+    """The seeded 'train'/'val'/'test' assignment of :func:`audioset_split` (columns ``ytid``, ``split``, sorted by
+    ID): it depends on the IDs alone, so SynthAudioSet's render knows it before any audio exists."""
+    ids = np.sort(np.asarray(ytids, dtype=str))
     order = np.random.default_rng(seed).permutation(len(ids))
     cut = np.round(np.cumsum(fractions)[:2] / sum(fractions) * len(ids)).astype(int)
     names = np.empty(len(ids), dtype=object)
     names[order[: cut[0]]], names[order[cut[0]: cut[1]]], names[order[cut[1]:]] = "train", "val", "test"
-    table = pd.DataFrame({"ytid": ids, "split": names})
-    io.write_csv(target, table)
-    return frame["ytid"].map(table.set_index("ytid")["split"])
+    return pd.DataFrame({"ytid": ids, "split": names})
 
 
 def _read(path: Path, key: str) -> pd.DataFrame | None:

@@ -16,10 +16,12 @@ profile seed, with tinysoundfont:
   instrument, GM drums for ``[dru]``); test excerpts are 5-20 s (mostly 20 s) of "songs" whose
   excerpts share key, tempo and instrumentation, with 1-5 labelled instruments that play for part or all of an excerpt. Class and label-count frequencies
   follow IRMAS's (``harmonylib.reference``).
-* **SynthAudioSet** (``TimGM6mb.sf2``, a different and much smaller SoundFont) through a different
-  recording chain: mono, band-limited like a low-bitrate upload, other rooms, background noise and
-  soft clipping; 10-s clips in the layout the AudioSet collector writes (``audio/<YTID>.wav`` +
-  ``clips.csv``). Training on one and testing on the other is a real domain shift (report 5.5).
+* **SynthAudioSet** through a different recording chain: mono, band-limited like a low-bitrate upload, other
+  rooms, background noise and soft clipping; 10-s clips in the layout the AudioSet collector writes
+  (``audio/<YTID>.wav`` + ``clips.csv``). Its training clips go round the SoundFonts of SynthIRMAS-DR (below);
+  its validation and test clips, known before rendering (:func:`harmonylib.data.splits.ytid_split`), are played
+  by ``TimGM6mb.sf2``, whose samples none of them shares. Training on one data set and testing on the other is a
+  shift of recording chain and mix, and for SynthIRMAS's training clips of SoundFonts too (report 5.5).
 
 Music is generated per clip from a seeded random generator: a key and mode, a genre-typical chord
 progression, tempo and rhythm (with swing for jazz/blues), melodies that move mostly by step within
@@ -62,9 +64,9 @@ from ..reference import (IRMAS_LABELS_PER_CLIP, IRMAS_TEST_LABEL_COUNTS, IRMAS_T
 
 # Raised when a data set's audio changes, so that an older render is replaced (1.1: SynthIRMAS training
 # clips of 132,299 samples, as the real ones, instead of 132,300; 1.2: validation/test songs from a held-out
-# SoundFont through another recording chain, a floor of songs per class)
+# SoundFont, through another recording chain, a floor of songs per class)
 IRMAS_GENERATOR_VERSION = "1.2"
-AUDIOSET_GENERATOR_VERSION = "1.0"
+AUDIOSET_GENERATOR_VERSION = "1.1"  # 1.1: training clips from several SoundFonts, validation/test from a held-out one
 SR = 44100
 GENRES = ("cou_fol", "cla", "pop_roc", "lat_sou", "jaz_blu")
 IRMAS_SOUNDFONT = "FluidR3_GM.sf2"
@@ -72,13 +74,15 @@ IRMAS_TEST_SOUNDFONT = "sf_GMbank.sf2"  # Debian csound-soundfont (LGPL-2.1+): o
 TWINS_FOLDER = "harmony_twins"
 # the test songs' second renderings: folder under TWINS_FOLDER -> (SoundFont, recording chain)
 TWINS = {"training_soundfont_studio": (IRMAS_SOUNDFONT, "studio"), "training_soundfont_stage": (IRMAS_SOUNDFONT, "stage")}
-AUDIOSET_SOUNDFONT = "TimGM6mb.sf2"
 DR_GENERATOR_VERSION = "1.0"
 # SynthIRMAS-DR's training SoundFonts (notebook 58), none sharing samples with IRMAS_TEST_SOUNDFONT: FluidR3; MuseScore
 # General (Debian musescore-general-soundfont, MIT), other recordings of cello, piano, violin and the drums and FluidR3's
 # for the rest; the OPL-3 FM bank (Debian opl3-soundfont, CC-BY-SA-4.0), frequency-modulation synthesis, no recording.
 # TimGM6mb is left out: it shares most of its samples with the test bank.
 DR_SOUNDFONTS = (IRMAS_SOUNDFONT, "MuseScore_General_Full.sf3", "OPL-3_FM_128M.sf2")
+# SynthAudioSet's training clips go round DR_SOUNDFONTS too; its validation and test clips are TimGM6mb's, which shares
+# samples with none of them (and with csound's bank, SynthIRMAS's test bank, the samples of both test sets)
+AUDIOSET_TEST_SOUNDFONT = "TimGM6mb.sf2"
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
 
 
@@ -731,12 +735,20 @@ def synthetic_ytid(seed: int, index: int) -> str:
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def plan_audioset(seed: int, clips: int) -> list[dict]:
-    """Every SynthAudioSet clip: mostly one label, classes more balanced than IRMAS's, AudioSet-like pairs."""
+def plan_audioset(seed: int, clips: int, fractions: tuple[float, float, float]) -> list[dict]:
+    """Every SynthAudioSet clip: mostly one label, classes more balanced than IRMAS's, AudioSet-like pairs. The clips
+    that the seeded split (``fractions`` train/val/test) puts in training go round :data:`DR_SOUNDFONTS`, per first
+    label from a seeded start; the validation and test clips are :data:`AUDIOSET_TEST_SOUNDFONT`'s."""
+    from .splits import ytid_split
+
     rng = np.random.default_rng(_seed("plan_audioset", seed))
     class_w = {c: 1.0 + 0.6 * (c in ("voi", "pia", "gel", "gac")) for c in CLASSES}
+    ytids = [synthetic_ytid(seed, index) for index in range(clips)]
+    split = ytid_split(ytids, fractions, seed).set_index("ytid")["split"]
+    turn = dict(zip(CLASSES, np.random.default_rng(_seed("plan_audioset_soundfonts", seed)).integers(
+        len(DR_SOUNDFONTS), size=len(CLASSES)).tolist()))
     jobs = []
-    for index in range(clips):
+    for index, ytid in enumerate(ytids):
         n = int(rng.choice([1, 2, 3], p=[0.75, 0.2, 0.05]))
         if n == 2 and rng.random() < 0.6:
             present = list(AUDIOSET_PAIRS[int(rng.integers(len(AUDIOSET_PAIRS)))])
@@ -748,7 +760,12 @@ def plan_audioset(seed: int, clips: int) -> list[dict]:
                    tuple(sorted(float(x) for x in rng.uniform(0, 10, size=2))) for j, c in enumerate(present)}
         windows = {c: (w if w is None or w[1] - w[0] > 2.5 else (max(0.0, w[0] - 2.5), min(10.0, w[1] + 2.5)))
                    for c, w in windows.items()}
-        jobs.append(dict(kind="audioset", ytid=synthetic_ytid(seed, index), genre=genre, soundfont=AUDIOSET_SOUNDFONT,
+        if split[ytid] == "train":
+            soundfont = DR_SOUNDFONTS[turn[present[0]] % len(DR_SOUNDFONTS)]
+            turn[present[0]] += 1
+        else:
+            soundfont = AUDIOSET_TEST_SOUNDFONT
+        jobs.append(dict(kind="audioset", ytid=ytid, genre=genre, soundfont=soundfont,
                          drums=bool(rng.random() < 0.5 * GENRE_STYLE[genre]["drums"]),
                          windows=windows, labels=[c for c in CLASSES if c in present],
                          seed=_seed("audioset", seed, index)))
@@ -933,18 +950,22 @@ def render_synth_irmas_dr(target: Path, seed: int, train_clips: int, workers: in
     return _render(target, key, jobs, counts, workers)
 
 
-def render_synth_audioset(target: Path, seed: int, clips: int, workers: int | None = None) -> Path:
-    """Render SynthAudioSet into ``target`` in the collector's layout (``audio/<YTID>.wav`` + ``clips.csv``)."""
+def render_synth_audioset(target: Path, seed: int, clips: int, fractions: tuple[float, float, float],
+                          workers: int | None = None) -> Path:
+    """Render SynthAudioSet into ``target`` in the collector's layout (``audio/<YTID>.wav`` + ``clips.csv``), the
+    SoundFont of each clip following its split (``fractions`` train/val/test, :func:`plan_audioset`)."""
     import pandas as pd
 
     from .audioset import MANIFEST_COLUMNS, class_mids
 
-    key = dict(dataset="SynthAudioSet", generator_version=AUDIOSET_GENERATOR_VERSION, seed=seed, clips=clips)
-    jobs = plan_audioset(seed, clips)
+    key = dict(dataset="SynthAudioSet", generator_version=AUDIOSET_GENERATOR_VERSION, seed=seed, clips=clips,
+               fractions=list(fractions))
+    jobs = plan_audioset(seed, clips, fractions)
     rows = [dict(ytid=j["ytid"], start_seconds="0.000", end_seconds="10.000",
                  positive_labels=",".join(class_mids(j["labels"])), labels=";".join(j["labels"]),
                  status="ok", detail="") for j in jobs]
-    return _render(target, key, jobs, dict(clips=clips), workers,
+    by_soundfont = {name: sum(j["soundfont"] == name for j in jobs) for name in (*DR_SOUNDFONTS, AUDIOSET_TEST_SOUNDFONT)}
+    return _render(target, key, jobs, dict(clips=clips, by_soundfont=by_soundfont), workers,
                    extra=lambda folder: io.write_csv(folder / "clips.csv",
                                                      pd.DataFrame(rows, columns=MANIFEST_COLUMNS)))
 
