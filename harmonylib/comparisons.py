@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -251,9 +252,11 @@ class Evaluation:
                 if s.label in self.collected.systems}
 
 
+@functools.lru_cache(maxsize=None)
 def most_frequent_class(profile: Profile, dataset: str, data_dir=None) -> str:
     """The class most often labelled in the training split of ``dataset`` (``harmonylib.data.training_labels``);
-    ties go to the first in alphabetical order. The "most frequent class" baseline predicts it for every clip."""
+    ties go to the first in alphabetical order. The "most frequent class" baseline predicts it for every clip.
+    Read once per kernel: a notebook's comparisons share it."""
     from .data import training_labels
 
     counts = pd.Series([code for labels in training_labels(profile, dataset, data_dir) for code in labels]).value_counts()

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .labels import NUM_CLASSES
+from .windows import stack_windows
 
 
 def dynamic_epoch_size(n: int, min_sampled: int, max_sampled: int, p: float = 0.001) -> int:
@@ -100,10 +101,7 @@ class _DynamicSampling(torch.utils.data.Dataset):
         counts = [len(indices) for indices, _ in recipes]
         width = max(counts)
         rows = np.concatenate([indices for indices, _ in recipes])
-        if hasattr(self.waves, "batch"):
-            flat = self.waves.batch(rows, device)
-        else:
-            flat = torch.from_numpy(np.stack([np.asarray(self.waves[j], dtype=np.float32) for j in rows])).to(device)
+        flat = self.waves.batch(rows, device) if hasattr(self.waves, "batch") else stack_windows(self.waves, rows, device)
         slots = torch.as_tensor([b * width + k for b, n in enumerate(counts) for k in range(n)], device=flat.device)
         components = flat.new_zeros(len(recipes) * width, flat.shape[-1]).index_copy_(0, slots, flat)
         gains = np.zeros((len(recipes), width), dtype=np.float32)

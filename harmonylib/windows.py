@@ -110,7 +110,7 @@ class Windows:
         gather from the store on the device, with no loop over items; other clips are stacked here."""
         rows = np.asarray(rows, dtype=np.int64)
         if not hasattr(self.waves, "tensor"):
-            return torch.from_numpy(np.stack([self[int(j)] for j in rows])).to(device)
+            return stack_windows(self, rows, device)
         data = self.waves.tensor(device)
         clip = self.clip[rows]
         offsets = torch.as_tensor(self.waves.offsets[clip], device=data.device)
@@ -124,6 +124,12 @@ class Windows:
     def targets(self, clip_targets: np.ndarray) -> np.ndarray:
         """Per-window multi-hot targets: each window inherits its clip's row of ``clip_targets`` (n_clips, 11)."""
         return np.asarray(clip_targets, dtype=np.float32)[self.clip]
+
+
+def stack_windows(windows, rows, device) -> torch.Tensor:
+    """``windows[j]`` for each of ``rows`` as one float32 tensor (len(rows), size) on ``device``: the batch of any
+    indexable of equal-length windows (:meth:`Windows.batch` cuts those of a waveform store in one gather instead)."""
+    return torch.from_numpy(np.stack([np.asarray(windows[int(j)], dtype=np.float32) for j in rows])).to(device)
 
 
 class WindowDataset(torch.utils.data.Dataset):

@@ -1,4 +1,6 @@
 """The report's claims as data (harmonylib.reference.CLAIMS) and their verdicts (harmonylib.comparisons)."""
+import functools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -166,6 +168,8 @@ def test_the_baselines_of_each_test_set_use_its_own_training_split(monkeypatch):
     majority = {"irmas": "gel", "audioset": "org"}
     monkeypatch.setattr(data, "training_labels", lambda profile, dataset, data_dir=None: pd.Series(
         [(majority[dataset],)] * 3 + [("cel", "voi")]))
+    # a fresh cache, so that neither a class other tests read nor the fake one outlives this test
+    monkeypatch.setattr(cmp, "most_frequent_class", functools.lru_cache(cmp.most_frequent_class.__wrapped__))
     y_irmas, songs_irmas = _truth(n_songs=10, seed=1)
     y_audioset, songs_audioset = _truth(n_songs=14, seed=2)
     comparison = cmp.COMPARISONS["5.4"].named(SMOKE)
