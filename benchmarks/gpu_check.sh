@@ -109,8 +109,8 @@ fi
 fdr_log="${report%.md}-fast-dev-run.log"
 : > "$fdr_log"
 if "$PY" -c "import sys; from harmonylib.config import get_profile; from harmonylib.data.synth import \
-AUDIOSET_SOUNDFONT, IRMAS_SOUNDFONT, find_soundfont; get_profile('$PROFILE').data.source == 'synth' or sys.exit(1); \
-find_soundfont(IRMAS_SOUNDFONT); find_soundfont(AUDIOSET_SOUNDFONT)" 2>/dev/null; then
+SOUNDFONTS, find_soundfont; get_profile('$PROFILE').data.source == 'synth' or sys.exit(1); \
+[find_soundfont(name) for name in SOUNDFONTS]" 2>/dev/null; then
     run=(--profile "$PROFILE" --fast-dev-run)
     why="of \`$PROFILE\` itself (its data rendered from the SoundFonts first)"
 else

@@ -95,13 +95,15 @@ print(f"profile {P.name}: {data.irmas_name} at {data.irmas_root}, {data.audioset
 #   change* below measures what this changes.
 # * **Enough test songs to measure.** A song's excerpts share instruments and recording, so the
 #   intervals of chapter 5 resample songs, and their width shrinks with the number of songs, not of
-#   excerpts. The default profile therefore renders 800 songs of 1-2 excerpts (IRMAS: 208 songs of 1-47),
-#   and every class is labelled in at least 40 of them: drawn at IRMAS's frequencies alone, cello and
+#   excerpts. The default profile therefore renders 1100 songs of 1-2 excerpts (IRMAS: 208 songs of 1-47),
+#   and every class is labelled in at least 50 of them: drawn at IRMAS's frequencies alone, cello and
 #   clarinet would each be in only a handful, too few to estimate their F1, and a macro average weighs every
-#   class alike, so its precision is set by the rarest. The first 440 songs each carry one class in turn, the
-#   other instruments of every song follow IRMAS's frequencies, and the split by song sends about 30 % of the
-#   songs to validation. That is enough for a paired test to resolve a difference of about 0.03 macro F1
-#   between two models (chapter 5 prints what each of its tests resolves).
+#   class alike, so its precision is set by the rarest. The first 550 songs each carry one class in turn, the
+#   other instruments of every song follow IRMAS's frequencies, and the split by song sends about 20 % of the
+#   songs to validation (the report: 30 %): validation is scored after every epoch of every model, the test
+#   songs once, and it is the test songs that decide chapter 5's claims. That is enough for a paired test to
+#   resolve a difference of about 0.03 macro F1 between two models (chapter 5 prints what each of its tests
+#   resolves).
 # * **SynthAudioSet** goes through a different "YouTube" chain: mono, small rooms, the band limits of a
 #   low-bitrate upload, background noise, mains hum and soft clipping. Its clips are 10 s, mostly single-label,
 #   with classes more balanced than IRMAS's and AudioSet-like pairs (cello-violin, acoustic-electric guitar, ...).

@@ -83,6 +83,8 @@ DR_SOUNDFONTS = (IRMAS_SOUNDFONT, "MuseScore_General_Full.sf3", "OPL-3_FM_128M.s
 # SynthAudioSet's training clips go round DR_SOUNDFONTS too; its validation and test clips are TimGM6mb's, which shares
 # samples with none of them (and with csound's bank, SynthIRMAS's test bank, the samples of both test sets)
 AUDIOSET_TEST_SOUNDFONT = "TimGM6mb.sf2"
+# every SoundFont the synthetic data sets are rendered from
+SOUNDFONTS = (*DR_SOUNDFONTS, IRMAS_TEST_SOUNDFONT, AUDIOSET_TEST_SOUNDFONT)
 SOUNDFONT_DIRS = ("/usr/share/sounds/sf2", "/usr/share/soundfonts", "/usr/share/sounds/sf3")
 
 
