@@ -259,9 +259,10 @@ print(f"most / least frequent class ratio: {present.max() / present.min():.1f} (
 # **1 · The validation split.** The validation split is not plotted above. Draw its Fig. 2.8(b) beside the
 # test split's, compare the class shares, and count for each class the songs it occurs in on each side. Does
 # splitting by song keep the shares close, and which classes are hardest to keep balanced?
-# *You should find:* every class on both sides, the rarest (`cla`) in 6 validation and 13 test songs, and
-# every share within about 2.5 points of its counterpart: the largest gap is `pia`'s (about 20 % of the
-# validation labels against 18 % in test), the largest relative one `flu`'s (about 4 % against 5 %).
+# *You should find:* every class on both sides, the rarest (`cla`) in 12 validation and 50 test songs, and
+# every share within about 2.3 points of its counterpart: the largest gaps are `gel`'s (about 18 % of the
+# validation labels against 16 % in test) and `pia`'s (13 % against 16 %), the largest relative one `flu`'s
+# (about 7 % against 5 %).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -269,17 +270,18 @@ print(f"most / least frequent class ratio: {present.max() / present.min():.1f} (
 # class can only land on both sides if it occurs in at least two songs, and its share on each side depends
 # on which songs, with how many excerpts, fell where. Stratifying by each excerpt's rarest label spreads
 # songs of rare classes where it can, but it cannot split one song. Measured on SynthIRMAS at the default
-# profile, the 400 testing songs give 122 to validation (183 excerpts) and 278 to test (421). The units
-# moved are small (one or two excerpts) and many (every class is labelled in at least 19 songs), so the
-# two sides stay alike: every class is on both, `cla`, the rarest, in 6 validation and 13 test songs, and
-# no share differs by more than 2.4 points (`pia`, 20.1 % of the validation labels against 17.7 % of the
-# test labels; relative to its size, `flu` differs most, 3.9 % against 5.1 %). The rare classes still rest
-# on little: the test split holds 18 `cla` labels from 13 songs and 28 `cel` labels from 21, and a
-# checkpoint or threshold chosen on validation sees `cla` in 8 excerpts (exercise 3 turns such counts into
-# intervals). With few songs of many excerpts each, as in IRMAS (208 songs of 1-47 excerpts), one song
-# can move a class's share by several points, and a class heard in only one or two songs can miss a side
-# altogether: a split by song trades some balance for an honest estimate (notebook 10, exercise 2), and
-# the fewer the songs per class, the more visible the trade.
+# profile, the 1100 testing songs give 220 to validation (333 excerpts) and 880 to test (1326). The units
+# moved are small (one or two excerpts) and many (every class is labelled in at least 62 songs), so the
+# two sides stay alike: every class is on both, `cla`, the rarest, in 12 validation and 50 test songs, and
+# no share differs by more than 2.3 points (`gel`, 17.8 % of the validation labels against 15.5 % of the
+# test labels, and `pia` the other way, 13.4 % against 15.6 %; relative to its size, `flu` differs most,
+# 7.0 % against 5.3 %). The rare classes still rest on far less than the frequent ones: the test split
+# holds 72 `cla` labels from 50 songs and 104 `cel` labels from 71 (against 424 `voi` labels from 323),
+# and a checkpoint or threshold chosen on validation sees `cla` in 18 excerpts (exercise 3 turns such
+# counts into intervals). With few songs of many excerpts each, as in IRMAS (208 songs of 1-47 excerpts),
+# one song can move a class's share by several points, and a class heard in only one or two songs can miss
+# a side altogether: a split by song trades some balance for an honest estimate (notebook 10, exercise 2),
+# and the fewer the songs per class, the more visible the trade.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 val_counts = stats.class_counts(data.val["labels"])
@@ -305,25 +307,33 @@ plt.show()
 # $P(b \mid a)$ = clips with both / clips with $a$; then by both classes, the *lift*, observed / expected
 # if the two were independent ($n_a n_b / n$). Which pairs stand out now, and how many clips and songs
 # are they based on?
-# *You should find:* $P(b \mid a)$ still dominated by the frequent columns (`voi`, `gel`, `pia`); by lift, among pairs
-# seen in at least 3 clips, `cel`-`flu` is highest (5 clips from 4 songs, about 2.2 times the expected number), then
-# `cla`-`sax` (1.4, 3 clips) and `org`-`pia` (1.3, 20 clips from 19 songs), while `cel`-`voi` and `flu`-`voi` fall to
-# about 0.4 times; every one of these pairs is spread over about as many songs as clips.
+# *You should find:* $P(b \mid a)$ still dominated by the frequent columns (`voi`, `gel`, `pia`); by lift, no pair
+# seen in at least 3 clips reaches chance: the highest, `gac`-`org` (32 clips from 30 songs), is at 0.95 times the
+# expected number, then `gac`-`voi` (0.90, 70 clips from 64 songs), while `cla`-`gac` (3 clips), `gac`-`vio` (6 clips
+# from 5 songs) and `cel`-`org` (4 clips from 3 songs) fall to about a quarter; every one of these pairs is spread over
+# about as many songs as clips.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
-# **Solution 2.** $P(b \mid a)$ removes the frequency of $a$ but not of $b$: whatever $a$ is, `voi`, `gel` and `pia` are
-# likely partners because they are in so many clips. The lift divides by both frequencies, so 1 means "as often as
-# chance" and values far from 1 mean the music joins or separates the two. Measured on the SynthIRMAS test split at the
-# default profile: `cel`-`flu` (5 clips from 4 songs, against 2.3 expected) has the highest lift, 2.2, and `cel`-`voi`
-# (4 against 9.3) and `flu`-`voi` (5 against 11.6) the lowest, 0.4. `gel`-`voi`, one of the report's pairs worth
-# mentioning on IRMAS and the most frequent pair of Fig. 2.10 (33 clips), is frequent because both classes are: the
-# class counts (122 `gel`, 140 `voi` in 421 clips) expect about 41 if the two were independent, so it sits a little
-# below chance. Excerpts of one song are not independent, so a pair's evidence is its number of songs, not of clips;
-# with songs of one or two excerpts the two nearly coincide here. What the extreme lifts lack is size: 5 clips where 2.3
-# are expected, or 4 where 9.3 are, is the kind of deviation that chance alone gives some of the 55 possible pairs. A
-# lift needs both enough clips and enough songs before it says anything about music; here only pairs of the frequent
-# classes have both, such as `org`-`pia` (20 clips from 19 songs, 1.3 times the 15.2 expected).
+# **Solution 2.** $P(b \mid a)$ removes the frequency of $a$ but not of $b$: whatever $a$ is, `voi`, `gel` and `pia`
+# are likely partners because they are in so many clips. The lift divides by both frequencies, so 1 means "as often as
+# chance" and values far from 1 mean the music joins or separates the two. Measured on the SynthIRMAS test split at
+# the default profile, every pair seen in at least 3 clips sits below 1: the highest is `gac`-`org`, 0.95 (32 clips
+# from 30 songs, against 33.5 expected), the lowest `cla`-`gac` (3 against 13.2), `gac`-`vio` (6 against 23.1) and
+# `cel`-`org` (4 against 14.4), 0.23-0.28. That no lift reaches 1 says more about the baseline than about the music:
+# independent classes would let the labels of a clip pile up, while the number of labels per excerpt follows IRMAS's
+# distribution (1.73 on average, four or five in 27 of the 1326 clips). The clips of Fig. 2.9 hold 1201 pairs of
+# labels (601 clips with two, 142 with three, 24 with four, 3 with five), where independent classes of the same
+# frequencies would give about 1750: over all pairs, 0.69 times the expected number, and a pair at 0.95 is among the
+# most favoured. `gel`-`voi`, one of the report's pairs worth mentioning on IRMAS and the second most frequent pair of
+# Fig. 2.10 (86 clips, after `pia`-`voi` with 97), is frequent because both classes are: the class counts (356 `gel`,
+# 424 `voi` in 1326 clips) expect about 114 if the two were independent, so it sits at 0.76, near the overall 0.69.
+# Excerpts of one song are not independent, so a pair's evidence is its number of songs, not of clips; with songs of
+# one or two excerpts the two nearly coincide here. What the extreme lifts lack is size: 3 clips where 13.2 are
+# expected, or 4 where 14.4 are, rest on 3 songs each, too few to tell a musical reason from the luck of the draw
+# among 55 possible pairs. A lift needs enough clips, enough songs and a baseline that respects how many labels a clip
+# carries before it says anything about music; here only pairs of the frequent classes have the clips and songs, such
+# as `gac`-`voi` (70 clips from 64 songs, 0.90 of the 77.7 expected).
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 n_clips = len(data.test)
@@ -351,8 +361,8 @@ print(shown.round(2).to_string() if len(shown) else "no pair is seen in 3 clips 
 # `scipy.stats.binomtest(k, n).proportion_ci()`, and compare with the same recall on 43 clips (IRMAS's 62
 # `cla` testing labels, 70 % of which fall in a test split) and on 400. How many clips would a
 # ±0.05 interval need?
-# *You should find:* with the default profile's 18 `cla` test clips the interval runs from about 0.26 to
-# 0.74, barely a measurement; with 43 clips about 0.35-0.67; a ±0.05 interval needs about 400 clips.
+# *You should find:* with the default profile's 72 `cla` test clips the interval runs from about 0.38 to
+# 0.62 (±0.12); with 43 clips about 0.35-0.67; a ±0.05 interval needs about 400 clips.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -361,10 +371,10 @@ print(shown.round(2).to_string() if len(shown) else "no pair is seen in 3 clips 
 # $\hat p \pm 1.96 \sqrt{\hat p (1 - \hat p) / n}$ fails. Its half-width shrinks only like $1 / \sqrt n$:
 # at $p = 0.5$ a half-width of 0.05 needs $n \approx 1.96^2 \cdot 0.25 / 0.05^2 \approx 384$ clips, far more
 # than any IRMAS test split has of its rarer classes. Measured on SynthIRMAS at the default profile, the test
-# split has 18 `cla` clips, and a recall of 9 of 18 is compatible with anything from 0.26 to 0.74. This is the
+# split has 72 `cla` clips, and a recall of 36 of 72 is compatible with anything from 0.38 to 0.62. This is the
 # report's remark on Fig. 2.8(b) made quantitative: per-class and macro-averaged metrics of rare classes are
-# noisy. And the interval is still too optimistic, because it assumes independent clips, while the 18 `cla`
-# clips come from 13 songs (exercise 1), and two excerpts of one song are not two independent trials; chapter 5's
+# noisy. And the interval is still too optimistic, because it assumes independent clips, while the 72 `cla`
+# clips come from 50 songs (exercise 1), and two excerpts of one song are not two independent trials; chapter 5's
 # bootstrap resamples whole songs for that reason.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]

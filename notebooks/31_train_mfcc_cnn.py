@@ -122,11 +122,11 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # the parameter count and the best validation macro F1 change?
 # *You should find:* 13 rows shrink to 0 at the third pooling (13 → 10 → 5 → 4 → 2 → 1 → 0), and the model
 # needs at least 33 rows (`MFCCCNN.min_rows`); the parameter count is the same, 879,275; the best
-# validation macro F1 moves by about a hundredth (0.279 with 13 coefficients against 0.289 with 40 at the
-# default profile), about what one clip of a rare class found or missed moves it among the 183 validation
-# clips.
+# validation macro F1 is 0.024 lower with 13 coefficients (0.258 against 0.282 with 40 at the default
+# profile), and the 13-coefficient curve lies below the other at all six epochs; one clip of a rare class
+# found or missed moves macro F1 by a few thousandths among the 333 validation clips.
 # *Time:* one more training run, as long as the notebook's own: under a minute at the default profile on a
-# 2-core CPU (six epochs of 1.9 s of training each, plus their validation), more on a loaded machine;
+# 2-core CPU (six epochs of 2.4 s of training each, plus their validation), more on a loaded machine;
 # running the notebook again reuses the finished run.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -145,15 +145,16 @@ print("Table 4.3 is written by the run with the report's weight decay" if table 
 # architecture). Coefficients 14-40 describe the finer ripples of the log-mel spectrum (partials close
 # together, narrow resonances); the first 13 keep its broad shape, the spectral envelope that tells timbre.
 # Measured on SynthIRMAS at the default profile, the 13-coefficient model reached a best validation macro F1
-# of 0.279 (epoch 5) against the notebook's 0.289 (epoch 6), and the two curves cross: the 13-coefficient
-# curve lies 0.02 to 0.07 lower at five of the six epochs and 0.04 higher at epoch 5. The 183 validation
-# clips hold every class, but only 8 clips of clarinet and 12 to 15 of flute, cello, violin and trumpet;
-# one such clip found or missed moves that class's F1 by several hundredths (up to about a tenth for
-# clarinet), and macro F1 by up to about a hundredth, the size of the difference between the best scores.
-# So the best scores are no evidence that the extra coefficients help (nor that they do not), and the lower
-# curve is only a hint, since the epochs of one run are not independent measurements: the question needs
-# the test set with bootstrap intervals (notebook 51) or more data. The honest conclusion is that 13
-# coefficients are not clearly worse on this validation set.
+# of 0.258 (epoch 5) against the notebook's 0.282 (epoch 2), and the curves do not cross: the 13-coefficient
+# curve lies 0.01 to 0.06 lower at every one of the six epochs. The 333 validation clips hold every class,
+# but only 18 clips of clarinet and 25 to 40 of cello, trumpet, violin and flute; one such clip found or
+# missed moves that class's F1 by two or three hundredths, and macro F1 by a few thousandths, so the
+# difference between the best scores amounts to several such clips. That is a consistent hint that the
+# finer coefficients help, not yet evidence: it is one run of each with one seed, the epochs of one run are
+# not independent measurements, and the two best scores come from different epochs chosen on this same
+# validation set. The question needs the test set with bootstrap intervals (notebook 51), other seeds or
+# more data. The honest conclusion is that 13 coefficients scored lower on this validation set at every
+# epoch, which one run of each cannot tell apart from the luck of the seed.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import dataclasses  # noqa: E402
@@ -216,7 +217,7 @@ for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
 # *You should find:* resized, a column holds 3.9 ms of audio and a 10-column kernel spans 39 ms; padded, a
 # column is a whole frame (11.6 ms), a kernel spans 116 ms, and 169 of the 256 columns (66 %) are
 # padding; a zero column is not silence: its c0 of 0 lies inside the range of a real window's frames (c0
-# of about −1100 for silence, −148 to 84 for this window), some 1100 above silence.
+# of about −1100 for silence, −94 to 6 for this window), some 1100 above silence.
 # *Time:* under a second at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -225,7 +226,7 @@ for name, run in (("40 MFCCs", result), (f"{n_mfcc} MFCCs", result_13)):
 # 256 columns, each see about 3.4 frames (39 ms). Padding keeps the frames as they are, so the same kernels
 # see three times more audio each, and two thirds of the image holds no audio at all. Worse, zero is not
 # a neutral value for MFCCs. c0 is proportional to the mean log-mel level, in dB: silence sits at the floor
-# (about −1100), a real window far above it (measured on SynthIRMAS at the default profile: −148 to 84 for
+# (about −1100), a real window far above it (measured on SynthIRMAS at the default profile: −94 to 6 for
 # the first validation window), and a zero column claims the level of an ordinary frame of music, with all
 # higher coefficients 0, a perfectly flat spectrum, where there is no audio at all. The padded image thus
 # has a sharp, foreign edge at column 87 that every kernel crossing it responds to, and

@@ -134,10 +134,10 @@ print("Table 4.4 is written by the runs on the IRMAS data with the report's weig
 # off) twice, clean (`model_input`) and augmented as in training (`train_input`), and put both beside the
 # losses recorded for the selected epoch. Does augmentation make the examples harder for the trained
 # network? Is the gap between the training and the validation curve augmentation's doing?
-# *You should find:* in six of the grid's eight runs the augmented loss within 0.04 of the clean one, in
-# the other two 0.09 above it (static, 2 s) and 0.07 below it (BSPDS-5, 3 s): higher in six runs, lower in
-# two; for the static runs on the IRMAS data both well below the validation loss (clean 0.22-0.26,
-# augmented 0.22-0.33, against 0.45-0.47). Eight examples give only a rough estimate: pass a
+# *You should find:* in eight of the grid's ten runs the augmented loss within 0.04 of the clean one, in
+# the other two 0.07 and 0.09 below it (BSPDS-5, 3 s, trained on SynthIRMAS and on SynthIRMAS-DR): higher
+# in six runs, lower in four; for the static runs on the IRMAS data both well below the validation loss
+# (clean 0.20-0.26, augmented 0.21-0.24, against 0.46-0.47). Eight examples give only a rough estimate: pass a
 # larger `size=` for a closer one (the pitch shift makes each example cost a few hundredths of a second).
 # *Time:* under 1 s at the default profile.
 
@@ -148,7 +148,7 @@ print("Table 4.4 is written by the runs on the IRMAS data with the report's weig
 # deviation) lies far below the music; each mask hides at most a tenth of the bands or frames. A network
 # that has learnt the instruments' timbres recognises them almost as well after augmentation, so the
 # augmented loss of the same examples differs little from the clean one (measured on SynthIRMAS at the
-# default profile on eight examples: within 0.04 in six of the grid's eight runs, at most 0.09, in both
+# default profile on eight examples: within 0.04 in eight of the grid's ten runs, at most 0.09, in both
 # directions), and in the static runs on the IRMAS data less than the gap from either to the validation
 # loss. Augmentation works over many epochs, by never showing the network the same input twice, not by
 # making each input hard.

@@ -200,16 +200,16 @@ print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters
 # stronger L2 change here?
 # *You should find:* no overfitting at the default profile, but no steady fall of the validation loss
 # either. It does not turn upwards: the mean validation loss of the last five epochs is below that of the
-# five before (0.435 against 0.447 with higher L2, 0.440 against 0.453 with lower L2), and in the AudioSet
+# five before (0.453 against 0.461 with higher L2, 0.461 against 0.471 with lower L2), and in the AudioSet
 # run it is lowest in the last epoch. Nor does it follow the training loss down: its lowest value comes in
-# epoch 4 of 15 with higher L2 and 10 of 15 with lower L2, and it ends about where it began (0.430 after
-# the last epoch against 0.432 after the first, higher L2), while the training loss falls from 0.38 to 0.22
-# and is still falling (the validation macro F1 does rise, from 0.19 to 0.30). The small AST trained from
-# scratch has not finished fitting its training clips. The three rules pick three different epochs with
-# higher L2 (macro F1: epoch 15; clip BCE: 13; S2 BCE: 10) and split with lower L2 (macro F1: epoch 15;
-# both BCEs: epoch 10). The two L2 runs' validation losses differ by at most 0.021 in any epoch (the
-# higher-L2 run's is the lower one in 12 of 15), less than either curve moves from one epoch to the next
-# (up to 0.033 with higher L2, 0.046 with lower L2).
+# epoch 4 of 15 with higher L2 and in the first epoch with lower L2, and it ends a little above where it
+# began (0.452 after the last epoch against 0.446 after the first, higher L2), while the training loss falls
+# from 0.38 to 0.22 and is still falling (the validation macro F1 does rise, from 0.18 to 0.30). The small
+# AST trained from scratch has not finished fitting its training clips. The three rules split in both runs:
+# with higher L2, macro F1 and S2 BCE pick epoch 10 and clip BCE epoch 13; with lower L2, macro F1 and S2
+# BCE pick epoch 15 and clip BCE epoch 14. The two L2 runs' validation losses differ by at most 0.021 in any epoch
+# (the higher-L2 run's is the lower one in 13 of 15), less than either curve moves from one epoch to the
+# next (up to 0.023 with higher L2, 0.037 with lower L2).
 # *Time:* under 1 s at the default profile. (The other L2 run's curve appears once that run has finished:
 # in `./run_all.sh`, in the higher-L2 run, which trains after the lower-L2 one.)
 
@@ -221,24 +221,24 @@ print(f"the report's width 768: {removed:,} x 768 = {removed * 768:,} parameters
 # parameters and overfitted IRMAS. At the default profile a 1.85 M-parameter AST starts from random
 # weights and sees 640 windows per epoch for 15 epochs, fewer than three passes over the 3300 training
 # windows: it has not yet fitted its training data (its training loss is still falling), and its
-# validation loss, though it hardly falls, does not rise. There is no overfitting for weight decay to
+# validation loss, though it does not fall, does not turn upwards. There is no overfitting for weight decay to
 # curb: a decay of 1e-4 x w per step is tiny beside the gradients of a loss still far from its minimum
 # (and Adam's coupled L2 scales it down further, see Table 4.5 above). What the curves do show is a
-# widening gap between the two losses (0.05 after the first epoch, 0.21 after the last, higher L2): the
+# widening gap between the two losses (0.06 after the first epoch, 0.23 after the last, higher L2): the
 # validation songs are rendered from another SoundFont through another room and microphones than the
 # training clips, and what the model learns on its training clips lowers its loss on those songs hardly
 # at all.
-# So the two curves differ by about as much as the noise of 183 validation clips (measured on SynthIRMAS
-# at the default profile: at most 0.021 per epoch, while each curve jumps by up to 0.046 between
+# So the two curves differ by about as much as the noise of 333 validation clips (measured on SynthIRMAS
+# at the default profile: at most 0.021 per epoch, while each curve jumps by up to 0.037 between
 # neighbouring epochs); whether the small edge of the higher-L2 run is real is a
 # question for a paired test on the test clips (Figure 5.5b, notebook 54). More epochs, more data or a
 # pretrained start would be needed before L2 has overfitting to act on.
 #
 # The selection rules measure different things: macro F1 counts decisions at threshold 0.5, the clip BCE
 # rewards well-calibrated probabilities, and the S2 BCE is degenerate (the top class always scores 1,
-# see notebook 50). On noisy curves they can pick epochs several apart (five here: epoch 10 against 15),
-# and the validation macro F1 of the epochs they pick differs by up to 0.03 (lower L2: 0.293 in epoch 10,
-# 0.321 in epoch 15), less than it jumps between some neighbouring epochs (up to 0.09).
+# see notebook 50). On noisy curves they can pick epochs several apart (three here: epoch 10 against 13),
+# and the validation macro F1 of the epochs they pick differs by up to 0.015 (higher L2: 0.297 in epoch 10,
+# 0.282 in epoch 13), less than it jumps between some neighbouring epochs (up to 0.10).
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import matplotlib.pyplot as plt
@@ -291,9 +291,9 @@ plt.show()
 # for 64 validation windows: how close do this data set's come to 0 and 0.5? How many of the 100 frames
 # of a 1-s window are real filter-bank frames, what value do the others get, and which frames does the
 # model's patch embedding actually read?
-# *You should find:* on SynthIRMAS at the default profile a mean of about 0.06 and a standard deviation
-# of about 0.33 over the real frames: near AudioSet's mean, with two thirds of its spread (the AudioSet
-# run's SynthAudioSet windows: 0.02 and 0.35); 98 real frames; the last two are zero-padding, which the
+# *You should find:* on SynthIRMAS at the default profile a mean of about 0.05 and a standard deviation
+# of about 0.36 over the real frames: near AudioSet's mean, with about seven tenths of its spread (the
+# AudioSet run's SynthAudioSet windows: 0.02 and 0.35); 98 real frames; the last two are zero-padding, which the
 # normalisation turns into 0.467; the patches read frames 0-95 only, so the padding (and the last two
 # real frames) never reach the model.
 # *Time:* under 1 s at the default profile.
@@ -302,8 +302,8 @@ plt.show()
 # **Solution 3.** The pretrained AST was trained on inputs with these statistics, and its first layers
 # expect them: a checkpoint is only as good as the match between its training input and ours. The
 # statistics of SynthIRMAS's log filter banks (measured on its validation windows at the default profile:
-# mean about -3.7, standard deviation about 3.0) are near AudioSet's mean (-4.27) but narrower than its
-# spread (4.57), so the normalised input lands near 0 with a standard deviation of about 0.33 rather than
+# mean about -3.8, standard deviation about 3.2) are near AudioSet's mean (-4.27) but narrower than its
+# spread (4.57), so the normalised input lands near 0 with a standard deviation of about 0.36 rather than
 # 0.5: inside the range the checkpoint knows, but narrower. For this run's randomly initialised AST the
 # constants matter less: its patch projection and layer norms learn whatever scale they are given.
 #

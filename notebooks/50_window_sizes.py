@@ -85,7 +85,7 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregat
 # ## The metrics (report 5.1)
 #
 # * **Hamming score** = 1 − Hamming loss: the share of (clip, class) decisions that are right. With 11
-#   classes and ~1.7 labels per clip, predicting nothing already scores about 0.85.
+#   classes and ~1.7 labels per clip, predicting nothing already scores about 0.84.
 # * **exact match**: the share of clips whose whole label set is right.
 # * **macro F1 / precision / recall**: the mean over the classes that occur in the clips scored, so rare
 #   classes count as much as the voice. A class never predicted has precision 0 (scikit-learn's
@@ -93,8 +93,8 @@ print("S2:", ev.aggregate(toy, "S2")[:4].round(3), "->", ev.binarize(ev.aggregat
 #   recall and no F1 to speak of and is left out of the mean rather than counted as 0. That matters for
 #   the intervals below whenever a class occurs in only one or two test songs: a bootstrap resample then
 #   misses it often, and scoring it 0 there would pull the whole interval down (a model right on every
-#   clip would get an interval below 1). At the default profile the rarest class, the clarinet, is in 13
-#   test songs (18 clips), so a resample seldom misses a class; the rule matters on smaller test sets.
+#   clip would get an interval below 1). At the default profile the rarest class, the clarinet, is in 50
+#   test songs (72 clips), so a resample seldom misses a class; the rule matters on smaller test sets.
 #
 # ## Window sizes: Figure 5.1
 
@@ -129,9 +129,10 @@ table
 # profile; the footer gives them). After six short epochs that alone can decide which window wins: read a
 # verdict for or against the 1-s window as "at this training budget", not as a property of the window.
 #
-# Only the 1-s model's Hamming-score bar stands clear of the others; on macro F1 its interval just touches
-# those of the 2-s and 3-s models, and on exact match all three overlap. Overlapping intervals do not
-# settle a comparison either way, so the question is whether the differences are larger than chance. For
+# The 1-s model's Hamming-score and exact-match bars stand clear of the others; on macro F1 its interval
+# stands clear of the 3-s model's but overlaps the 2-s model's, and the 2-s and 3-s models overlap on every
+# metric. Overlapping intervals do not settle a comparison either way, so the question is whether the
+# differences are larger than chance. For
 # each pair of models we test, on the same test clips, whether they differ: a **permutation test** that
 # swaps the two models' predictions song by song (under "no difference" either labelling is equally
 # likely), and a paired bootstrap over songs for the interval of the difference. The p-values are
@@ -191,12 +192,13 @@ else:
 # lies within ±`harmonylib.reference.EQUIVALENCE_MARGIN` (0.02, the largest gap the report calls similar),
 # and does not hold where the interval lies wholly outside. "Not significant" alone is no evidence of
 # "similar": a small test set fails to find most differences. Under the verdicts, a **Resolution** paragraph
-# gives the smallest difference these test songs detect, and where a claim fails or stays open a last
-# paragraph names what stands between these runs and the report's. A verdict judges direction only: at the
-# default profile both window claims hold although the test songs could not resolve differences as small as
-# the report's (0.007-0.012), because the differences here are five to nine times larger (about 0.06, with
-# the 1-s model also taking the most optimiser steps). "Holds" then means "1 s is better here", not "by
-# the report's slight margin".
+# gives two numbers: the smallest difference one paired test on these test songs detects, and the larger
+# one Holm's first step over the whole table needs; where a claim fails or stays open a last paragraph names
+# what stands between these runs and the report's. A verdict judges direction only: at the default profile
+# both window claims hold although the test songs could not resolve differences as small as the report's
+# (0.007-0.012; the Resolution paragraph gives 0.024, and 0.031 at Holm's first step), because the
+# differences here are about four times larger (0.030 and 0.047 macro F1, with the 1-s model also taking
+# the most optimiser steps). "Holds" then means "1 s is better here", not "by the report's slight margin".
 
 # %%
 claims = cmp.claim_verdicts(E)
@@ -215,11 +217,11 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, E.tests)))
 # aggregation gets more test clips exactly right, and why. Check with the variants table above; then
 # split the test clips by the number of instruments they really contain (1, 2, 3 or more), and count the
 # labels each aggregation predicts per clip.
-# *You should find:* S2 ahead at every window size (1 s: 0.078 against 0.045). S1 predicts no instrument
-# at all for about three clips in four (318 of 421 at 1 s, 389 at 3 s). On the clips with one instrument
-# S2 is ahead at 1 s (0.15 against 0.09) and 3 s (0.04 against 0.03), S1 at 2 s (0.08 against 0.07); on
-# those with two only S2 gets any right (1 s: 0.02, 3 s: 0.04), and only S2 at 2 s gets a clip with three
-# or more instruments right (0.02).
+# *You should find:* S2 ahead at every window size (1 s: 0.072 against 0.051). S1 predicts no instrument
+# at all for more than three clips in four (1031 of 1326 at 1 s, 1225 at 3 s). On the clips with one
+# instrument S2 is ahead at every window size too, though by little at 1 s (0.14 against 0.12; 3 s: 0.05
+# against 0.03); on those with two only S2 gets any right (1 s: 0.03, 2 s: 0.01, 3 s: 0.02), and only S2 at
+# 1 s and 3 s gets a clip with three or more instruments right (0.006 each).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -229,11 +231,11 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, E.tests)))
 # stay under 0.5. S1 then names nothing, and an empty answer is never exactly right (every test clip has
 # at least one instrument). S2 always names the strongest class and adds every class with at least half
 # its strength, so its threshold moves with the model's overall confidence. That wins on the clips with
-# two instruments, where S1 never finds both; on the clips with one, S1's caution can help (it is ahead at
-# 2 s), since S2 often adds classes that reach half the top one (measured on SynthIRMAS at the default
-# profile: 2.1 predicted labels per clip against 1.65 true ones at 1 s, 2.8 at 3 s, and 0.25 with S1 at
-# 1 s). Exact match needs every one of eleven decisions right, so clips with three or more instruments are
-# almost never exactly right.
+# two instruments, where S1 never finds both; on the clips with one, S1's caution narrows the gap (at 1 s
+# 0.12 against S2's 0.14), since S2 often adds classes that reach half the top one (measured on SynthIRMAS
+# at the default profile: 2.1 predicted labels per clip against 1.73 true ones at 1 s, 2.8 at 3 s, and
+# 0.225 with S1 at 1 s). Exact match needs every one of eleven decisions right, so clips with three or more
+# instruments are almost never exactly right.
 #
 # The length of the excerpt barely enters at the default profile: every test clip is scored on its central
 # 6 s, six 1-s windows (printed below). On the full profile a 20-s excerpt gives twenty 1-s
@@ -267,9 +269,9 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # macro F1 with 100, 1000 and 5000 resamples, each with five different seeds: how far do the interval
 # ends move from one seed to the next, compared with the interval's width? How many resamples would you
 # report?
-# *You should find:* the ends move by a standard deviation of up to about 0.005 with 100 resamples, 0.002
-# with 1000 and 0.001 with 5000, against interval widths of 0.035-0.075. The width itself hardly changes
-# with the number of resamples (with 100 it comes out a little narrower for four of the six intervals).
+# *You should find:* the ends move by a standard deviation of up to about 0.004 with 100 resamples, 0.001
+# with 1000 and 0.0004 with 5000, against interval widths of 0.018-0.036. The width itself hardly changes
+# with the number of resamples (with 100 it comes out a little narrower for five of the six intervals).
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -278,7 +280,7 @@ print(pd.DataFrame(rows).round(3).to_string(index=False))
 # an end is decided by the two or three most extreme values, hence the wobble; the Monte-Carlo error
 # shrinks as one over the square root of the number of resamples, so 5000 are about seven times
 # steadier than 100 and twice as steady as 1000. None of this touches the width of the interval, the
-# uncertainty that matters: it comes from having 278 test songs, and no number of resamples makes it
+# uncertainty that matters: it comes from having 880 test songs, and no number of resamples makes it
 # smaller. Report enough resamples for the Monte-Carlo error to be small against the width and against
 # the decimals you print: 1000 for two decimals, several thousand for three. Here 5000 cost well under a
 # second, because a resample of songs is one weighted sum of per-song counts (`harmonylib.evaluate`).
@@ -305,18 +307,18 @@ print(resampling.groupby("resamples")[["std of low over seeds", "std of high ove
 # **3 · Resampling clips instead of songs.** Recompute the intervals treating every clip as its own song
 # (`groups=np.arange(n)` in `harmonylib.evaluate.bootstrap_ci`): are they narrower? Which is honest, and
 # why?
-# *You should find:* hardly narrower: the clip intervals are 0.87-1.05 times as wide as the song
-# intervals over the three window sizes and the three metrics (narrower by up to 13 %, for two of the nine
-# a little wider, which is resampling noise), because 421 test clips come from 278 songs, one or two each.
+# *You should find:* hardly narrower: the clip intervals are 0.89-1.02 times as wide as the song
+# intervals over the three window sizes and the three metrics (narrower by up to 11 %, for one of the nine
+# a little wider, which is resampling noise), because 1326 test clips come from 880 songs, one or two each.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 3.** Excerpts of one song share its instruments, recording, mix and style, and a model that
 # misjudges one of them tends to misjudge the others: their errors are correlated. Resampling clips treats
-# the 421 excerpts as 421 independent pieces of evidence, while the evidence is closer to 278 songs, so
+# the 1326 excerpts as 1326 independent pieces of evidence, while the evidence is closer to 880 songs, so
 # the interval comes out too narrow and claims more certainty than the data hold. How much too narrow
 # depends on how many excerpts a song contributes: with one or two, as here, little (measured on
-# SynthIRMAS at the default profile: up to 13 % narrower); with many excerpts per song, much more. The
+# SynthIRMAS at the default profile: up to 11 % narrower); with many excerpts per song, much more. The
 # song bootstrap is the honest one, for the same
 # reason the split into validation and test data is made by song (report 3.6.1): what the study wants to
 # know is how the model does on songs it has never heard. The clip bootstrap would be right only if the

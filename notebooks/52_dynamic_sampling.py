@@ -161,10 +161,10 @@ display(Markdown(cmp.claims_markdown(claims, P, A.collected.runs, [A.tests, B.te
 # from it? Count the labels each system predicts per test clip under S1 and under S2 (both at 0.5), then
 # compare each dynamic method's Hamming score and macro F1 with static training at the same window, under
 # both aggregations (the variants table).
-# *You should find:* under S2 the dynamic models predict 4.1-5.6 labels per clip against 1.65 true (static
-# training: 2.1 at 1 s, 2.8 at 3 s), under S1 far fewer (0.2-0.8); S2 costs them 0.09-0.22 of Hamming score
-# against static training, S1 at most 0.01. Macro F1 moves little under S2 (-0.015 to +0.022) and both ways
-# under S1 (from -0.053 for TDS-4 to +0.066 for BSPDS-5 at 3 s).
+# *You should find:* under S2 the dynamic models predict 4.1-5.5 labels per clip against 1.73 true (static
+# training: 2.1 at 1 s, 2.8 at 3 s), under S1 far fewer (0.3-0.8); S2 costs them 0.09-0.21 of Hamming score
+# against static training, S1 less than 0.01. Macro F1 moves little under S2 (-0.002 to +0.035) and both ways
+# under S1 (from -0.008 for TDS-4 to +0.076 for BSPDS-5 at 3 s).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -173,14 +173,16 @@ display(Markdown(cmp.claims_markdown(claims, P, A.collected.runs, [A.tests, B.te
 # of up to five windows spreads its probability over many classes, and many of them end up above half of the top
 # one: S2 turns that spread into labels. S1 compares the *absolute* mean probability with 0.5, which a class
 # reaches only when the model is confident in most of the clip's windows; probabilities raised a little
-# everywhere seldom cross it. Measured on SynthIRMAS at the default profile, TDS-5 predicts 5.6 labels per clip
-# under S2 (static training: 2.1, the truth: 1.65) and 0.4 under S1. The Hamming score charges every extra label
+# everywhere seldom cross it. Measured on SynthIRMAS at the default profile, TDS-5 predicts 5.5 labels per clip
+# under S2 (static training: 2.1, the truth: 1.73) and 0.6 under S1. The Hamming score charges every extra label
 # as an error, and with eleven classes and fewer than two present, extra labels are most of the errors, so S2
-# loses 0.22 of Hamming score for TDS-5 and S1 less than 0.01. S1 costs so little because under it every model
-# here predicts fewer than one label per clip: its Hamming scores (0.84-0.85) sit at the "predict nothing"
-# baseline's 0.85. Macro F1 averages per-class F1, where extra labels buy recall as well as cost precision, and
-# here the two nearly cancel (TDS-5: -0.015 under S2, -0.004 under S1). The models that S2 makes look far worse
-# by Hamming score look no worse by macro F1: an aggregation's verdict depends on the metric it is judged by.
+# loses 0.21 of Hamming score for TDS-5 and S1 less than 0.01. S1 costs so little because under it every model
+# here predicts fewer than one label per clip: its Hamming scores (0.83-0.84) sit just below the "predict
+# nothing" baseline's 0.84. Macro F1 averages per-class F1, where extra labels buy recall as well as cost
+# precision, and under S2 the two nearly cancel (TDS-5: +0.013 against static training, a difference the paired
+# test does not establish); under S1, where static training names almost nothing, the extra labels help more
+# (TDS-5: +0.039). The models that S2 makes look far worse by Hamming score look no worse by macro F1: an
+# aggregation's verdict depends on the metric it is judged by.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 rows = []
@@ -207,11 +209,11 @@ print("minus static training with the same window\n", change.round(3).to_string(
 # needs no threshold at all, the macro average precision of the S2 scores
 # (`sklearn.metrics.average_precision_score`). Where does dynamic sampling's effect live: in the ranking of
 # clips per class, or in the calibration of the scores?
-# *You should find:* for TDS-5 the trade-off shrinks with tuned thresholds but survives (precision -0.115 at
-# 0.5, -0.079 tuned; recall +0.355 at 0.5, +0.155 tuned); for BSPDS-5 at 3 s it almost vanishes (from -0.071 /
-# +0.175 to -0.031 / -0.016). The threshold-free average precision is lower for TDS-4 and TDS-5 (0.29, 0.28)
-# than for static training at 1 s (0.32), and a little lower for BSPDS-5 at 3 s than for static training at
-# 3 s (0.24 against 0.26); BSPDS-5 at 1 s is on a par with static training (0.33).
+# *You should find:* for TDS-5 tuned thresholds remove the recall gain altogether but leave a lower precision
+# (precision -0.100 at 0.5, -0.040 tuned; recall +0.337 at 0.5, +0.000 tuned); for BSPDS-5 at 3 s the trade-off
+# shrinks to a small one (from -0.066 / +0.190 to -0.026 / +0.034). The threshold-free average precision is
+# lower for TDS-5 than for static training at 1 s (0.29 against 0.31) and for BSPDS-5 at 3 s than for static
+# training at 3 s (0.23 against 0.25), but a little higher for TDS-4 and BSPDS-5 at 1 s (0.32 each).
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -219,19 +221,22 @@ print("minus static training with the same window\n", change.round(3).to_string(
 # down, or the reverse. A model whose scores are only *shifted* upwards (miscalibrated) but rank the clips as
 # well as another's shows a trade-off at 0.5 that tuned thresholds remove; what survives tuning, and what the
 # average precision (the area under the precision-recall curve, summed over all thresholds) shows, is a
-# difference in *ranking*. Measured on SynthIRMAS at the default profile, tuning removes almost all of BSPDS-5's
-# trade-off at 3 s (precision -0.071 -> -0.031, recall +0.175 -> -0.016): at 3 s Figure 5.3b shows mostly
-# calibration, the higher scores of a model trained on mixtures. For TDS-5 tuning shrinks the trade-off without
-# removing it (precision -0.115 -> -0.079, recall +0.355 -> +0.155). The average precision agrees: TDS-4 and
-# TDS-5 rank the clips worse than static training at 1 s (0.29 and 0.28 against 0.32), BSPDS-5 at 3 s a little
-# worse than static training at 3 s (0.24 against 0.26), BSPDS-5 at 1 s as well as static training does (0.33
-# against 0.32): on this data true dynamic sampling also ranks somewhat worse, a loss no threshold can undo,
-# while BSPDS changes mostly the calibration. Tuning also moves the comparison itself: thresholds fitted on the
-# 122 validation songs raise every model's test macro F1, static training's most (+0.040 at 1 s, +0.059 at 3 s,
-# against +0.008 for TDS-5 and +0.035 for BSPDS-5 at 3 s), so after tuning every dynamic model stands lower
-# against static training than at 0.5 (TDS-5 0.327 against 0.374, BSPDS-5 at 3 s 0.298 against 0.332). No paired
-# test is run on the tuned scores, and these gaps are below the 0.05 the test songs resolve (the Resolution
-# paragraph above).
+# difference in *ranking*. Measured on SynthIRMAS at the default profile, tuning removes most of BSPDS-5's
+# trade-off at 3 s (precision -0.066 -> -0.026, recall +0.190 -> +0.034): at 3 s Figure 5.3b shows mostly
+# calibration, the higher scores of a model trained on mixtures, with a smaller loss in ranking beside it. For
+# TDS-5 tuning removes the recall gain altogether and leaves the lower precision (precision -0.100 -> -0.040,
+# recall +0.337 -> +0.000): at the same recall TDS-5 is less precise, which is a difference in ranking. The
+# average precision agrees: TDS-5 ranks the clips worse than static training at 1 s (0.29 against 0.31), BSPDS-5
+# at 3 s worse than static training at 3 s (0.23 against 0.25), while TDS-4 and BSPDS-5 at 1 s rank them a
+# little better (0.32 each against 0.31): on this data dynamic sampling has no single effect on the ranking.
+# Where it loses some (TDS-5, BSPDS-5 at 3 s), no threshold can undo the loss; where it does not, it changes
+# mostly the calibration. Tuning also moves the comparison itself: thresholds fitted on the 220 validation songs
+# raise every model's test macro F1, static training's most (+0.063 at 1 s, +0.059 at 3 s, against +0.058 for
+# TDS-4, +0.016 for TDS-5, +0.025 for BSPDS-5 at 1 s and +0.020 at 3 s), so after tuning every dynamic model
+# stands lower against static training than at 0.5 (TDS-5 0.344 against 0.378, BSPDS-5 at 3 s 0.287 against
+# 0.327). No paired test is run on the tuned scores; these two gaps (0.034 and 0.040) are larger than the 0.020
+# one paired test resolves on these test songs (0.028 at Holm's first step, the Resolution paragraph above), but
+# only such a test could say whether they are real.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
@@ -264,8 +269,8 @@ for label in A.collected.systems:
 # like $1/\sqrt{n}$ with the number of songs $n$. From each pair's 95 % interval estimate the standard error of
 # the difference, then the number of songs at which a difference of 0.01 would be found with 80 % power
 # (two-sided test at 5 %).
-# *You should find:* with the 278 test songs of the default profile the macro-F1 intervals are 0.040-0.075
-# wide; detecting 0.01 would take roughly 2,300-8,000 songs (median about 3,400), dynamic vs static pairs
+# *You should find:* with the 880 test songs of the default profile the macro-F1 intervals are 0.023-0.039
+# wide; detecting 0.01 would take roughly 2,500-6,800 songs (median about 3,500), dynamic vs static pairs
 # needing the most and pairs of two dynamic methods the fewest.
 # *Time:* under 1 s at the default profile.
 
@@ -273,14 +278,14 @@ for label in A.collected.systems:
 # **Solution 3.** A 95 % interval spans about $2 \times 1.96$ standard errors, so $SE \approx$ width / 3.92. A
 # two-sided test at 5 % finds a true difference $\delta$ with 80 % power when $\delta \approx (1.96 + 0.84)\,SE$;
 # since $SE$ scales like $1/\sqrt{n}$, the songs needed are $n = n_0 \left(2.8\,SE_0 / \delta\right)^2$. Measured
-# on SynthIRMAS at the default profile ($n_0$ = 278), the standard errors are 0.010-0.019 and the answer is
-# 2,300-8,000 songs, 8 to 29 times the test split. The pairs differ because pairing helps by as much as the two
+# on SynthIRMAS at the default profile ($n_0$ = 880), the standard errors are 0.006-0.010 and the answer is
+# 2,500-6,800 songs, 3 to 8 times the test split. The pairs differ because pairing helps by as much as the two
 # systems err on the same songs: two dynamic models make similar mistakes, so their difference varies little
 # from song to song; a dynamic and a static model do not. This is the reason "no significant difference" in
-# the report's 5.4 says little on a small test set: differences of a few hundredths are invisible to it (even
-# the 278 songs here resolve about 0.05 at Holm's first step, the Resolution paragraph above). The
-# estimate is rough (macro F1 is not a mean over songs, and the percentile intervals are asymmetric), but the
-# order of magnitude is robust.
+# the report's 5.4 says little on a small test set: differences of about a hundredth, the size of the report's,
+# are invisible to it (even the 880 songs here resolve about 0.03 at Holm's first step, the Resolution
+# paragraph above). The estimate is rough (macro F1 is not a mean over songs, and the percentile intervals are
+# asymmetric), but the order of magnitude is robust.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np

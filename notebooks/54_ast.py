@@ -152,24 +152,27 @@ display(Markdown(cmp.claims_markdown(claims, P, {**A.collected.runs, **B.collect
 # smaller would you expect the higher-L2 model's weights to be? Load both selected checkpoints
 # (`harmonylib.runs.best_checkpoint`, read with `safetensors`) and compare the L2 norm of the backbone's and of
 # the classifier's weights.
-# *You should find:* the higher-L2 backbone about 9 % smaller (norm 44.8 against 49.2) and its classifier about
-# 30 % smaller (10.1 against 14.4): a hundredfold decay shrinks the head by less than a third.
+# *You should find:* the higher-L2 backbone about 8 % smaller (norm 45.5 against 49.2) and its classifier about
+# 26 % smaller (10.6 against 14.4): a hundredfold decay shrinks the head by about a quarter. The two checkpoints
+# are from different epochs (10 with higher L2, 15 with lower).
 # *Time:* under 1 s at the default profile (a few seconds for the full-size AST).
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** Adam's `weight_decay` adds $\lambda w$ to each gradient *before* the adaptive scaling (coupled
 # L2, notebook 34): the sum is divided by the running root mean square of the gradient, so the decay's pull is
 # small wherever the loss's own gradients are large, and the loss pulls the weights back to where they fit the
-# data. Measured on SynthIRMAS at the default profile, the higher-L2 backbone's norm is 0.91 times the lower-L2
-# one's and the classifier's 0.70 times: far from the tenfold and hundredfold of the settings. (Decoupled decay,
-# AdamW, shrinks every weight by $\eta\lambda$ per step whatever its gradient, and would act more strongly.)
-# Both selected checkpoints are from the same epoch (15, the last), so the difference is not one of training
-# time. This is one reason why more decay does not help in Figure 5.5b (macro F1 -0.0005, p = 0.96, and a
-# significantly lower Hamming score, -0.012); notebook 55 gives the other (neither validation loss turns clearly
-# upwards: both stay level within their epoch-to-epoch jitter). As for dropout, the other usual
-# regulariser: this AST has none (`hidden_dropout_prob=0.0` in `harmonylib.models.ASTClassifier`, as in the
-# checkpoint's configuration), so its only explicit regularisers are the weight decay and the augmentations; a
-# run with dropout would be a new experiment of the grid, not something the saved runs can answer.
+# data. Measured on SynthIRMAS at the default profile, the higher-L2 backbone's norm is 0.92 times the lower-L2
+# one's and the classifier's 0.74 times: far from the tenfold and hundredfold of the settings. (Decoupled decay,
+# AdamW, shrinks every weight by $\eta\lambda$ per step whatever its gradient, and would act more strongly.) The
+# selected checkpoints are from different epochs, though (10 with higher L2, 15, the last, with lower L2), so the
+# ratios mix the decay's pull with five epochs' difference in training. Weak as the pull is, more decay does not
+# help in Figure 5.5b; it costs: macro F1 -0.022 (p = 0.0035, Holm 0.007), and a significantly lower Hamming
+# score (-0.030) and exact match (-0.015). Notebook 55 shows why there is nothing for it to gain: neither
+# validation loss turns clearly upwards over the second half of training (no overfitting to cure), and a stronger
+# pull towards zero then costs fit and buys nothing. As for dropout, the other usual regulariser: this AST has
+# none (`hidden_dropout_prob=0.0` in `harmonylib.models.ASTClassifier`, as in the checkpoint's configuration), so
+# its only explicit regularisers are the weight decay and the augmentations; a run with dropout would be a new
+# experiment of the grid, not something the saved runs can answer.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np
@@ -207,27 +210,30 @@ if len(norms) == 2:
 # comparison (AST - ResNet-50, both trained on the AudioSet stand-in; higher - lower L2, trained on the IRMAS
 # stand-in) compute the per-class F1 difference, put beside it the training clips of each class in the data
 # set the models were trained on (notebook 12's counts) and the test clips, and measure the rank correlation.
-# *You should find:* AST - ResNet-50 runs from about +0.08 (`sax`, the only class where the AST is ahead) to
-# -0.10 (`pia` and `vio`), higher - lower L2 from +0.12 (`cla`) to -0.10 (`gel`); the rank correlation with the
-# training clips is -0.64 for AST - ResNet-50 (the AST falls further behind on the classes with more training
-# clips) and +0.07 for the L2 pair, and the largest swings, about 0.1, sit on common classes (`pia`, `gel`, `voi`,
-# 122-140 test clips) as well as on less common ones (`cla`, `vio`, 18-30).
+# *You should find:* AST - ResNet-50 runs from +0.21 (`voi`) to -0.10 (`flu` and `cel`), the AST ahead on four
+# classes (`voi`, `pia`, `cla`, `sax`); higher - lower L2 from +0.03 (`gac`) to -0.11 (`tru`). The rank correlation
+# with the training clips is +0.35 for both pairs, with the test clips +0.59 (AST - ResNet-50) and +0.43 (L2 pair):
+# none of them significant. The AST's largest gains sit on the two most common test classes (`voi` and `pia`, 424
+# and 359 test clips), the L2 pair's largest losses on `tru` and `org` (124 and 183).
 # *Time:* about 2 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
-# **Solution 2.** A per-class F1 is a ratio of small counts: measured on SynthIRMAS at the default profile,
-# the rarest classes have 18 (`cla`), 28 (`cel`) and 30 (`vio`) test clips, so one clip more or less found moves
-# their F1 by a few hundredths, against under 0.01 for the 122-140 clips of `gel`, `pia` and `voi`. The AST
-# trails ResNet-50 on ten of the eleven classes; its largest losses sit on a common class (`pia`, -0.10, 123
-# clips) and a less common one (`vio`, -0.10, 30 clips), and its one gain (`sax`, +0.08) lifts a class that
-# ResNet-50 hardly finds (F1 0.06) to 0.14. Between the two ASTs, the +0.12 on `cla` rests on 18 clips, the
-# -0.10 on `gel` on 122. Spearman's rho between the difference and the training clips is +0.07 for the L2 pair,
-# far below the 0.62 that eleven classes need for significance at 5 %; for AST - ResNet-50 it is -0.64, just
-# past that bound: the AST falls further behind ResNet-50 on the classes with the most SynthAudioSet training
-# clips (`pia`, `gel`, `voi`), as if ResNet-50 made more of many examples than the AST does. It is one of four
-# correlations computed here, though, and would not survive a correction for them, so read it as a lead, not a
-# finding: two runs cannot tell such a per-class pattern from chance; the per-class intervals of notebook 57
-# show how wide such differences are.
+# **Solution 2.** A per-class F1 is a ratio of counts: measured on SynthIRMAS at the default profile, the rarest
+# classes have 72 (`cla`), 104 (`cel`) and 122 (`flu`) test clips, the most common 356-424 (`gel`, `pia`, `voi`),
+# so one clip more or less found moves a rare class's F1 several times as much as a common one's. The AST is ahead
+# of ResNet-50 on four of the eleven classes, by +0.21 on `voi` (424 clips), +0.16 on `pia` (359), +0.14 on `cla`
+# (72) and +0.14 on `sax` (182), and behind on seven, most on `flu` and `cel` (-0.10 each, 122 and 104 clips); two
+# of its gains lift classes that ResNet-50 hardly finds (`cla` 0.06 -> 0.20, `sax` 0.05 -> 0.18). Its macro F1
+# advantage (+0.023) thus rests on a few classes, and it comes with a far lower Hamming score (0.585 against
+# 0.736, below the 0.843 of predicting nothing): the AST predicts liberally (macro recall 0.60, precision 0.23),
+# and a liberal guess costs least precision on the classes that most clips carry. That may be why its gains
+# gather on the common test classes (rho +0.59 with the test clips, just short of the 0.62 that eleven classes
+# need for significance at 5 %; +0.35 with the SynthAudioSet training clips). Between the two ASTs the largest
+# differences are losses with more L2, -0.11 on `tru` (124 clips) and -0.09 on `org` (183), against a largest
+# gain of +0.03 on `gac` (243); rho is +0.35 with the training clips and +0.43 with the test clips. None of the
+# four correlations is significant, and one that were would still face a correction for the four, so read them
+# as leads, not findings: two runs cannot tell such a per-class pattern from chance; the per-class intervals of
+# notebook 57 show how wide such differences are.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np

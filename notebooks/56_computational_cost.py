@@ -221,9 +221,9 @@ display(Markdown(cmp.claims_markdown(claims, P, runs)))
 # training set (6,705 clips, three 1-s windows each, as `harmonylib.windows` cuts them) would take at that pace
 # *for the models as this profile builds them* (a 64-pixel ResNet-50 image, a 4-layer AST at `default`). Does
 # the ranking follow the number of parameters?
-# *You should find:* on the default profile's CPU, the audio-features CNN first (about 4.4 ms per window, about
-# 0.9 h), then the MFCC CNN (6.9 ms, 1.3 h), the scaled-down AST (10.9 ms, 2.1 h) and ResNet-50 (13.9 ms, 2.7 h;
-# at the paper's 256-pixel image 16 times that, see notebook 00), and the raw-audio CNN last (20.9 ms, 4.1 h).
+# *You should find:* on the default profile's CPU, the audio-features CNN first (about 4.3 ms per window, about
+# 0.8 h), then the MFCC CNN (6.6 ms, 1.3 h), the scaled-down AST (10.3 ms, 2.0 h) and ResNet-50 (17.4 ms, 3.4 h;
+# at the paper's 256-pixel image 16 times that, see notebook 00), and the raw-audio CNN last (23.1 ms, 4.5 h).
 # The rank correlation with the parameter count is only +0.40: the raw-audio CNN, with a fifth of the MFCC
 # CNN's parameters and under a hundredth of ResNet-50's, is the slowest of the five.
 # *Time:* under 1 s at the default profile.
@@ -238,7 +238,7 @@ display(Markdown(cmp.claims_markdown(claims, P, runs)))
 # The AST at this profile is cut to 4 layers and a narrower width (1.9 M instead of 86 M parameters,
 # `Profile.scale_downs`), so its place in the ranking says little about the full model's. Measured on
 # SynthIRMAS at the default profile (throughputs recorded by the runs on this 2-core CPU; the slowest epoch of
-# a run was up to 1.3 times slower than its fastest, on a shared machine), the hours come out as above: on a
+# a run was up to 1.25 times slower than its fastest, on a shared machine), the hours come out as above: on a
 # laptop, the audio-features and MFCC CNNs (then the scaled-down AST) are the models to start with. These are
 # CPU numbers; on a GPU the ranking may well change, because a GPU computes the many positions of a
 # convolution in parallel, and the original's GPU hours (report 5.7) were set by its input pipeline
@@ -275,8 +275,8 @@ if len(laptop) > 2:
 # *You should find:* about 160 original hours per million parameters for the audio-features CNN, against 0.3 for
 # ResNet-50 and 0.05 for the AST; in the benchmark, computing the features takes about 47 % of the original
 # recipe's time per item for the general features and pitch shift about 36 %; for the raw, MFCC and mel inputs
-# pitch shift takes the largest share (53-68 %), and for the AST's input pitch shift (42 %) and reading the
-# window (38 %) share most of it. (The shares are timings of this run: they vary from run to run, most for
+# pitch shift takes the largest share (55-69 %), and for the AST's input pitch shift and reading the window
+# (41 % each) share most of it. (The shares are timings of this run: they vary from run to run, most for
 # the AST's input.)
 # *Time:* under 1 s at the default profile (it reads the benchmark the notebook ran above).
 
@@ -285,13 +285,13 @@ if len(laptop) > 2:
 # every epoch, on one CPU core, inside the `DataLoader` with no workers: load the wav with librosa, pitch-shift
 # it with librosa's phase vocoder, then compute the input. For the features CNN that input is ten general
 # features (notebook 20), each a transform of the window (MFCCs, chroma, spectral centroid, bandwidth,
-# contrast, roll-off, flatness, ...), the costliest input of all, while the model itself, 115 k weights on a 40 x 87 input,
-# costs almost nothing on a GPU. So its hours per parameter are hundreds of times those of ResNet-50, whose
-# GPU step is long enough to hide part of the input's cost. Measured at the default profile, the benchmark's
-# original recipe spends 47 % of a features item's time on the features and 36 % on pitch shift (and this
-# recipe shares one STFT among the features, which the original code may not have done, so the features' real
-# share was likely larger still). The cure is the one this study uses: decode once, augment and compute the
-# inputs in batches on the device (benchmarks/README.md).
+# contrast, roll-off, flatness, ...), the costliest input of all, while the model itself, 115 k weights on a
+# 40 x 87 input, costs almost nothing on a GPU. So its hours per parameter are hundreds of times those of
+# ResNet-50, whose GPU step is long enough to hide part of the input's cost. Measured at the default profile,
+# the benchmark's original recipe spends 47 % of a features item's time on the features and 36 % on pitch shift
+# (and this recipe shares one STFT among the features, which the original code may not have done, so the
+# features' real share was likely larger still). The cure is the one this study uses: decode once, augment
+# and compute the inputs in batches on the device (benchmarks/README.md).
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from harmonylib import reference
@@ -317,8 +317,8 @@ else:
 # validation predictions hold: `run.predictions("irmas", "val").window_probs`). Compute the time per window of
 # prediction and compare it with the time per window of training: how much cheaper is a window to predict
 # than to train on, and for which model is the difference largest?
-# *You should find:* training a window costs 2.6-6.6 times as much as predicting it: 2.6 for the MFCC CNN,
-# 3.2 for the raw-audio CNN, 3.9 for the AST, 6.0 for ResNet-50 and 6.6 for the audio-features CNN.
+# *You should find:* training a window costs 2.3-6.3 times as much as predicting it: 2.3 for the MFCC CNN,
+# 3.6 for the raw-audio CNN, 3.9 for the AST, 5.5 for ResNet-50 and 6.3 for the audio-features CNN.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
@@ -326,8 +326,8 @@ else:
 # more: the augmentations (pitch shift above all), the backward pass, which costs about twice the forward
 # pass, and the optimiser's update. Where the model dominates, as for ResNet-50, the backward pass and the
 # update make training cost several times a prediction. Measured on SynthIRMAS at the default profile (timings
-# the runs recorded on a shared 2-core CPU, so take the ratios as rough), the ratio is 2.6 for the MFCC CNN,
-# 6.0 for ResNet-50 and 6.6 for the audio-features CNN. That the tiny audio-features CNN comes highest says
+# the runs recorded on a shared 2-core CPU, so take the ratios as rough), the ratio is 2.3 for the MFCC CNN,
+# 5.5 for ResNet-50 and 6.3 for the audio-features CNN. That the tiny audio-features CNN comes highest says
 # that its training time goes to what only training does, most likely the augmentations of its input, since
 # its backward pass has little to compute: its ten features, computed both ways, cost little batched on the
 # device. For `python -m harmonylib predict` a window costs every model a fraction of a training window, and

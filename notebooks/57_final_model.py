@@ -375,25 +375,28 @@ display(Markdown(cmp.claims_markdown(claims, P, E.collected.runs, tests)))
 # **1 · A weighted ensemble.** Weight the ensemble (`ev.ensemble_scores(..., weights=[w, 1 - w])`, *w* for the
 # static model) and choose *w* from 0, 0.1, ..., 1 by macro F1 on the validation songs (S2 scores, 0.5). Does
 # the weighted ensemble beat both members on the test songs, significantly?
-# *You should find:* validation macro F1 peaks at *w* = 0.7 (0.34, against 0.31 for the static model alone,
-# *w* = 1); on the test songs that ensemble is only about +0.01 macro F1 above the static ResNet-50 (not
-# significant, p = 0.42) and about +0.08 above the BSPDS-5 model (significant).
+# *You should find:* validation macro F1 peaks at *w* = 0.5 (0.339, against 0.310 for the static model alone,
+# *w* = 1), the equal mixture of Figure 5.8; on the test songs that ensemble is about +0.03 macro F1 above the
+# static ResNet-50 (significant, p = 0.003) and about +0.07 above the BSPDS-5 model (significant).
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 1.** The two members err differently: the dynamic model finds more of the instruments (recall), the
 # static one is more often right about those it names (precision), and a mixture of their S2 scores could
 # combine the two. Measured on SynthIRMAS at the default profile, the validation curve has two levels: macro F1
-# 0.25-0.27 while the dynamic model weighs more (*w* up to 0.4), 0.31-0.34 from *w* = 0.5 to 1 (122 validation
-# songs), and its peak at *w* = 0.7 (0.342) lies barely above its neighbours (0.341 at 0.6, 0.327 at 0.8), so
-# the chosen *w* is itself uncertain. On the test songs the weighted ensemble gains 0.009 macro F1 over the
-# static model, with a 95 % interval from -0.013 to +0.034 (p = 0.42): the validation gain of 0.034 shrinks to
-# a difference that the 278 test songs cannot tell from zero. It is significantly better than the BSPDS-5
-# model (+0.081) mainly because that member is much weaker. An ensemble of a strong and a weaker model rarely
-# beats the strong one by much, which is why validation leans the weight towards the static model; with equal
-# weights (the ensemble of Figure 5.8) macro F1 stays level with the static model's (0.332 against 0.335,
-# Holm p = 1), while the weaker member's false alarms pull the Hamming score and exact match significantly
-# below it (0.729 against 0.783, 0.038 against 0.078).
+# 0.27-0.29 while the dynamic model weighs more (*w* up to 0.4), 0.31-0.34 from *w* = 0.5 to 1 (220 validation
+# songs), and its peak at *w* = 0.5 (0.339) lies barely above its neighbours on one side (0.334 at 0.6 and at
+# 0.7) and at the edge of the lower level on the other (0.287 at 0.4), so the chosen *w* is itself uncertain.
+# The choice falls on the equal mixture, the ensemble of Figure 5.8. On the test songs it gains 0.026 macro F1
+# over the static model, with a 95 % interval from +0.010 to +0.042 (p = 0.003): the validation gain of 0.029
+# holds on the 880 test songs, and it survives Holm's correction over all the tests of Figure 5.8's four systems
+# (Holm p = 0.027). It is better than the BSPDS-5 model by more (+0.075), mainly because that member is weaker
+# alone. The gain is one of recall: the ensemble's macro recall (0.497) lies far above the static model's
+# (0.362) at nearly its macro precision (0.323 against 0.333, Holm p = 1): the dynamic member adds instruments
+# the static one misses without lowering the precision averaged over the classes. Its false alarms still
+# count where every decision of every clip weighs alike: they pull the Hamming score and exact match
+# significantly below the static model's (0.717 against 0.773, 0.033 against 0.072). Whether the ensemble is
+# the better system thus depends on the metric.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 weights = np.round(np.linspace(0, 1, 11), 1)  # the static model's weight w; the dynamic one's is 1 - w
@@ -416,26 +419,29 @@ for line in cmp.describe_tests(weighted_tests):
 # **2 · Listening to a co-occurrence error.** Pick the pair with the largest excess false-positive rate in the
 # table above (instrument *a* predicted when *b* plays and *a* does not). Listen to two test clips where it
 # happens, those with the highest score of *a* first: is the model wrong, or the label?
-# *You should find:* the electric guitar predicted when the clarinet plays (in 11 of the 16 clips with a
-# clarinet and without an electric guitar, against 24 % of the clips with neither); the two clips, from two
-# songs, hold a clarinet (with an acoustic guitar and a saxophone in one, as the only labelled instrument in
-# the other) and no electric guitar: the model is wrong, as it must be on SynthIRMAS.
+# *You should find:* for the ensemble (the system with the highest macro F1), the clarinet predicted when the
+# violin plays (in 85 of the 124 clips with a violin and without a clarinet, against 36 % of the clips with
+# neither); the two clips, from two songs, hold a violin (with a trumpet in one, with a saxophone and a voice
+# in the other) and no clarinet: the model is wrong, as it must be on SynthIRMAS.
 # *Time:* under 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 2.** SynthIRMAS's labels cannot be wrong in the way IRMAS's can: each test excerpt is rendered from
 # exactly its labelled instruments, plus an unlabelled bass and, in some songs, drums (notebook 10), so a
-# predicted electric guitar that is not in the labels is not in the mix. Measured at the default profile, the
-# top pair is electric guitar given clarinet, for the static 1-s ResNet-50: both can play melodic lines in the
-# same register, and a model that hears one second at a time through a 64 x 64 mel image may miss the attack
-# and spectral detail that tell a reed from a string. In both clips the clarinet itself is missed, so the
-# model takes it for an electric guitar rather than hearing both; the test clarinet is, besides, another
-# recording than any clarinet the model trained on (the test songs are rendered from another SoundFont), so
-# what the model learnt as "clarinet" need not fit it. The rate rests on 16 clips, from at most 13 songs (the
-# test songs with a clarinet); how many songs they come from decides how much it says about the two instruments
-# rather than about a few arrangements. On the real IRMAS the other answer is possible too: its test labels were
-# made by listeners, and an instrument heard only faintly may be unlabelled, which turns a correct prediction
-# into a "false positive".
+# predicted clarinet that is not in the labels is not in the mix. Measured at the default profile, the system
+# with the highest macro F1 is the ensemble of the static 1-s and the BSPDS-5 3-s ResNet-50, and its top pair
+# is clarinet given violin: both play sustained melodic lines in the same register, and a model that hears a
+# small mel image of one or three seconds may miss the attack and spectral detail that tell a reed from a bowed
+# string. The error is the members' own, not the mixture's: in both clips both members score the clarinet high
+# (the BSPDS-5 model at 1 in both, the static model at 1 and 0.78), so averaging cannot remove it. In the first
+# clip the violin itself is missed, so the model takes it for a clarinet rather than hearing both; in the second
+# it hears the violin and adds a clarinet. The test violin and clarinet are, besides, other recordings than any
+# the model trained on (the test songs are rendered from another SoundFont), so what the model learnt as
+# "clarinet" need not fit them. The rate rests on 124 clips from 91 songs (the false positives on 85 clips from
+# 68 songs), so it says something about the two instruments rather than about a few arrangements; the clarinet
+# is a frequent false alarm anyway (36 % of the clips with neither instrument), and a violin raises that share
+# to 69 %. On the real IRMAS the other answer is possible too: its test labels were made by listeners, and an
+# instrument heard only faintly may be unlabelled, which turns a correct prediction into a "false positive".
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from pathlib import Path
@@ -471,31 +477,34 @@ else:
 # (twelve at the default profile) on its validation and on its test songs (macro F1, S2 at 0.5), and measure
 # how well the two orders agree (Spearman's rho). Which run would validation choose among all of them, and
 # where does it stand on test?
-# *You should find:* rho about +0.80 over the twelve runs; validation would choose the 1-s ResNet-50 trained
-# with TDS-4 (0.357), which is third on test (0.329); the test leader, the 1-s ResNet-50 trained with BSPDS-5
-# (0.357), is second on validation (0.335), and among the runs within a few hundredths of each other on
-# validation the order on test differs.
+# *You should find:* rho about +0.83 over the twelve runs; validation would choose the 1-s ResNet-50 trained
+# with BSPDS-5 (0.345), which is also first on test (0.349); the audio-features CNN, second on validation by
+# 0.0005, is seventh on test (0.306), and among the runs within a few hundredths of each other on validation
+# the order on test differs.
 # *Time:* about 1 s at the default profile.
 
 # %% [markdown] jupyter={"source_hidden": true}
 # **Solution 3.** Validation and test songs are drawn from the same pool, so a model that is clearly better is
 # better on both, and the two orders agree where the differences are large (the 3-s ResNet-50s, static and
-# BSPDS-5, and the MFCC CNN at the bottom of both). Where runs are within a few hundredths, the order is decided
-# by which songs happen to be in each split, and 122 validation songs decide it less reliably than the 278 test
-# songs measure it. Measured on SynthIRMAS at the default profile, rho is +0.80 and the validation choice among
-# all twelve runs would have been the 1-s ResNet-50 trained with TDS-4, third on test; the three-way choice of
-# the study, restricted to the report's candidates, picks the static 1-s ResNet-50, the test leader among the
-# three and second of the twelve on test (0.334, behind the 1-s BSPDS-5 ResNet-50's 0.357). Choosing among many
+# BSPDS-5, at the bottom of both, the MFCC CNN close above them). Where runs are within a few hundredths, the
+# order is decided by which songs happen to be in each split, and 220 validation songs decide it less reliably
+# than the 880 test songs measure it. Measured on SynthIRMAS at the default profile, rho is +0.83 and the
+# validation choice among all twelve runs would have been the 1-s ResNet-50 trained with BSPDS-5, which is also
+# the test leader (0.345 on validation, 0.349 on test); the three-way choice of the study, restricted to the
+# report's candidates, picks the static 1-s ResNet-50, the test leader among the three but sixth of the twelve
+# on test (0.315). The choice among twelve was close, though: the audio-features CNN trails the winner on
+# validation by 0.0005 (0.3446 against 0.3451) and is seventh on test (0.306), so the choice between a run that
+# holds on test and one that falls rested on a margin no validation split can resolve. Choosing among many
 # candidates on one validation set has a cost that one choice among three hides: the more candidates, the more
 # the winner's validation score owes to luck (the winner's curse), and the more its test score, measured once,
-# falls below it. Here the validation winner falls from 0.357 to 0.329; only the 2-s ResNet-50 falls further,
-# from 0.307 to 0.270, from sixth on validation to eleventh on test. The same selection acts inside every run,
+# may fall below it. Here the winner's does not (0.345, then 0.349), but the runner-up's falls the most of all
+# twelve, by 0.039, from second on validation to seventh on test. The same selection acts inside every run,
 # whose checkpoint is the epoch with the best validation macro F1 (notebook 30), yet the test scores lie above
-# the validation scores for 7 of the 12 runs: the optimism of that choice is smaller than what the two sets of
+# the validation scores for 6 of the 12 runs: the optimism of that choice is smaller than what the two sets of
 # songs themselves move, and every run's two scores differ by less than 0.04 either way. Both numbers average
 # over all eleven classes (the validation split holds every class, notebook 12), but the rarest classes rest on
-# few validation songs (6 with a clarinet, 9 with a flute, 10 each with a cello and a violin), so one song more
-# or less moves a class's F1, and with it the macro average. The two are not interchangeable even for one model.
+# few validation songs (12 with a clarinet, 17 with a cello, 22 with a trumpet), so one song more or less moves
+# a class's F1, and with it the macro average. The two are not interchangeable even for one model.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 from scipy.stats import spearmanr

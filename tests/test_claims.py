@@ -1,5 +1,6 @@
 """The report's claims as data (harmonylib.reference.CLAIMS) and their verdicts (harmonylib.comparisons)."""
 import functools
+import json
 
 import numpy as np
 import pandas as pd
@@ -7,6 +8,7 @@ import pytest
 
 from harmonylib import comparisons as cmp
 from harmonylib import evaluate as ev
+from harmonylib import paths
 from harmonylib import reference
 from harmonylib.config import get_profile
 from harmonylib.labels import NUM_CLASSES
@@ -288,3 +290,23 @@ def test_the_resolution_between_two_systems_is_one_test_at_five_percent_and_a_ve
     text = cmp.resolution_markdown(table, verdicts)
     assert text.startswith(f"**Resolution: {pair:.3f} macro F1 between two systems**")
     assert f"Holm's first step over the table's 20 tests (5 % / 20), which takes **{holm:.3f}**" in text
+
+
+def _committed_tables(figures=paths.REPO_ROOT / "figures") -> dict[str, pd.DataFrame]:
+    """The committed default profile's chapter-5 tables of paired tests on the SynthIRMAS test songs alone."""
+    index = json.loads((figures / "index.json").read_text())
+    return {name: pd.read_csv(figures / name) for name, entry in index.items()
+            if name.endswith("_tests.csv") and entry["profile"] == "default"
+            and entry["evaluated"].startswith("SynthIRMAS test") and ";" not in entry["evaluated"]}
+
+
+def test_the_committed_default_test_songs_resolve_three_hundredths_of_macro_f1_between_two_systems():
+    """The committed figures of the default profile: every chapter-5 table of paired macro-F1 tests on the SynthIRMAS
+    test songs detects a difference of 0.03 between two systems (one test at 5 %, 80 % power) for its median pair,
+    and the claims file holds at least 12 verdicts of that profile."""
+    tables = {name: t for name, t in _committed_tables().items() if (t["metric"] == "macro_f1").any()}
+    assert len(tables) >= 6, sorted(tables)
+    resolution = {name: round(ev.detectable_difference(t, family=1), 3) for name, t in tables.items()}
+    assert max(resolution.values()) <= 0.03, resolution
+    claims = pd.read_csv(paths.REPO_ROOT / "figures" / "claims.csv")
+    assert (claims["profile"] == "default").sum() >= 12 and claims["verdict"].notna().all()
