@@ -224,6 +224,13 @@ class Evaluation:
     per_class: pd.DataFrame
     baselines: pd.DataFrame
 
+    def tests_with_test_set(self) -> pd.DataFrame:
+        """``tests`` with a ``test`` column: the display name of the test set each pair was tested on (for
+        :func:`resolution_markdown`, which reads a figure with two test sets per test set)."""
+        names = self.profile.data_names
+        tested_on = {s.label: names[s.test] for s in self.collected.comparison.systems}
+        return self.tests.assign(test=self.tests["system_a"].map(tested_on))
+
     @property
     def main_variant(self) -> str:
         return f"{self.profile.evaluate.strategy} @ {self.profile.evaluate.threshold:g}"
@@ -668,33 +675,45 @@ def _span(low: float, high: float) -> str:
 def resolution_markdown(tests: pd.DataFrame | list[pd.DataFrame], verdicts: pd.DataFrame,
                         metric: str = "macro_f1") -> str:
     """What differences the notebook's paired ``tests`` can detect (:func:`harmonylib.evaluate.detectable_difference`):
-    between two systems alone (one test at 5 %), and at Holm's first step over each table (``tests`` is one table or a
-    list of them, each its own Holm family), which a verdict must pass; that against the report's own differences in
-    its claims ``verdicts``, and how narrow an interval its claims of similarity would need."""
+    between two systems by one test at 5 %, and at Holm's first step over each table (``tests`` is one table or a list
+    of them, each its own Holm family; a table with a ``test`` column of several test sets,
+    :meth:`Evaluation.tests_with_test_set`, is read per test set); that against the report's own differences in its
+    claims ``verdicts``, and how narrow an interval its claims of similarity would need."""
     tables = [t for t in (tests if isinstance(tests, list) else [tests]) if (t["metric"] == metric).any()]
     label = METRIC_LABELS[metric]
     if not tables:
         return f"No paired test of {label} here, so no detectable difference to state."
-    found = [(detectable_difference(t, metric), len(t)) for t in tables]
-    detectable = max(value for value, _ in found)
+    found = []  # (test set or None, between two systems, at Holm's first step, tests in the family)
+    for table in tables:
+        parts = (table.groupby("test", sort=False) if "test" in table and table["test"].nunique() > 1
+                 else [(None, table)])
+        found += [(test, detectable_difference(rows, metric, family=1),
+                   detectable_difference(rows, metric, family=len(table)), len(table))
+                  for test, rows in parts if (rows["metric"] == metric).any()]
+    detectable = max(holm for _, _, holm, _ in found)
     if detectable == 0:
         return (f"The median paired interval of {label} has zero width: most pairs of systems predict alike on every "
                 "clip, so the intervals do not show what difference these test songs could detect.")
-    pair = max(detectable_difference(t, metric, family=1) for t in tables)
-    where = (f"over the table's {found[0][1]} tests (5 % / {found[0][1]})" if len(found) == 1 else
-             "over each table (" + "; ".join(f"{value:.3f} over {n} tests" for value, n in found) + ")")
-    text = (f"**Resolution: {pair:.3f} {label} between two systems** is the smallest true difference one paired test "
-            f"at the 5 % level detects with 80 % power on these test songs, for systems that disagree as often as "
-            f"the median pair here. A verdict must also pass Holm's first step {where}, which takes "
-            f"**{detectable:.3f}**. A verdict judges the direction of a difference; whether its size matches the "
-            "report's, the interval in the claim's row says.")
+    if len(tables) == 1 and found[0][0] is not None:  # one table, read per test set
+        between = f"{label} between two systems: " + ", ".join(f"{pair:.3f} on {test}" for test, pair, _, _ in found)
+        holm = (f"over the table's {found[0][3]} tests (5 % / {found[0][3]}), "
+                + ", ".join(f"{value:.3f} on {test}" for test, _, value, _ in found))
+    else:
+        between = f"{max(pair for _, pair, _, _ in found):.3f} {label} between two systems"
+        holm = (f"over the table's {found[0][3]} tests (5 % / {found[0][3]}), **{detectable:.3f}**" if len(found) == 1
+                else "over each table, " + "; ".join(f"{value:.3f} over {n} tests" for _, _, value, n in found))
+    text = (f"**Resolution: {between}** is the smallest true difference one paired test at the 5 % level detects with "
+            "80 % power on these test songs, for systems that disagree as often as the median pair here. The verdicts' "
+            "tests are Holm-adjusted: at Holm's first step, the level the smallest p-value of a table faces, the same "
+            f"power takes {holm} (later steps are less strict). A verdict judges the direction of a difference; whether "
+            "its size matches the report's, the interval in the claim's row says.")
     gaps = report_differences(verdicts["claim"], metric)
     if gaps:
         low, high = gaps
         reach = ("all of them" if detectable <= low else "only the larger of them" if detectable <= high
                  else "none of them")
         text += (f" The report's claims tested here rest on differences of {_span(low, high)}, so at Holm's first "
-                 f"step this test set can resolve {reach}.")
+                 f"step these test songs can resolve {reach}.")
     if any(reference.claim(key).expect == "similar" for key in verdicts["claim"]):
         rows = pd.concat(tables)
         half = ((rows["ci_high"] - rows["ci_low"]) / 2)[rows["metric"] == metric].median()

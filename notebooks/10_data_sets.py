@@ -101,9 +101,10 @@ print(f"profile {P.name}: {data.irmas_name} at {data.irmas_root}, {data.audioset
 #   class alike, so its precision is set by the rarest. The first 550 songs each carry one class in turn, the
 #   other instruments of every song follow IRMAS's frequencies, and the split by song sends about 20 % of the
 #   songs to validation (the report: 30 %): validation is scored after every epoch of every model, the test
-#   songs once, and it is the test songs that decide chapter 5's claims. For most pairs of models that is
-#   enough for one paired test to resolve a difference of about 0.02-0.025 macro F1, and about 0.03 once
-#   Holm's correction over a table of tests is paid (chapter 5 prints what each of its tests resolves).
+#   songs once, and it is the test songs that decide chapter 5's claims. For the median pair of models of
+#   each chapter-5 table that is enough for one paired test to resolve a difference of about 0.02-0.025 macro
+#   F1, and about 0.03 at the strictest step of Holm's correction over a table of tests (chapter 5 prints
+#   what each of its tests resolves).
 # * **SynthAudioSet** goes through a different "YouTube" chain: mono, small rooms, the band limits of a
 #   low-bitrate upload, background noise, mains hum and soft clipping. Its clips are 10 s, mostly single-label,
 #   with classes more balanced than IRMAS's and AudioSet-like pairs (cello-violin, acoustic-electric guitar, ...).
@@ -628,7 +629,7 @@ per_song = testing.groupby("song").size()
 print(f"{len(testing)} testing excerpts from {len(per_song)} songs; expected share of songs on both sides of a "
       f"per-file split: {(1 - p ** per_song - (1 - p) ** per_song).mean():.0%}")
 splits = {"per song (this study)": (data.val, data.test)}
-if len(testing) >= 4:  # a 30 % side of at least one excerpt
+if len(testing) * p >= 1:  # a validation side of at least one excerpt
     splits["per file"] = train_test_split(testing, test_size=1 - p, random_state=P.seed)
 for how, (val, test) in splits.items():
     both = set(val["song"]) & set(test["song"])

@@ -234,9 +234,9 @@ print("minus static training with the same window\n", change.round(3).to_string(
 # raise every model's test macro F1, static training's most (+0.063 at 1 s, +0.059 at 3 s, against +0.058 for
 # TDS-4, +0.016 for TDS-5, +0.025 for BSPDS-5 at 1 s and +0.020 at 3 s), so after tuning every dynamic model
 # stands lower against static training than at 0.5 (TDS-5 0.344 against 0.378, BSPDS-5 at 3 s 0.287 against
-# 0.327). No paired test is run on the tuned scores; these two gaps (0.034 and 0.040) are larger than the 0.020
-# one paired test resolves on these test songs (0.028 at Holm's first step, the Resolution paragraph above), but
-# only such a test could say whether they are real.
+# 0.327). No paired test is run on the tuned scores. These test songs would detect true gaps of this size
+# (0.034 and 0.040) with good power (one paired test resolves 0.020, 0.028 at Holm's first step: the Resolution
+# paragraph above), but whether these two are real only such a test could say.
 
 # %% jupyter={"outputs_hidden": true, "source_hidden": true} tags=["solution"]
 import numpy as np

@@ -90,7 +90,7 @@ def test_audioset_is_independent_of_process_count(tmp_path):
         synth.render_synth_audioset(tmp_path / str(workers), seed=7, clips=8, fractions=(0.7, 0.1, 0.2), workers=workers)
     sequential, parallel = wavs(tmp_path / "1"), wavs(tmp_path / "2")
     assert [p.relative_to(tmp_path / "1") for p in sequential] == [p.relative_to(tmp_path / "2") for p in parallel]
-    assert len(sequential) == 9  # 8 clips and clips.csv
+    assert len(sequential) == 10  # 8 clips, clips.csv and the split
     for a, b in zip(sequential, parallel):
         assert a.read_bytes() == b.read_bytes(), a.name
 
@@ -303,6 +303,19 @@ def test_synthaudioset_trains_on_every_randomisation_soundfont_and_tests_on_the_
         counts = [fonts.count(name) for name in synth.DR_SOUNDFONTS]
         assert max(counts) - min(counts) <= 1 and min(counts) > 0, (cls, counts)
     assert [j["labels"] for j in jobs] == [j["labels"] for j in synth.plan_audioset(1234, 600, (0.5, 0.25, 0.25))]
+
+
+def test_synthaudioset_is_read_with_the_split_its_soundfonts_followed(rendered):
+    """The render stores the split the SoundFonts followed, and the reader keeps it when a clip is left out (a
+    recomputed split of fewer clips would send held-out clips to training and training clips to test)."""
+    from harmonylib.data.splits import audioset_split, ytid_split
+
+    root, fractions = rendered / "SynthAudioSet", (0.5, 0.25, 0.25)
+    clips = read_audioset(root)
+    planned = ytid_split(clips["ytid"], fractions, 7).set_index("ytid")["split"]
+    fewer = clips.iloc[1:]
+    assert audioset_split(fewer, root, fractions, 7).tolist() == planned[fewer["ytid"]].tolist()
+    assert ytid_split(fewer["ytid"], fractions, 7).set_index("ytid")["split"].tolist() != planned[fewer["ytid"]].tolist()
 
 
 def test_the_randomised_chain_is_seeded_and_differs_between_seeds():

@@ -6,7 +6,9 @@
 * AudioSet: 70/10/20 by YouTube ID, seeded.
 
 Each split is written as a CSV next to the data (atomically) and reused while it covers exactly the
-same files, so it is byte-for-byte reproducible and survives library upgrades.
+same files (AudioSet's: every clip, so a clip that is left out does not move the others), so it is
+byte-for-byte reproducible and survives library upgrades. SynthAudioSet's render writes its split itself,
+as its SoundFonts follow it.
 """
 from __future__ import annotations
 
@@ -69,14 +71,18 @@ def irmas_split(testing: pd.DataFrame, root: str | Path, val_fraction: float, se
 def audioset_split(frame: pd.DataFrame, root: str | Path, fractions: tuple[float, float, float],
                    seed: int) -> pd.Series:
     """'train'/'val'/'test' per AudioSet clip (70/10/20 by default), seeded and persisted by YouTube ID."""
-    root = Path(root)
-    target = root / SPLIT_FOLDER / f"audioset_seed{seed}_{'_'.join(f'{f:g}' for f in fractions)}.csv"
+    target = audioset_split_path(root, fractions, seed)
     stored = _read(target, "ytid")
-    if stored is not None and set(stored["ytid"]) == set(frame["ytid"]):
+    if stored is not None and set(frame["ytid"]) <= set(stored["ytid"]):
         return frame["ytid"].map(stored.set_index("ytid")["split"])
     table = ytid_split(frame["ytid"], fractions, seed)
     io.write_csv(target, table)
     return frame["ytid"].map(table.set_index("ytid")["split"])
+
+
+def audioset_split_path(root: str | Path, fractions: tuple[float, float, float], seed: int) -> Path:
+    """Where :func:`audioset_split` keeps the split of the collection at ``root``."""
+    return Path(root) / SPLIT_FOLDER / f"audioset_seed{seed}_{'_'.join(f'{f:g}' for f in fractions)}.csv"
 
 
 def ytid_split(ytids, fractions: tuple[float, float, float], seed: int) -> pd.DataFrame:

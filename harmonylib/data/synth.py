@@ -21,7 +21,7 @@ profile seed, with tinysoundfont:
   (``audio/<YTID>.wav`` + ``clips.csv``). Its training clips go round the SoundFonts of SynthIRMAS-DR (below);
   its validation and test clips, known before rendering (:func:`harmonylib.data.splits.ytid_split`), are played
   by ``TimGM6mb.sf2``, whose samples none of them shares. Training on one data set and testing on the other is a
-  shift of recording chain and mix, and for SynthIRMAS's training clips of SoundFonts too (report 5.5).
+  shift of recording chain and mix (report 5.5), and for a model trained on SynthIRMAS also of SoundFonts.
 
 Music is generated per clip from a seeded random generator: a key and mode, a genre-typical chord
 progression, tempo and rhythm (with swing for jazz/blues), melodies that move mostly by step within
@@ -81,7 +81,8 @@ DR_GENERATOR_VERSION = "1.0"
 # TimGM6mb is left out: it shares most of its samples with the test bank.
 DR_SOUNDFONTS = (IRMAS_SOUNDFONT, "MuseScore_General_Full.sf3", "OPL-3_FM_128M.sf2")
 # SynthAudioSet's training clips go round DR_SOUNDFONTS too; its validation and test clips are TimGM6mb's, which shares
-# samples with none of them (and with csound's bank, SynthIRMAS's test bank, the samples of both test sets)
+# samples with none of them. It does share most of its samples with csound's bank, SynthIRMAS's test bank: both test
+# sets are played by one sample family.
 AUDIOSET_TEST_SOUNDFONT = "TimGM6mb.sf2"
 # every SoundFont the synthetic data sets are rendered from
 SOUNDFONTS = (*DR_SOUNDFONTS, IRMAS_TEST_SOUNDFONT, AUDIOSET_TEST_SOUNDFONT)
@@ -747,8 +748,8 @@ def plan_audioset(seed: int, clips: int, fractions: tuple[float, float, float]) 
     class_w = {c: 1.0 + 0.6 * (c in ("voi", "pia", "gel", "gac")) for c in CLASSES}
     ytids = [synthetic_ytid(seed, index) for index in range(clips)]
     split = ytid_split(ytids, fractions, seed).set_index("ytid")["split"]
-    turn = dict(zip(CLASSES, np.random.default_rng(_seed("plan_audioset_soundfonts", seed)).integers(
-        len(DR_SOUNDFONTS), size=len(CLASSES)).tolist()))
+    next_soundfont = dict(zip(CLASSES, np.random.default_rng(_seed("plan_audioset_soundfonts", seed)).integers(
+        len(DR_SOUNDFONTS), size=len(CLASSES)).tolist()))  # class -> index into DR_SOUNDFONTS of its next clip
     jobs = []
     for index, ytid in enumerate(ytids):
         n = int(rng.choice([1, 2, 3], p=[0.75, 0.2, 0.05]))
@@ -763,8 +764,8 @@ def plan_audioset(seed: int, clips: int, fractions: tuple[float, float, float]) 
         windows = {c: (w if w is None or w[1] - w[0] > 2.5 else (max(0.0, w[0] - 2.5), min(10.0, w[1] + 2.5)))
                    for c, w in windows.items()}
         if split[ytid] == "train":
-            soundfont = DR_SOUNDFONTS[turn[present[0]] % len(DR_SOUNDFONTS)]
-            turn[present[0]] += 1
+            soundfont = DR_SOUNDFONTS[next_soundfont[present[0]] % len(DR_SOUNDFONTS)]
+            next_soundfont[present[0]] += 1
         else:
             soundfont = AUDIOSET_TEST_SOUNDFONT
         jobs.append(dict(kind="audioset", ytid=ytid, genre=genre, soundfont=soundfont,
@@ -959,6 +960,7 @@ def render_synth_audioset(target: Path, seed: int, clips: int, fractions: tuple[
     import pandas as pd
 
     from .audioset import MANIFEST_COLUMNS, class_mids
+    from .splits import audioset_split_path, ytid_split
 
     key = dict(dataset="SynthAudioSet", generator_version=AUDIOSET_GENERATOR_VERSION, seed=seed, clips=clips,
                fractions=list(fractions))
@@ -967,9 +969,12 @@ def render_synth_audioset(target: Path, seed: int, clips: int, fractions: tuple[
                  positive_labels=",".join(class_mids(j["labels"])), labels=";".join(j["labels"]),
                  status="ok", detail="") for j in jobs]
     by_soundfont = {name: sum(j["soundfont"] == name for j in jobs) for name in (*DR_SOUNDFONTS, AUDIOSET_TEST_SOUNDFONT)}
-    return _render(target, key, jobs, dict(clips=clips, by_soundfont=by_soundfont), workers,
-                   extra=lambda folder: io.write_csv(folder / "clips.csv",
-                                                     pd.DataFrame(rows, columns=MANIFEST_COLUMNS)))
+
+    def write_lists(folder: Path) -> None:  # the collector's list, and the split the SoundFonts followed
+        io.write_csv(folder / "clips.csv", pd.DataFrame(rows, columns=MANIFEST_COLUMNS))
+        io.write_csv(audioset_split_path(folder, fractions, seed), ytid_split([j["ytid"] for j in jobs], fractions, seed))
+
+    return _render(target, key, jobs, dict(clips=clips, by_soundfont=by_soundfont), workers, extra=write_lists)
 
 
 def twin_clips(testing, irmas_root: Path, twin: str):
