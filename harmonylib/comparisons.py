@@ -696,17 +696,18 @@ def resolution_markdown(tests: pd.DataFrame | list[pd.DataFrame], verdicts: pd.D
                 "clip, so the intervals do not show what difference these test songs could detect.")
     if len(tables) == 1 and found[0][0] is not None:  # one table, read per test set
         between = f"{label} between two systems: " + ", ".join(f"{pair:.3f} on {test}" for test, pair, _, _ in found)
-        holm = (f"over the table's {found[0][3]} tests (5 % / {found[0][3]}), "
-                + ", ".join(f"{value:.3f} on {test}" for test, _, value, _ in found))
+        takes = ", ".join(f"{value:.3f} on {test}" for test, _, value, _ in found)
     else:
         between = f"{max(pair for _, pair, _, _ in found):.3f} {label} between two systems"
-        holm = (f"over the table's {found[0][3]} tests (5 % / {found[0][3]}), **{detectable:.3f}**" if len(found) == 1
-                else "over each table, " + "; ".join(f"{value:.3f} over {n} tests" for _, _, value, n in found))
+        takes = (f"**{detectable:.3f}**" if len(found) == 1
+                 else "; ".join(f"{value:.3f} over {n} tests" for _, _, value, n in found))
+    where = (f"the table's {found[0][3]} tests (5 % / {found[0][3]} at Holm's first step" if len(tables) == 1
+             else "each table (5 % / n at Holm's first step over n tests")
     text = (f"**Resolution: {between}** is the smallest true difference one paired test at the 5 % level detects with "
             "80 % power on these test songs, for systems that disagree as often as the median pair here. The verdicts' "
-            "tests are Holm-adjusted: at Holm's first step, the level the smallest p-value of a table faces, the same "
-            f"power takes {holm} (later steps are less strict). A verdict judges the direction of a difference; whether "
-            "its size matches the report's, the interval in the claim's row says.")
+            f"tests are Holm-adjusted over {where}, the level the smallest p-value faces; later steps are less strict), "
+            f"where the same power takes {takes}. A verdict judges the direction of a difference; whether its size "
+            "matches the report's, the interval in the claim's row says.")
     gaps = report_differences(verdicts["claim"], metric)
     if gaps:
         low, high = gaps
