@@ -259,14 +259,20 @@ class Evaluation:
                 if s.label in self.collected.systems}
 
 
-@functools.lru_cache(maxsize=None)
 def most_frequent_class(profile: Profile, dataset: str, data_dir=None) -> str:
     """The class most often labelled in the training split of ``dataset`` (``harmonylib.data.training_labels``);
-    ties go to the first in alphabetical order. The "most frequent class" baseline predicts it for every clip.
-    Read once per kernel: a notebook's comparisons share it."""
+    ties go to the first in alphabetical order. The "most frequent class" baseline predicts it for every clip."""
+    from .data import locations
+
+    return _most_frequent_class(profile, dataset, locations(profile, data_dir)[0])
+
+
+@functools.lru_cache(maxsize=None)
+def _most_frequent_class(profile: Profile, dataset: str, base) -> str:
+    """:func:`most_frequent_class` of the data under ``base``, read once per kernel: a notebook's comparisons share it."""
     from .data import training_labels
 
-    counts = pd.Series([code for labels in training_labels(profile, dataset, data_dir) for code in labels]).value_counts()
+    counts = pd.Series([code for labels in training_labels(profile, dataset, base) for code in labels]).value_counts()
     return counts.sort_index().idxmax()
 
 

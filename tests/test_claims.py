@@ -171,7 +171,7 @@ def test_the_baselines_of_each_test_set_use_its_own_training_split(monkeypatch):
     monkeypatch.setattr(data, "training_labels", lambda profile, dataset, data_dir=None: pd.Series(
         [(majority[dataset],)] * 3 + [("cel", "voi")]))
     # a fresh cache, so that neither a class other tests read nor the fake one outlives this test
-    monkeypatch.setattr(cmp, "most_frequent_class", functools.lru_cache(cmp.most_frequent_class.__wrapped__))
+    monkeypatch.setattr(cmp, "_most_frequent_class", functools.lru_cache(cmp._most_frequent_class.__wrapped__))
     y_irmas, songs_irmas = _truth(n_songs=10, seed=1)
     y_audioset, songs_audioset = _truth(n_songs=14, seed=2)
     comparison = cmp.COMPARISONS["5.4"].named(SMOKE)
